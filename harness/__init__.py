@@ -1,0 +1,3 @@
+"""normconf: conformance harness for normalization operators."""
+
+__version__ = "0.1.0"

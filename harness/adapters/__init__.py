@@ -1,0 +1,78 @@
+"""The adapter registry: the only place that knows which adapters exist.
+
+An adapter is described to the harness by an :class:`AdapterSpec`: a name, the
+``module:attribute`` of its implementation, and the environment its worker
+process needs. The harness process never imports an adapter module; only the
+worker process does, so a framework is never imported into the harness.
+
+Adapters come from three places, later ones overriding earlier ones:
+
+1. the built-in table below;
+2. the ``normconf.adapters`` entry-point group: each entry point names an
+   ``AdapterSpec`` or a list of them (import only ``harness.adapters`` there,
+   never the framework);
+3. the ``NORMCONF_ADAPTERS`` environment variable: a comma-separated list of
+   ``module:attribute`` naming an ``AdapterSpec`` or a list of them.
+"""
+from __future__ import annotations
+
+import importlib
+import os
+from dataclasses import dataclass, field
+from importlib.metadata import entry_points
+
+
+@dataclass(frozen=True)
+class AdapterSpec:
+    name: str
+    target: str  # "package.module:ClassName", imported in the worker only
+    env: tuple[tuple[str, str], ...] = ()
+    description: str = ""
+    # adapters with the same worker key share one worker process
+    worker: str = field(default="")
+
+    @property
+    def worker_key(self) -> str:
+        return self.worker or f"{self.target.split(':')[0]}|{sorted(self.env)}"
+
+
+def _spec(name, target, description, env=(), worker=""):
+    return AdapterSpec(name, f"harness.adapters.{target}", tuple(env), description, worker)
+
+
+BUILTIN: tuple[AdapterSpec, ...] = (
+    _spec("torch", "torch_adapter:TorchModules", "PyTorch torch.nn modules"),
+    _spec("torch-functional", "torch_adapter:TorchFunctional", "PyTorch torch.nn.functional"),
+)
+
+
+def _load_target(target: str):
+    mod, _, attr = target.partition(":")
+    obj = importlib.import_module(mod)
+    for part in attr.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+def _as_specs(obj, origin):
+    items = obj if isinstance(obj, (list, tuple)) else [obj]
+    for s in items:
+        if not isinstance(s, AdapterSpec):
+            raise TypeError(f"{origin} must name an AdapterSpec or a list of them, got {type(s).__name__}")
+    return list(items)
+
+
+def registry() -> dict[str, AdapterSpec]:
+    specs: dict[str, AdapterSpec] = {s.name: s for s in BUILTIN}
+    for ep in entry_points(group="normconf.adapters"):
+        for s in _as_specs(ep.load(), f"entry point {ep.name}"):
+            specs[s.name] = s
+    for target in filter(None, (t.strip() for t in os.environ.get("NORMCONF_ADAPTERS", "").split(","))):
+        for s in _as_specs(_load_target(target), f"NORMCONF_ADAPTERS entry {target}"):
+            specs[s.name] = s
+    return specs
+
+
+def load_adapter(spec: AdapterSpec):
+    """Import and instantiate an adapter (called in a worker process only)."""
+    return _load_target(spec.target)()

@@ -1,0 +1,68 @@
+"""The adapter contract.
+
+An adapter wraps one framework API family and is the only code that imports
+that framework. It runs inside a worker process. The harness asks it three
+things:
+
+``versions()``
+    framework name -> version string for everything that shapes the numbers.
+``supports(case)``
+    ``None`` when it can run the case, otherwise a reason a user can act on
+    ("TFA has no RMS norm").
+``run(case, inputs)``
+    call the API the way a user would (including the transposes a user must
+    write) and return an :class:`Output`: the result as a NumPy array in the
+    case's layout, and the source snippet of the call, so that a reproducer
+    shows exactly what ran. A framework exception propagates: the harness
+    records it as ``error``.
+
+Inputs arrive as NumPy arrays already rounded to the case dtype
+(``inputs.x``, ``inputs.gamma``, ``inputs.beta``; gamma/beta are None when the
+case has no affine transform, and beta is None for rms_norm).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass
+class Output:
+    y: np.ndarray
+    snippet: str
+
+
+class Adapter:
+    name: str = ""
+    #: ops, layouts and dtypes this adapter can run; anything else is unsupported
+    ops: frozenset = frozenset()
+    layouts: frozenset | None = None  # None: every layout
+    dtypes: frozenset = frozenset({"float32", "float64"})
+
+    def versions(self) -> dict[str, str]:
+        return {}
+
+    def supports(self, case) -> str | None:
+        if case.op not in self.ops:
+            return f"{self.name} has no {case.op}"
+        if self.layouts is not None and case.layout not in self.layouts:
+            return f"{self.name} does not run layout {case.layout}"
+        if case.dtype not in self.dtypes:
+            return f"{self.name} does not run dtype {case.dtype}"
+        return self.supports_case(case)
+
+    def supports_case(self, case) -> str | None:
+        return None
+
+    def run(self, case, inputs) -> Output:  # pragma: no cover - interface
+        raise NotImplementedError
+
+
+def fmt(v) -> str:
+    """Format a Python value for a snippet."""
+    if isinstance(v, float):
+        return repr(v)
+    if isinstance(v, tuple):
+        return "(" + ", ".join(fmt(x) for x in v) + ("," if len(v) == 1 else "") + ")"
+    return repr(v)

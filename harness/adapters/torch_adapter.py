@@ -1,0 +1,160 @@
+"""PyTorch: torch.nn modules and torch.nn.functional.
+
+Each call is written out as source code and that very source is executed, so
+the recorded snippet is exactly what ran. The snippet expects ``x`` (and
+``gamma``/``beta`` when the case has an affine transform) as torch tensors in
+the case's layout and dtype, and leaves the result in ``y`` in the same layout.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from ..layouts import Layout, channels_first, permutation
+from .base import Adapter, Output, fmt
+
+_TORCH_DTYPES = {"float16": torch.float16, "bfloat16": torch.bfloat16,
+                 "float32": torch.float32, "float64": torch.float64}
+
+
+def _to_torch(a, dtype):
+    if a is None:
+        return None
+    if dtype == "bfloat16":
+        return torch.from_numpy(np.asarray(a, np.float32)).to(torch.bfloat16)
+    return torch.from_numpy(np.ascontiguousarray(a))
+
+
+def _to_numpy(t, dtype):
+    t = t.detach()
+    if dtype == "bfloat16":
+        import ml_dtypes
+        return t.float().numpy().astype(ml_dtypes.bfloat16)
+    return t.numpy()
+
+
+def _perm_code(src: str, dst: str) -> tuple[str, str]:
+    """Code suffixes that permute from layout src to dst and back ('' if same)."""
+    if src == dst:
+        return "", ""
+    fwd = permutation(src, dst)
+    back = permutation(dst, src)
+    return f".permute{fmt(fwd)}", f".permute{fmt(back)}"
+
+
+class _Torch(Adapter):
+    ops = frozenset({"batch_norm", "layer_norm", "group_norm", "instance_norm", "rms_norm"})
+    dtypes = frozenset({"float16", "bfloat16", "float32", "float64"})
+    functional = False
+
+    def versions(self):
+        return {"torch": torch.__version__}
+
+    def supports_case(self, case):
+        if case.op in ("batch_norm", "instance_norm") and Layout(case.layout).rank > 5:
+            return "torch has no BatchNorm/InstanceNorm above 3 spatial dims"
+        if case.op == "rms_norm" and not hasattr(nn, "RMSNorm"):
+            return f"torch {torch.__version__} has no RMSNorm (added in 2.4)"
+        return None
+
+    # -- code generation ------------------------------------------------------
+    def code(self, case) -> str:
+        lay = Layout(case.layout)
+        sizes = case.size
+        tdt = f"torch.{case.dtype}"
+        affine = case.affine != "none"
+        setp = case.affine == "random"
+        lines = []
+        if case.op in ("layer_norm", "rms_norm"):
+            axes = case.axes or lay.axes[-1]
+            kept = "".join(a for a in lay.name if a not in axes)
+            target = kept + axes  # normalized axes last, in layout order
+            fwd, back = _perm_code(lay.name, target)
+            nshape = tuple(sizes[a] for a in axes)
+            if fwd:
+                lines.append(f"# {lay.name} -> {target}: torch normalizes the trailing dims")
+            xin = f"x{fwd}"
+            if case.op == "layer_norm":
+                if self.functional:
+                    w = "gamma" if affine else "None"
+                    b = "beta" if affine else "None"
+                    lines.append(f"y = F.layer_norm({xin}, {fmt(nshape)}, weight={w}, bias={b}, eps={fmt(case.epsilon)}){back}")
+                else:
+                    lines.append(f"m = nn.LayerNorm({fmt(nshape)}, eps={fmt(case.epsilon)}, "
+                                 f"elementwise_affine={affine}, dtype={tdt})")
+                    if setp:
+                        lines.append("with torch.no_grad():\n    m.weight.copy_(gamma)\n    m.bias.copy_(beta)")
+                    lines.append(f"y = m({xin}){back}")
+            else:
+                if self.functional:
+                    w = "gamma" if affine else "None"
+                    lines.append(f"y = F.rms_norm({xin}, {fmt(nshape)}, weight={w}, eps={fmt(case.epsilon)}){back}")
+                else:
+                    lines.append(f"m = nn.RMSNorm({fmt(nshape)}, eps={fmt(case.epsilon)}, "
+                                 f"elementwise_affine={affine}, dtype={tdt})")
+                    if setp:
+                        lines.append("with torch.no_grad():\n    m.weight.copy_(gamma)")
+                    lines.append(f"y = m({xin}){back}")
+            return "\n".join(lines)
+
+        # channel-axis ops: torch wants (N, C, *spatial)
+        target = channels_first(lay.name)
+        fwd, back = _perm_code(lay.name, target)
+        if fwd:
+            lines.append(f"# {lay.name} -> {target}: torch wants channels at dim 1")
+        xin = f"x{fwd}"
+        C = sizes[lay.channel]
+        nd = len(lay.spatial)
+        w = "gamma" if affine else "None"
+        b = "beta" if affine else "None"
+        eps = fmt(case.epsilon)
+        if case.op == "batch_norm":
+            if self.functional:
+                lines.append(f"y = F.batch_norm({xin}, None, None, weight={w}, bias={b}, training=True, eps={eps}){back}")
+            else:
+                cls = f"BatchNorm{max(nd, 1)}d"
+                lines.append(f"m = nn.{cls}({C}, eps={eps}, affine={affine}, dtype={tdt})")
+                lines.append("m.train()  # batch statistics")
+                if setp:
+                    lines.append("with torch.no_grad():\n    m.weight.copy_(gamma)\n    m.bias.copy_(beta)")
+                lines.append(f"y = m({xin}){back}")
+        elif case.op == "group_norm":
+            if self.functional:
+                lines.append(f"y = F.group_norm({xin}, {case.groups}, weight={w}, bias={b}, eps={eps}){back}")
+            else:
+                lines.append(f"m = nn.GroupNorm({case.groups}, {C}, eps={eps}, affine={affine}, dtype={tdt})")
+                if setp:
+                    lines.append("with torch.no_grad():\n    m.weight.copy_(gamma)\n    m.bias.copy_(beta)")
+                lines.append(f"y = m({xin}){back}")
+        elif case.op == "instance_norm":
+            if self.functional:
+                lines.append(f"y = F.instance_norm({xin}, weight={w}, bias={b}, eps={eps}){back}")
+            else:
+                lines.append(f"m = nn.InstanceNorm{nd}d({C}, eps={eps}, affine={affine}, dtype={tdt})")
+                if setp:
+                    lines.append("with torch.no_grad():\n    m.weight.copy_(gamma)\n    m.bias.copy_(beta)")
+                lines.append(f"y = m({xin}){back}")
+        return "\n".join(lines)
+
+    def run(self, case, inputs) -> Output:
+        src = self.code(case)
+        ns = {
+            "torch": torch, "nn": nn, "F": F,
+            "x": _to_torch(inputs.x, case.dtype),
+            "gamma": _to_torch(inputs.gamma, case.dtype),
+            "beta": _to_torch(inputs.beta, case.dtype),
+        }
+        with torch.no_grad():
+            exec(compile(src, f"<{self.name} snippet>", "exec"), ns)
+        return Output(_to_numpy(ns["y"], case.dtype), src)
+
+
+class TorchModules(_Torch):
+    name = "torch"
+
+
+class TorchFunctional(_Torch):
+    name = "torch-functional"
+    functional = True

@@ -1,0 +1,454 @@
+"""Case files: YAML -> validated, expanded, frozen Case objects.
+
+The schema lives here and only here. Files are read with a safe YAML loader;
+every error names the file, the line and the key, in one line.
+"""
+from __future__ import annotations
+
+import itertools
+import math
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+from .layouts import LAYOUTS, Layout
+from .reference import OPS, Semantics, op_semantics
+
+DTYPES = ("float16", "bfloat16", "float32", "float64")
+AFFINES = ("none", "ones", "random")
+DISTRIBUTIONS = ("normal", "uniform", "constant")
+CHECKS = ("forward",)
+DEFAULT_MAX_ELEMENTS = 1 << 24  # 16 Mi elements: 128 MiB in float64
+
+
+def _one_or_list(schema: dict) -> dict:
+    return {"anyOf": [schema, {"type": "array", "items": schema, "minItems": 1}]}
+
+
+_INPUT = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "distribution": {"enum": list(DISTRIBUTIONS)},
+        "mean": _one_or_list({"type": "number"}),
+        "std": _one_or_list({"type": "number", "minimum": 0}),
+        "low": {"type": "number"},
+        "high": {"type": "number"},
+        "value": {"type": "number"},
+    },
+}
+
+_CASE_PROPERTIES = {
+    "id": {"type": "string", "pattern": r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"},
+    "description": {"type": "string", "minLength": 1},
+    "source": {"type": "string", "minLength": 1},
+    "op": {"enum": list(OPS)},
+    "layout": _one_or_list({"enum": list(LAYOUTS)}),
+    "shape": {
+        "type": "object",
+        "propertyNames": {"pattern": "^[A-Z]$"},
+        "additionalProperties": _one_or_list({"type": "integer", "minimum": 1}),
+    },
+    "groups": _one_or_list({"type": "integer", "minimum": 1}),
+    "epsilon": _one_or_list({"type": "number", "exclusiveMinimum": 0}),
+    "dtype": _one_or_list({"enum": list(DTYPES)}),
+    "affine": _one_or_list({"enum": list(AFFINES)}),
+    "axes": _one_or_list({"type": "string", "pattern": "^[A-Z]+$"}),
+    "input": _INPUT,
+    "seed": _one_or_list({"type": "integer", "minimum": 0, "maximum": 2**63 - 1}),
+    "check": {"enum": list(CHECKS)},
+    "tags": {"type": "array", "items": {"type": "string"}},
+}
+
+#: The one schema for case files.
+SCHEMA = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["cases"],
+    "properties": {
+        "defaults": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {k: v for k, v in _CASE_PROPERTIES.items() if k != "id"},
+        },
+        "cases": {
+            "type": "array",
+            "minItems": 1,
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["id"],
+                "properties": _CASE_PROPERTIES,
+            },
+        },
+    },
+}
+
+_REQUIRED_AFTER_DEFAULTS = ("description", "source", "op", "layout", "shape")
+_DEFAULTS = {
+    "epsilon": 1e-5,
+    "dtype": "float32",
+    "affine": "ones",
+    "input": {"distribution": "normal", "mean": 0.0, "std": 1.0},
+    "seed": 0,
+    "check": "forward",
+    "tags": [],
+}
+
+
+class CaseError(Exception):
+    """A bad case file. ``str()`` is one line: file:line: key 'k': message."""
+
+    def __init__(self, file, line, key, message):
+        self.file, self.line, self.key, self.message = str(file), line, key, message
+        super().__init__(str(self))
+
+    def __str__(self):
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        key = f" key '{self.key}':" if self.key else ""
+        return f"{where}:{key} {self.message}"
+
+
+@dataclass(frozen=True)
+class Case:
+    """One expanded case: every parameter is a single value."""
+
+    id: str
+    description: str
+    source: str
+    op: str
+    layout: str
+    sizes: tuple[tuple[str, int], ...]
+    dtype: str
+    epsilon: float
+    affine: str
+    seed: int
+    input: tuple[tuple[str, Any], ...]
+    groups: int | None = None
+    axes: str | None = None
+    check: str = "forward"
+    tags: tuple[str, ...] = ()
+    file: str = ""
+    line: int = 0
+    params: tuple[tuple[str, Any], ...] = field(default=(), compare=False)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return Layout(self.layout).shape(dict(self.sizes))
+
+    @property
+    def size(self) -> dict[str, int]:
+        return dict(self.sizes)
+
+    @property
+    def input_spec(self) -> dict[str, Any]:
+        return dict(self.input)
+
+    @property
+    def semantics(self) -> Semantics:
+        return op_semantics(self.op, self.layout, axes=self.axes, groups=self.groups, eps=self.epsilon)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "description": self.description, "source": self.source,
+            "op": self.op, "layout": self.layout, "shape": dict(self.sizes),
+            "dtype": self.dtype, "epsilon": self.epsilon, "affine": self.affine,
+            "seed": self.seed, "input": dict(self.input), "groups": self.groups,
+            "axes": self.axes, "check": self.check, "tags": list(self.tags),
+            "file": self.file, "line": self.line,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "Case":
+        lay = Layout(d["layout"])
+        return cls(
+            id=d["id"], description=d.get("description", ""), source=d.get("source", ""),
+            op=d["op"], layout=d["layout"],
+            sizes=tuple((a, int(d["shape"][a])) for a in lay.axes),
+            dtype=d["dtype"], epsilon=float(d["epsilon"]), affine=d["affine"],
+            seed=int(d["seed"]), input=tuple(sorted(d["input"].items())),
+            groups=d.get("groups"), axes=d.get("axes"), check=d.get("check", "forward"),
+            tags=tuple(d.get("tags", ())), file=d.get("file", ""), line=int(d.get("line", 0)),
+        )
+
+
+# --- YAML with line numbers ---------------------------------------------------
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that also reads YAML 1.2 floats such as ``1e-5``."""
+
+
+_Loader.yaml_implicit_resolvers = {k: list(v) for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+    list("-+0123456789"),
+)
+
+
+def _to_python(loader, node, path, lines, file):
+    lines[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        out = {}
+        for knode, vnode in node.value:
+            key = loader.construct_object(knode, deep=True)
+            if not isinstance(key, str):
+                raise CaseError(file, knode.start_mark.line + 1, str(key), "keys must be strings")
+            if key in out:
+                raise CaseError(file, knode.start_mark.line + 1, key, "duplicate key")
+            out[key] = _to_python(loader, vnode, path + (key,), lines, file)
+            lines[path + (key,)] = knode.start_mark.line + 1
+        return out
+    if isinstance(node, yaml.SequenceNode):
+        return [_to_python(loader, v, path + (i,), lines, file) for i, v in enumerate(node.value)]
+    return loader.construct_object(node, deep=True)
+
+
+def load_yaml(text: str, file) -> tuple[Any, dict[tuple, int]]:
+    """Parse YAML safely; return the data and a map from key path to line."""
+    lines: dict[tuple, int] = {}
+    try:
+        loader = _Loader(text)
+        try:
+            node = loader.get_single_node()
+            data = None if node is None else _to_python(loader, node, (), lines, file)
+        finally:
+            loader.dispose()
+    except yaml.MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        line = mark.line + 1 if mark else 0
+        problem = " ".join(str(e.problem or e.context or "syntax error").split())
+        raise CaseError(file, line, None, f"YAML syntax error: {problem}") from None
+    except yaml.YAMLError as e:
+        raise CaseError(file, 0, None, f"YAML error: {' '.join(str(e).split())}") from None
+    return data, lines
+
+
+def _line(lines, path):
+    path = tuple(path)
+    while path and path not in lines:
+        path = path[:-1]
+    return lines.get(path, 1)
+
+
+def _schema_error(file, data, lines) -> CaseError | None:
+    validator = jsonschema.Draft202012Validator(SCHEMA)
+    err = jsonschema.exceptions.best_match(validator.iter_errors(data))
+    if err is None:
+        return None
+    path = list(err.absolute_path)
+    key = next((str(p) for p in reversed(path) if isinstance(p, str)), None)
+    if err.validator == "additionalProperties" and isinstance(err.instance, dict):
+        allowed = set(err.schema.get("properties", {}))
+        extra = sorted(k for k in err.instance if k not in allowed)
+        if extra:
+            return CaseError(file, _line(lines, path + [extra[0]]), extra[0],
+                             f"unknown key (allowed: {', '.join(sorted(allowed))})")
+    if err.validator == "required":
+        return CaseError(file, _line(lines, path), key, err.message)
+    msg = err.message
+    if len(msg) > 200:
+        msg = msg[:200] + "..."
+    return CaseError(file, _line(lines, path), key, msg)
+
+
+# --- expansion ----------------------------------------------------------------
+
+# (key, id token) in the order tokens appear in ids
+_GRID_KEYS = ("layout", "axes", "groups", "affine", "seed", "epsilon", "dtype")
+
+
+def _fmt(v) -> str:
+    if isinstance(v, float):
+        return f"{v:g}"
+    return str(v)
+
+
+def _token(key, value) -> str:
+    if key == "layout":
+        return value.lower()
+    if key == "axes":
+        return f"over-{value}"
+    if key == "groups":
+        return f"g{value}"
+    if key == "affine":
+        return f"affine-{value}"
+    if key == "seed":
+        return f"seed{value}"
+    if key == "epsilon":
+        return f"eps{_fmt(float(value))}"
+    if key == "dtype":
+        return value
+    if key.startswith("shape."):
+        return f"{key[6:]}{value}"
+    if key.startswith("input."):
+        return f"{key[6:]}{_fmt(value)}"
+    raise AssertionError(key)
+
+
+def _as_list(v):
+    return v if isinstance(v, list) else [v]
+
+
+def _expand_one(file, raw, defaults, lines, path, max_elements) -> list[Case]:
+    entry = {**_DEFAULTS, **defaults, **raw}
+    entry["input"] = {**_DEFAULTS["input"], **defaults.get("input", {}), **raw.get("input", {})}
+    base_line = _line(lines, path)
+
+    def where(key, sub=()):
+        if key in raw:
+            return _line(lines, path + (key,) + tuple(sub))
+        if key in defaults:
+            return _line(lines, ("defaults", key) + tuple(sub))
+        return base_line
+
+    for key in _REQUIRED_AFTER_DEFAULTS:
+        if key not in entry:
+            raise CaseError(file, base_line, key, f"required key missing in case '{raw['id']}' (and in defaults)")
+
+    op = entry["op"]
+    if op == "group_norm" and "groups" not in entry:
+        raise CaseError(file, base_line, "groups", "group_norm needs groups")
+    if op != "group_norm" and "groups" in entry:
+        raise CaseError(file, where("groups"), "groups", f"only group_norm takes groups, not {op}")
+    if op not in ("layer_norm", "rms_norm") and "axes" in entry:
+        raise CaseError(file, where("axes"), "axes", f"only layer_norm and rms_norm take axes, not {op}")
+    dist = entry["input"].get("distribution", "normal")
+    need = {"normal": ("mean", "std"), "uniform": ("low", "high"), "constant": ("value",)}[dist]
+    for k in need:
+        if k not in entry["input"]:
+            raise CaseError(file, where("input"), f"input.{k}", f"distribution {dist} needs {k}")
+
+    # grid: (name, values) with the shape axes and input mean/std in the middle
+    grid: list[tuple[str, list]] = []
+    for key in _GRID_KEYS[:2]:
+        if key in entry:
+            grid.append((key, _as_list(entry[key])))
+    for axis, v in entry["shape"].items():
+        grid.append((f"shape.{axis}", _as_list(v)))
+    for key in _GRID_KEYS[2:5]:
+        if key in entry:
+            grid.append((key, _as_list(entry[key])))
+    for k in ("mean", "std"):
+        if k in entry["input"]:
+            grid.append((f"input.{k}", _as_list(entry["input"][k])))
+    for key in _GRID_KEYS[5:]:
+        grid.append((key, _as_list(entry[key])))
+
+    always = {"epsilon", "dtype"} | ({"groups"} if op == "group_norm" else set())
+    out = []
+    for combo in itertools.product(*(vals for _, vals in grid)):
+        p = dict(zip((k for k, _ in grid), combo))
+        tokens = [_token(k, p[k]) for k, vals in grid if len(vals) > 1 or k in always]
+        cid = "-".join([raw["id"], *tokens])
+        layout = Layout(p["layout"])
+        sizes = {k[6:]: v for k, v in p.items() if k.startswith("shape.")}
+        missing = [a for a in layout.axes if a not in sizes]
+        if missing:
+            raise CaseError(file, where("shape"), "shape",
+                            f"layout {layout.name} needs sizes for {', '.join(missing)} (case {cid})")
+        extra = [a for a in sizes if a not in layout.axes]
+        if extra:
+            raise CaseError(file, where("shape", (extra[0],)), f"shape.{extra[0]}",
+                            f"axis {extra[0]} is not in layout {layout.name} (case {cid})")
+        n = math.prod(sizes.values())
+        if n > max_elements:
+            raise CaseError(file, where("shape"), "shape",
+                            f"{n} elements exceed the cap of {max_elements} (case {cid}; "
+                            "raise it with --max-elements or NORMCONF_MAX_ELEMENTS)")
+        groups = p.get("groups")
+        if groups is not None:
+            C = sizes[layout.channel]
+            if C % groups:
+                raise CaseError(file, where("groups"), "groups",
+                                f"{groups} groups do not divide {C} channels ({layout.channel}) (case {cid})")
+        axes = p.get("axes")
+        if axes is not None:
+            bad = [a for a in axes if a not in layout.axes]
+            if bad or len(set(axes)) != len(axes):
+                raise CaseError(file, where("axes"), "axes",
+                                f"'{axes}' must name distinct axes of layout {layout.name} (case {cid})")
+            axes = "".join(layout.ordered(axes))
+        if op == "instance_norm" and not layout.spatial:
+            raise CaseError(file, where("layout"), "layout",
+                            f"instance_norm needs a spatial axis; layout {layout.name} has none (case {cid})")
+        inp = {**entry["input"], "distribution": dist}
+        for k in ("mean", "std"):
+            if f"input.{k}" in p:
+                inp[k] = float(p[f"input.{k}"])
+        out.append(Case(
+            id=cid, description=entry["description"], source=entry["source"], op=op,
+            layout=layout.name, sizes=tuple((a, int(sizes[a])) for a in layout.axes),
+            dtype=p["dtype"], epsilon=float(p["epsilon"]), affine=p["affine"], seed=int(p["seed"]),
+            input=tuple(sorted(inp.items())), groups=groups, axes=axes, check=entry["check"],
+            tags=tuple(entry["tags"]), file=str(file), line=base_line,
+            params=tuple((k, v) for k, v in p.items()),
+        ))
+    return out
+
+
+def max_elements_default() -> int:
+    v = os.environ.get("NORMCONF_MAX_ELEMENTS")
+    return int(v) if v else DEFAULT_MAX_ELEMENTS
+
+
+def load_file(path, *, max_elements: int | None = None, display: str | None = None) -> list[Case]:
+    """Load, validate and expand one case file. Raises CaseError."""
+    path = Path(path)
+    file = display or str(path)
+    if max_elements is None:
+        max_elements = max_elements_default()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise CaseError(file, 0, None, f"cannot read: {e}") from None
+    data, lines = load_yaml(text, file)
+    if data is None:
+        raise CaseError(file, 1, None, "empty file (expected a mapping with 'cases')")
+    err = _schema_error(file, data, lines)
+    if err:
+        raise err
+    defaults = data.get("defaults", {})
+    seen: dict[str, int] = {}
+    out: list[Case] = []
+    for i, raw in enumerate(data["cases"]):
+        for case in _expand_one(file, raw, defaults, lines, ("cases", i), max_elements):
+            if case.id in seen:
+                raise CaseError(file, _line(lines, ("cases", i, "id")), "id",
+                                f"duplicate case id '{case.id}' (first at line {seen[case.id]})")
+            seen[case.id] = case.line
+            out.append(case)
+    return out
+
+
+def discover(root) -> list[Path]:
+    return sorted(p for p in Path(root).rglob("*.yaml") if p.is_file())
+
+
+def load_tree(paths, *, max_elements=None, relative_to=None):
+    """Load many files. Returns (cases, errors); a bad file never hides the others.
+    Ids must be unique across files."""
+    cases, errors, seen = [], [], {}
+    for p in paths:
+        disp = os.path.relpath(p, relative_to) if relative_to else str(p)
+        try:
+            got = load_file(p, max_elements=max_elements, display=disp)
+        except CaseError as e:
+            errors.append(e)
+            continue
+        dup = next((c for c in got if c.id in seen), None)
+        if dup:
+            first = seen[dup.id]
+            errors.append(CaseError(disp, dup.line, "id",
+                                    f"duplicate case id '{dup.id}' (also in {first.file}:{first.line})"))
+            continue
+        for c in got:
+            seen[c.id] = c
+        cases.extend(got)
+    return cases, errors

@@ -1,0 +1,160 @@
+"""pytest collection of case files: one item per (case, adapter).
+
+Item ids look like ``cases/group_norm/seed_btf.yaml::gn-btf-g1-eps1e-05-float32[torch]``.
+A bad case file becomes one failing item carrying its one-line error; the
+other files are collected as usual.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from .cases import CaseError, load_file
+from .runner import Runner, explain
+from .workers import DEFAULT_CELL_TIMEOUT, DEFAULT_STARTUP_TIMEOUT
+
+_RUNNER = pytest.StashKey["Runner | None"]()
+_SEEN = pytest.StashKey[dict]()
+
+
+def pytest_addoption(parser):
+    g = parser.getgroup("normconf")
+    g.addoption("--adapters", default=os.environ.get("NORMCONF_ADAPTER_NAMES", ""),
+                help="comma-separated adapters to run (default: every registered adapter)")
+    g.addoption("--env-name", default=None,
+                help="environment name recorded in results (default: $NORMCONF_ENV, $TOX_ENV_NAME or 'local')")
+    g.addoption("--results", default=None,
+                help="results JSONL path (default: reports/results/<env>.jsonl); 'none' writes nothing")
+    g.addoption("--cases-root", default=None, help="directory holding case files (default: <rootdir>/cases)")
+    g.addoption("--cell-timeout", type=float, default=DEFAULT_CELL_TIMEOUT, help="seconds per cell")
+    g.addoption("--startup-timeout", type=float, default=DEFAULT_STARTUP_TIMEOUT,
+                help="seconds for a worker to import its framework")
+    g.addoption("--max-elements", type=int, default=None,
+                help="largest input (elements) a case may ask for (default: $NORMCONF_MAX_ELEMENTS or 2**24)")
+
+
+def _env_name(config) -> str:
+    return (config.getoption("--env-name") or os.environ.get("NORMCONF_ENV")
+            or os.environ.get("TOX_ENV_NAME") or "local")
+
+
+def _adapters(config) -> list[str] | None:
+    raw = config.getoption("--adapters")
+    names = [a.strip() for a in raw.split(",") if a.strip()]
+    return names or None
+
+
+def _cases_root(config) -> Path:
+    opt = config.getoption("--cases-root")
+    return Path(opt).resolve() if opt else Path(config.rootpath, "cases")
+
+
+def pytest_configure(config):
+    config.stash[_RUNNER] = None
+    config.stash[_SEEN] = {}
+
+
+def pytest_collect_file(parent, file_path: Path):
+    if file_path.suffix in (".yaml", ".yml"):
+        root = _cases_root(parent.config)
+        if root == file_path.resolve() or root in file_path.resolve().parents:
+            return CaseFile.from_parent(parent, path=file_path)
+    return None
+
+
+def _runner(config) -> Runner:
+    r = config.stash[_RUNNER]
+    if r is None:
+        env = _env_name(config)
+        res = config.getoption("--results")
+        if res is None:
+            res = str(Path(config.rootpath, "reports", "results", f"{env}.jsonl"))
+        r = Runner(env, None if res == "none" else res, _adapters(config),
+                   cell_timeout=config.getoption("--cell-timeout"),
+                   startup_timeout=config.getoption("--startup-timeout"))
+        config.stash[_RUNNER] = r
+    return r
+
+
+def pytest_sessionfinish(session):
+    r = session.config.stash.get(_RUNNER, None)
+    if r is not None:
+        r.close()
+
+
+class CaseFile(pytest.File):
+    def collect(self):
+        rel = os.path.relpath(self.path, self.config.rootpath)
+        try:
+            cases = load_file(self.path, max_elements=self.config.getoption("--max-elements"), display=rel)
+        except CaseError as e:
+            yield CaseFileError.from_parent(self, name="<invalid case file>", error=e)
+            return
+        seen = self.config.stash[_SEEN]
+        for c in cases:
+            if c.id in seen:
+                first = seen[c.id]
+                err = CaseError(rel, c.line, "id", f"duplicate case id '{c.id}' (also in {first})")
+                yield CaseFileError.from_parent(self, name="<invalid case file>", error=err)
+                return
+        for c in cases:
+            seen[c.id] = f"{c.file}:{c.line}"
+        names = _adapters(self.config)
+        if names is None:
+            from .adapters import registry
+            names = list(registry())
+        for c in cases:
+            for a in names:
+                yield CaseItem.from_parent(self, name=f"{c.id}[{a}]", case=c, adapter=a)
+
+
+class CaseFileError(pytest.Item):
+    def __init__(self, *, error: CaseError, **kw):
+        super().__init__(**kw)
+        self.error = error
+
+    def runtest(self):
+        raise self.error
+
+    def repr_failure(self, excinfo):
+        if isinstance(excinfo.value, CaseError):
+            return str(excinfo.value)
+        return super().repr_failure(excinfo)
+
+    def reportinfo(self):
+        return self.path, max(self.error.line - 1, 0), str(self.error)
+
+
+class CellFailure(Exception):
+    def __init__(self, text):
+        super().__init__(text)
+        self.text = text
+
+
+class CaseItem(pytest.Item):
+    def __init__(self, *, case, adapter, **kw):
+        super().__init__(**kw)
+        self.case = case
+        self.adapter = adapter
+
+    def runtest(self):
+        result = _runner(self.config).run_cell(self.case, self.adapter)
+        self.user_properties.append(("status", result.status))
+        for k in ("max_abs", "max_rel", "max_ulp"):
+            if k in result.metrics:
+                self.user_properties.append((k, result.metrics[k]))
+        if result.status == "agree":
+            return
+        if result.status == "unsupported":
+            pytest.skip(f"unsupported: {result.message}")
+        raise CellFailure(explain(self.case, result))
+
+    def repr_failure(self, excinfo):
+        if isinstance(excinfo.value, CellFailure):
+            return excinfo.value.text
+        return super().repr_failure(excinfo)
+
+    def reportinfo(self):
+        return self.path, max(self.case.line - 1, 0), f"{self.case.id} [{self.adapter}]"
