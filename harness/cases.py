@@ -260,10 +260,6 @@ def _schema_error(file, data, lines) -> CaseError | None:
 
 # --- expansion ----------------------------------------------------------------
 
-# (key, id token) in the order tokens appear in ids
-_GRID_KEYS = ("layout", "axes", "groups", "affine", "seed", "epsilon", "dtype")
-
-
 def _fmt(v) -> str:
     if isinstance(v, float):
         return f"{v:g}"
@@ -325,38 +321,47 @@ def _expand_one(file, raw, defaults, lines, path, max_elements) -> list[Case]:
         if k not in entry["input"]:
             raise CaseError(file, where("input"), f"input.{k}", f"distribution {dist} needs {k}")
 
-    # grid: (name, values) with the shape axes and input mean/std in the middle
-    grid: list[tuple[str, list]] = []
-    for key in _GRID_KEYS[:2]:
-        if key in entry:
-            grid.append((key, _as_list(entry[key])))
-    for axis, v in entry["shape"].items():
-        grid.append((f"shape.{axis}", _as_list(v)))
-    for key in _GRID_KEYS[2:5]:
-        if key in entry:
-            grid.append((key, _as_list(entry[key])))
-    for k in ("mean", "std"):
-        if k in entry["input"]:
-            grid.append((f"input.{k}", _as_list(entry["input"][k])))
-    for key in _GRID_KEYS[5:]:
-        grid.append((key, _as_list(entry[key])))
+    layouts = _as_list(entry["layout"])
+    used = {a for name in layouts for a in Layout(name).axes}
+    for axis in entry["shape"]:
+        if axis not in used:
+            raise CaseError(file, where("shape", (axis,)), f"shape.{axis}",
+                            f"axis {axis} is in none of the layouts {', '.join(layouts)}")
 
     always = {"epsilon", "dtype"} | ({"groups"} if op == "group_norm" else set())
     out = []
-    for combo in itertools.product(*(vals for _, vals in grid)):
-        p = dict(zip((k for k, _ in grid), combo))
-        tokens = [_token(k, p[k]) for k, vals in grid if len(vals) > 1 or k in always]
-        cid = "-".join([raw["id"], *tokens])
-        layout = Layout(p["layout"])
-        sizes = {k[6:]: v for k, v in p.items() if k.startswith("shape.")}
-        missing = [a for a in layout.axes if a not in sizes]
+    for layout_name in layouts:
+        layout = Layout(layout_name)
+        missing = [a for a in layout.axes if a not in entry["shape"]]
         if missing:
             raise CaseError(file, where("shape"), "shape",
-                            f"layout {layout.name} needs sizes for {', '.join(missing)} (case {cid})")
-        extra = [a for a in sizes if a not in layout.axes]
-        if extra:
-            raise CaseError(file, where("shape", (extra[0],)), f"shape.{extra[0]}",
-                            f"axis {extra[0]} is not in layout {layout.name} (case {cid})")
+                            f"layout {layout.name} needs sizes for {', '.join(missing)} (case {raw['id']})")
+        # grid: (name, values), in the order tokens appear in ids
+        grid: list[tuple[str, list]] = [("layout", [layout_name])]
+        if "axes" in entry:
+            grid.append(("axes", _as_list(entry["axes"])))
+        for axis in layout.axes:
+            grid.append((f"shape.{axis}", _as_list(entry["shape"][axis])))
+        for key in ("groups", "affine", "seed"):
+            if key in entry:
+                grid.append((key, _as_list(entry[key])))
+        for k in ("mean", "std"):
+            if k in entry["input"]:
+                grid.append((f"input.{k}", _as_list(entry["input"][k])))
+        for key in ("epsilon", "dtype"):
+            grid.append((key, _as_list(entry[key])))
+        multi = {k for k, vals in grid if len(vals) > 1} | ({"layout"} if len(layouts) > 1 else set())
+        out.extend(_combos(file, raw, entry, grid, multi | always, layout, op, dist, where, max_elements, base_line))
+    return out
+
+
+def _combos(file, raw, entry, grid, shown, layout, op, dist, where, max_elements, base_line):
+    out = []
+    for combo in itertools.product(*(vals for _, vals in grid)):
+        p = dict(zip((k for k, _ in grid), combo))
+        tokens = [_token(k, p[k]) for k, _ in grid if k in shown]
+        cid = "-".join([raw["id"], *tokens])
+        sizes = {k[6:]: v for k, v in p.items() if k.startswith("shape.")}
         n = math.prod(sizes.values())
         if n > max_elements:
             raise CaseError(file, where("shape"), "shape",

@@ -46,7 +46,12 @@ def _worker_main(conn, specs, env):  # runs in the child process
     adapters, problems = {}, {}
     for spec in specs:
         try:
-            adapters[spec.name] = load_adapter(spec)
+            ad = load_adapter(spec)
+            why = ad.unavailable()
+            if why:
+                problems[spec.name] = ("unsupported", f"not available: {why}")
+            else:
+                adapters[spec.name] = ad
         except Exception as e:  # noqa: BLE001 - reported to the harness
             if _framework_missing(e, spec):
                 problems[spec.name] = ("unsupported", f"not installed: {e}")

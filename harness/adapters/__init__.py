@@ -40,9 +40,28 @@ def _spec(name, target, description, env=(), worker=""):
     return AdapterSpec(name, f"harness.adapters.{target}", tuple(env), description, worker)
 
 
+_KERAS = "keras_adapter"
 BUILTIN: tuple[AdapterSpec, ...] = (
     _spec("torch", "torch_adapter:TorchModules", "PyTorch torch.nn modules"),
     _spec("torch-functional", "torch_adapter:TorchFunctional", "PyTorch torch.nn.functional"),
+    _spec("torch-cuda", "torch_adapter:TorchModulesCUDA", "PyTorch torch.nn modules on a CUDA device"),
+    _spec("torch-functional-cuda", "torch_adapter:TorchFunctionalCUDA",
+          "PyTorch torch.nn.functional on a CUDA device"),
+    _spec("keras-tf", f"{_KERAS}:KerasLayers", "Keras 3 layers, TensorFlow backend",
+          [("KERAS_BACKEND", "tensorflow")]),
+    _spec("keras-jax", f"{_KERAS}:KerasLayers", "Keras 3 layers, JAX backend", [("KERAS_BACKEND", "jax")]),
+    _spec("keras-torch", f"{_KERAS}:KerasLayers", "Keras 3 layers, PyTorch backend", [("KERAS_BACKEND", "torch")]),
+    _spec("keras-ops-tf", f"{_KERAS}:KerasOps", "keras.ops functions, TensorFlow backend",
+          [("KERAS_BACKEND", "tensorflow")]),
+    _spec("keras-ops-jax", f"{_KERAS}:KerasOps", "keras.ops functions, JAX backend", [("KERAS_BACKEND", "jax")]),
+    _spec("keras-ops-torch", f"{_KERAS}:KerasOps", "keras.ops functions, PyTorch backend",
+          [("KERAS_BACKEND", "torch")]),
+    _spec("tf-keras", "tf_keras_adapter:TfKeras", "tf.keras 2 (Keras 2 of TensorFlow <= 2.15) layers"),
+    _spec("tfa", "tfa_adapter:TFAddons", "TensorFlow Addons layers"),
+    _spec("flax-linen", "flax_adapter:FlaxLinen", "Flax linen modules"),
+    _spec("flax-nnx", "flax_adapter:FlaxNNX", "Flax nnx modules"),
+    _spec("jax", "jax_adapter:JaxNN", "JAX core functions (jax.nn.standardize)"),
+    _spec("gn-paper", "gn_paper_adapter:GNPaper", "the Group Normalization paper's Figure 3 code, in TensorFlow"),
 )
 
 

@@ -6,6 +6,11 @@ things:
 
 ``versions()``
     framework name -> version string for everything that shapes the numbers.
+``unavailable()``
+    ``None``, or why the adapter cannot run on this machine at all (e.g. "no
+    CUDA device"); every cell is then ``unsupported`` with that reason and the
+    report hides the column. A framework that is not installed is detected by
+    the worker (``ModuleNotFoundError`` on import) and treated the same way.
 ``supports(case)``
     ``None`` when it can run the case, otherwise a reason a user can act on
     ("TFA has no RMS norm").
@@ -42,6 +47,9 @@ class Adapter:
 
     def versions(self) -> dict[str, str]:
         return {}
+
+    def unavailable(self) -> str | None:
+        return None
 
     def supports(self, case) -> str | None:
         if case.op not in self.ops:

@@ -19,16 +19,16 @@ _TORCH_DTYPES = {"float16": torch.float16, "bfloat16": torch.bfloat16,
                  "float32": torch.float32, "float64": torch.float64}
 
 
-def _to_torch(a, dtype):
+def _to_torch(a, dtype, device="cpu"):
     if a is None:
         return None
     if dtype == "bfloat16":
-        return torch.from_numpy(np.asarray(a, np.float32)).to(torch.bfloat16)
-    return torch.from_numpy(np.ascontiguousarray(a))
+        return torch.from_numpy(np.asarray(a, np.float32)).to(torch.bfloat16).to(device)
+    return torch.from_numpy(np.ascontiguousarray(a)).to(device)
 
 
 def _to_numpy(t, dtype):
-    t = t.detach()
+    t = t.detach().cpu()
     if dtype == "bfloat16":
         import ml_dtypes
         return t.float().numpy().astype(ml_dtypes.bfloat16)
@@ -48,9 +48,19 @@ class _Torch(Adapter):
     ops = frozenset({"batch_norm", "layer_norm", "group_norm", "instance_norm", "rms_norm"})
     dtypes = frozenset({"float16", "bfloat16", "float32", "float64"})
     functional = False
+    device = "cpu"
 
     def versions(self):
-        return {"torch": torch.__version__}
+        v = {"torch": torch.__version__}
+        if self.device == "cuda" and torch.cuda.is_available():
+            v["cuda"] = str(torch.version.cuda)
+            v["device"] = torch.cuda.get_device_name(0)
+        return v
+
+    def unavailable(self):
+        if self.device == "cuda" and not torch.cuda.is_available():
+            return "no CUDA device visible to torch"
+        return None
 
     def supports_case(self, case):
         if case.op in ("batch_norm", "instance_norm") and Layout(case.layout).rank > 5:
@@ -64,6 +74,8 @@ class _Torch(Adapter):
         lay = Layout(case.layout)
         sizes = case.size
         tdt = f"torch.{case.dtype}"
+        if self.device != "cpu":
+            tdt += f", device={self.device!r}"
         affine = case.affine != "none"
         setp = case.affine == "random"
         lines = []
@@ -142,9 +154,9 @@ class _Torch(Adapter):
         src = self.code(case)
         ns = {
             "torch": torch, "nn": nn, "F": F,
-            "x": _to_torch(inputs.x, case.dtype),
-            "gamma": _to_torch(inputs.gamma, case.dtype),
-            "beta": _to_torch(inputs.beta, case.dtype),
+            "x": _to_torch(inputs.x, case.dtype, self.device),
+            "gamma": _to_torch(inputs.gamma, case.dtype, self.device),
+            "beta": _to_torch(inputs.beta, case.dtype, self.device),
         }
         with torch.no_grad():
             exec(compile(src, f"<{self.name} snippet>", "exec"), ns)
@@ -158,3 +170,13 @@ class TorchModules(_Torch):
 class TorchFunctional(_Torch):
     name = "torch-functional"
     functional = True
+
+
+class TorchModulesCUDA(TorchModules):
+    name = "torch-cuda"
+    device = "cuda"
+
+
+class TorchFunctionalCUDA(TorchFunctional):
+    name = "torch-functional-cuda"
+    device = "cuda"

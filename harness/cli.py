@@ -1,0 +1,95 @@
+"""The ``normconf`` command (also ``python -m harness``)."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def _cmd_run(args, rest) -> int:
+    import pytest
+
+    pargs = ["-p", "harness.pytest_plugin", "-p", "no:cacheprovider", "-q", "--tb=short",
+             "-o", "console_output_style=count"]
+    if args.env_name:
+        pargs += ["--env-name", args.env_name]
+    if not any(not r.startswith("-") for r in rest):
+        rest = [*rest, args.cases]
+    code = int(pytest.main(pargs + rest))
+    if code == 1 and not args.strict:
+        print("normconf: divergences and failures above are findings; they are in the results file "
+              "(use --strict to exit 1 on them)", file=sys.stderr)
+        return 0
+    return code
+
+
+def _result_paths(items) -> list[Path]:
+    out = []
+    for it in items:
+        p = Path(it)
+        if p.is_dir():
+            out += sorted(p.glob("*.jsonl"))
+        elif p.is_file():
+            out.append(p)
+        else:
+            print(f"normconf: no results at {p} (skipped)", file=sys.stderr)
+    return out
+
+
+def _cmd_report(args, rest) -> int:
+    from .report import write_report
+
+    paths = _result_paths(args.paths)
+    if not paths:
+        print("normconf: no results files found; run the conformance environments first", file=sys.stderr)
+    out = write_report(paths, args.out)
+    print(f"normconf: wrote {out} from {len(paths)} results file(s)")
+    return 0
+
+
+def _cmd_list(args, rest) -> int:
+    from .cases import discover, load_tree
+
+    root = Path(args.cases)
+    cases, errors = load_tree(discover(root), max_elements=args.max_elements, relative_to=Path.cwd())
+    for c in cases:
+        print(f"{c.id}\t{c.file}:{c.line}")
+    for e in errors:
+        print(f"error: {e}", file=sys.stderr)
+    print(f"{len(cases)} cases, {len(errors)} bad file(s)", file=sys.stderr)
+    return 1 if errors else 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="normconf", description="conformance harness for normalization operators")
+    sub = p.add_subparsers(dest="cmd", required=True)
+
+    r = sub.add_parser("run", help="run the conformance cases (extra arguments go to pytest)")
+    r.add_argument("--env-name", help="environment name recorded in the results file")
+    r.add_argument("--cases", default="cases", help="case directory (default: cases)")
+    r.add_argument("--strict", action="store_true", help="exit 1 when any cell does not agree")
+    r.set_defaults(func=_cmd_run)
+
+    rep = sub.add_parser("report", help="merge results files into an HTML matrix")
+    rep.add_argument("paths", nargs="*", default=["reports/results"], help="results files or directories")
+    rep.add_argument("--out", default="reports/index.html")
+    rep.set_defaults(func=_cmd_report)
+
+    ls = sub.add_parser("list", help="validate case files and list expanded case ids")
+    ls.add_argument("cases", nargs="?", default="cases")
+    ls.add_argument("--max-elements", type=int, default=None)
+    ls.set_defaults(func=_cmd_list)
+    return p
+
+
+def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser()
+    args, rest = parser.parse_known_args(argv)
+    if rest and args.cmd != "run":
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
+    return args.func(args, rest)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

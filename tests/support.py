@@ -1,0 +1,44 @@
+"""Helpers shared by the harness's own tests."""
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+from harness.cases import load_file
+from harness.runner import Runner
+
+DATA = Path(__file__).parent / "data"
+
+
+def smoke_cases():
+    return load_file(DATA / "smoke.yaml", display="tests/data/smoke.yaml")
+
+
+def run_cells(adapter: str, cases, env="test", **kw):
+    runner = Runner(env, None, [adapter], **kw)
+    try:
+        return [runner.run_cell(c, adapter) for c in cases]
+    finally:
+        runner.close()
+
+
+def check_smoke(adapter: str, unsupported_ops=(), unsupported=lambda case: False):
+    """Every smoke case agrees, except the ops (or cases) the adapter is declared
+    not to support, which must be 'unsupported' with a reason. Returns the results."""
+    cases = smoke_cases()
+    results = run_cells(adapter, cases)
+    problems = []
+    for c, r in zip(cases, results):
+        expect_unsupported = c.op in unsupported_ops or unsupported(c)
+        if expect_unsupported:
+            if r.status != "unsupported" or not r.message:
+                problems.append(f"{c.id}: expected unsupported with a reason, got {r.status} {r.message}")
+        elif r.status != "agree":
+            problems.append(f"{c.id}: {r.status}: {r.message.splitlines()[0] if r.message else ''}"
+                            f" {r.metrics.get('max_abs', '')}")
+    counts = Counter(r.status for r in results)
+    assert not problems, f"{adapter}: {dict(counts)}\n" + "\n".join(problems)
+    assert counts["agree"] > 0, f"{adapter}: no agreeing cell"
+    for r in results:
+        assert r.versions, f"{adapter}: no framework versions recorded"
+    return results
