@@ -192,8 +192,13 @@ _Loader.add_implicit_resolver(
 )
 
 
+_PLAIN_TAGS = {"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"}
+
+
 def _to_python(loader, node, path, lines, file):
     lines[path] = node.start_mark.line + 1
+    if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)) and node.tag not in _PLAIN_TAGS:
+        raise CaseError(file, node.start_mark.line + 1, None, f"YAML tag {node.tag} is not allowed")
     if isinstance(node, yaml.MappingNode):
         out = {}
         for knode, vnode in node.value:
@@ -224,6 +229,8 @@ def load_yaml(text: str, file) -> tuple[Any, dict[tuple, int]]:
         mark = e.problem_mark or e.context_mark
         line = mark.line + 1 if mark else 0
         problem = " ".join(str(e.problem or e.context or "syntax error").split())
+        if e.context and e.context_mark and e.problem_mark and e.context_mark.line != e.problem_mark.line:
+            problem += f" ({' '.join(e.context.split())} at line {e.context_mark.line + 1})"
         raise CaseError(file, line, None, f"YAML syntax error: {problem}") from None
     except yaml.YAMLError as e:
         raise CaseError(file, 0, None, f"YAML error: {' '.join(str(e).split())}") from None
@@ -242,8 +249,18 @@ def _schema_error(file, data, lines) -> CaseError | None:
     err = jsonschema.exceptions.best_match(validator.iter_errors(data))
     if err is None:
         return None
+    if err.validator == "anyOf" and err.context:
+        # scalar-or-list: explain against the branch the value was written in
+        branch = 1 if isinstance(err.instance, list) else 0
+        sub = [e for e in err.context if e.schema_path and e.schema_path[0] == branch] or list(err.context)
+        err = jsonschema.exceptions.best_match(sub) or err
     path = list(err.absolute_path)
-    key = next((str(p) for p in reversed(path) if isinstance(p, str)), None)
+    tail = []
+    for p in reversed(path):
+        if not isinstance(p, str):
+            break
+        tail.insert(0, p)
+    key = ".".join(tail) or None
     if err.validator == "additionalProperties" and isinstance(err.instance, dict):
         allowed = set(err.schema.get("properties", {}))
         extra = sorted(k for k in err.instance if k not in allowed)

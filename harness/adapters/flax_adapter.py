@@ -1,0 +1,132 @@
+"""Flax: ``flax.linen`` and ``flax.nnx`` normalization modules.
+
+Both APIs share one set of semantics, so one code generator serves both:
+
+* ``LayerNorm``/``RMSNorm`` take ``reduction_axes`` and ``feature_axes``; the
+  case's axes are passed as both (statistics and affine over the same axes),
+  so no transpose is needed for any layout.
+* ``BatchNorm`` takes the feature ``axis`` and ``InstanceNorm`` takes
+  ``feature_axes``: the channel axis is passed, whatever its position.
+  BatchNorm runs in training mode (``use_running_average=False``; linen with
+  ``mutable=['batch_stats']``), as a user would, so batch statistics are used.
+* ``GroupNorm`` always treats the last axis as the channels: channels-first
+  layouts are transposed to channels-last and back, as a user must write.
+
+Every call passes ``epsilon`` (Flax defaults to 1e-6 for most modules) and
+``dtype``/``param_dtype`` (the case dtype) explicitly. Everything else keeps
+Flax's defaults as a user would, in particular ``use_fast_variance=True``
+(``var = E[x**2] - E[x]**2``, clipped at 0) and, in linen,
+``force_float32_reductions=True`` (statistics in at least float32).
+
+An ``affine: random`` case loads gamma/beta into the module's parameters:
+linen through the ``params`` collection passed to ``apply``, nnx by assigning
+``m.scale[...]``/``m.bias[...]``. nnx parameters are 1-d of length
+``num_features`` (the product of the feature axes' sizes), so multi-axis
+gamma/beta are flattened.
+
+Each call is written out as source code and that very source is executed, so
+the recorded snippet is exactly what ran. The snippet expects ``x`` (and
+``gamma``/``beta`` when the case has an affine transform) as ``jax.Array`` in
+the case's layout and dtype, and leaves the result in ``y`` in the same layout.
+The modules run on the CPU (see :mod:`harness.adapters.jax_adapter`).
+"""
+from __future__ import annotations
+
+import math
+
+import flax
+import flax.linen
+import flax.nnx
+
+from ..layouts import Layout, channels_last, permutation
+from .base import fmt
+from .jax_adapter import JaxBase, axis_arg
+
+_CLASSES = {"batch_norm": "BatchNorm", "layer_norm": "LayerNorm", "group_norm": "GroupNorm",
+            "instance_norm": "InstanceNorm", "rms_norm": "RMSNorm"}
+
+
+class _Flax(JaxBase):
+    ops = frozenset(_CLASSES)
+    api = ""  # "linen" or "nnx"
+
+    def versions(self):
+        return {"flax": flax.__version__, **super().versions()}
+
+    def supports_case(self, case):
+        cls = _CLASSES[case.op]
+        if not hasattr(self.nn_module, cls):
+            return f"flax {flax.__version__} flax.{self.api} has no {cls}"
+        return None
+
+    # -- code generation ------------------------------------------------------
+    def code(self, case) -> str:
+        lay = Layout(case.layout)
+        sizes = case.size
+        dt = f"jnp.{case.dtype}"
+        cls = _CLASSES[case.op]
+        c = lay.index(lay.channel)
+        C = sizes[lay.channel]
+        lines = []
+        xin, back = "x", ""
+        if case.op in ("layer_norm", "rms_norm"):
+            axes = lay.ordered(case.axes or lay.axes[-1:])
+            ax = axis_arg(lay.indices(axes))
+            kw = [f"reduction_axes={ax}", f"feature_axes={ax}"]
+            nfeat = math.prod(sizes[a] for a in axes)
+            multi = len(axes) > 1
+        else:
+            nfeat, multi = C, False
+            if case.op == "batch_norm":
+                kw = ["use_running_average=False", f"axis={c}"]
+            elif case.op == "instance_norm":
+                kw = [f"feature_axes={c}"]
+            else:  # group_norm: channels must be the last axis
+                kw = [f"num_groups={case.groups}", "group_size=None"]
+                if not lay.channels_last:
+                    target = channels_last(lay.name)
+                    lines.append(f"# {lay.name} -> {target}: Flax GroupNorm wants channels last")
+                    lines.append(f"xt = x.transpose{fmt(permutation(lay.name, target))}")
+                    xin, back = "xt", f".transpose{fmt(permutation(target, lay.name))}"
+        kw.append(f"epsilon={fmt(case.epsilon)}")
+        kw += [f"dtype={dt}", f"param_dtype={dt}"]
+        has_bias = case.op != "rms_norm"
+        if case.affine == "none":
+            kw += (["use_bias=False"] if has_bias else []) + ["use_scale=False"]
+        setp = case.affine == "random"
+
+        if self.api == "linen":
+            lines.append(f"m = nn.{cls}({', '.join(kw)})")
+            lines.append(f"variables = m.init(jax.random.key(0), {xin})")
+            if setp:
+                params = "{'scale': gamma, 'bias': beta}" if has_bias else "{'scale': gamma}"
+                lines.append(f"variables = {{**variables, 'params': {params}}}")
+            if case.op == "batch_norm":
+                lines.append(f"y, updates = m.apply(variables, {xin}, mutable=['batch_stats'])")
+                if back:
+                    lines.append(f"y = y{back}")
+            else:
+                lines.append(f"y = m.apply(variables, {xin}){back}")
+        else:
+            lines.append(f"m = nn.{cls}({nfeat}, {', '.join(kw)}, rngs=nn.Rngs(0))")
+            if setp:
+                flat = ".reshape(-1)" if multi else ""
+                if multi:
+                    lines.append(f"# nnx keeps one 1-d parameter of num_features={nfeat} entries")
+                lines.append(f"m.scale[...] = gamma{flat}")
+                if has_bias:
+                    lines.append(f"m.bias[...] = beta{flat}")
+            lines.append(f"y = m({xin}){back}")
+        return "\n".join(lines)
+
+
+class FlaxLinen(_Flax):
+    name = "flax-linen"
+    api = "linen"
+    nn_module = flax.linen
+
+
+class FlaxNNX(_Flax):
+    name = "flax-nnx"
+    api = "nnx"
+    nn_module = flax.nnx

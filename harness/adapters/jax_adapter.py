@@ -1,0 +1,143 @@
+"""JAX core: ``jax.nn.standardize`` and plain ``jax.numpy``.
+
+Core JAX has one normalization function, ``jax.nn.standardize(x, axis,
+epsilon)`` (zero mean, unit biased variance over ``axis``). Batch, layer and
+instance norm are that function with the right ``axis``; group norm is that
+function on the input reshaped so that the channel axis is split into
+(groups, channels per group), which is how a user writes it. The affine
+transform is written out by the user: ``y * gamma + beta``. Core JAX has no
+RMS norm (``standardize`` always centres), so ``rms_norm`` is unsupported.
+
+``standardize`` is called with its defaults (``algorithm="fast"``, i.e.
+``var = mean(x**2) - mean(x)**2`` clipped at 0), as a user would.
+
+Each call is written out as source code and that very source is executed, so
+the recorded snippet is exactly what ran. The snippet expects ``x`` (and
+``gamma``/``beta`` when the case has an affine transform) as ``jax.Array`` in
+the case's layout and dtype, already on the adapter's device, and leaves the
+result in ``y`` in the same layout. The adapter places the inputs on its
+device (the CPU for ``jax``, the first GPU for ``jax-gpu``) and runs the
+snippet under ``jax.default_device`` of that device.
+
+float64 needs x64 mode, which is switched on when this module is imported
+(the adapter runs in its own worker process, so nothing else sees it).
+"""
+from __future__ import annotations
+
+import jax
+
+jax.config.update("jax_enable_x64", True)
+
+import jax.numpy as jnp  # noqa: E402
+import jaxlib  # noqa: E402
+import numpy as np  # noqa: E402
+
+from ..layouts import Layout  # noqa: E402
+from .base import Adapter, Output, fmt  # noqa: E402
+
+
+def axis_arg(idx) -> str:
+    """An axis argument for a snippet: an int for one axis, else a tuple."""
+    idx = tuple(int(i) for i in idx)
+    return str(idx[0]) if len(idx) == 1 else fmt(idx)
+
+
+def affine_operand(name: str, lay: Layout, affine_axes, sizes) -> str:
+    """``gamma`` (or ``beta``) as it must be written to broadcast against x.
+
+    gamma/beta have the sizes of the affine axes in layout order; when those
+    axes are the trailing axes of the layout they broadcast as they are,
+    otherwise the user reshapes them with 1s for the other axes."""
+    ordered = lay.ordered(affine_axes)
+    if lay.axes[len(lay.axes) - len(ordered):] == ordered:
+        return name
+    bshape = tuple(sizes[a] if a in ordered else 1 for a in lay.axes)
+    return f"{name}.reshape{fmt(bshape)}"
+
+
+class JaxBase(Adapter):
+    """Device placement, versions and the exec of a generated snippet."""
+
+    dtypes = frozenset({"float16", "bfloat16", "float32", "float64"})
+    platform = "cpu"
+    nn_module = None  # what the snippet sees as ``nn``
+
+    def _devices(self):
+        try:
+            return jax.devices(self.platform)
+        except RuntimeError:
+            return []
+
+    def unavailable(self):
+        if not self._devices():
+            return f"no {self.platform.upper()} device visible to JAX"
+        return None
+
+    def versions(self):
+        v = {"jax": jax.__version__, "jaxlib": jaxlib.__version__}
+        if self.platform != "cpu":
+            devs = self._devices()
+            if devs:
+                v["device"] = str(getattr(devs[0], "device_kind", devs[0]))
+        return v
+
+    def code(self, case) -> str:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def run(self, case, inputs) -> Output:
+        src = self.code(case)
+        dev = self._devices()[0]
+
+        def put(a):
+            return None if a is None else jax.device_put(jnp.asarray(a), dev)
+
+        ns = {"jax": jax, "jnp": jnp, "np": np, "nn": self.nn_module,
+              "x": put(inputs.x), "gamma": put(inputs.gamma), "beta": put(inputs.beta)}
+        with jax.default_device(dev):
+            exec(compile(src, f"<{self.name} snippet>", "exec"), ns)
+        y = ns["y"]
+        return Output(np.asarray(jax.block_until_ready(y)), src)
+
+
+class JaxNN(JaxBase):
+    name = "jax"
+    ops = frozenset({"batch_norm", "layer_norm", "group_norm", "instance_norm", "rms_norm"})
+    nn_module = jax.nn
+
+    def supports_case(self, case):
+        if case.op == "rms_norm" and not hasattr(jax.nn, "rms_norm"):
+            return (f"JAX {jax.__version__} core has no RMS norm (jax.nn.standardize always centres); "
+                    "use flax.linen.RMSNorm or flax.nnx.RMSNorm")
+        return None
+
+    def code(self, case) -> str:
+        lay = Layout(case.layout)
+        sizes = case.size
+        sem = case.semantics
+        eps = fmt(case.epsilon)
+        lines = []
+        if case.op == "group_norm":
+            c = lay.index(lay.channel)
+            G = case.groups
+            C = sizes[lay.channel]
+            gshape = case.shape[:c] + (G, C // G) + case.shape[c + 1:]
+            # dims of the grouped array: axes after the channel move up by one;
+            # the channels of one group sit at c + 1
+            red = sorted([lay.index(a) + (1 if lay.index(a) > c else 0) for a in lay.spatial] + [c + 1])
+            lines.append(f"# split {lay.channel}={C} into ({G} groups, {C // G} channels per group)")
+            lines.append(f"xg = x.reshape{fmt(gshape)}")
+            lines.append(f"y = jax.nn.standardize(xg, axis={axis_arg(red)}, epsilon={eps}).reshape(x.shape)")
+        else:
+            red = lay.indices(lay.ordered(sem.stat_axes))
+            lines.append(f"y = jax.nn.standardize(x, axis={axis_arg(red)}, epsilon={eps})")
+        if case.affine != "none":
+            g = affine_operand("gamma", lay, sem.affine_axes, sizes)
+            b = affine_operand("beta", lay, sem.affine_axes, sizes)
+            lines.append(f"y = y * {g} + {b}")
+        return "\n".join(lines)
+
+
+class JaxNNGPU(JaxNN):
+    name = "jax-gpu"
+    platform = "gpu"
+

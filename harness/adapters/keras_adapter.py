@@ -1,0 +1,220 @@
+"""Keras 3: keras.layers normalization layers and keras.ops functions.
+
+One module serves three backends: the worker sets ``KERAS_BACKEND``
+(tensorflow, jax or torch) before this module is imported, and the adapter
+takes its name from it (``keras-tf``, ``keras-ops-jax``, ...).
+
+Each call is written out as source code and that very source is executed, so
+the recorded snippet is exactly what ran. The snippet expects ``x`` (and
+``gamma``/``beta`` when the case has an affine transform) as backend tensors
+in the case's layout and dtype, ``keras`` and ``np``, and leaves the result in
+``y`` in the same layout.
+
+Keras layers are channels-last by default but take an ``axis`` argument, so a
+channels-first layout is addressed with ``axis=1`` rather than with a
+transpose; LayerNormalization and RMSNormalization take a list of axes. Every
+call passes ``epsilon`` explicitly (Keras defaults to 1e-3, torch to 1e-5).
+
+JAX runs float64 as float32 unless x64 is enabled, so with the JAX backend
+this module enables ``jax_enable_x64`` once, before any tensor is created (what
+a user who wants float64 must do); ``versions()`` records it. Every run checks
+that the output really has the case dtype.
+"""
+from __future__ import annotations
+
+import importlib
+import os
+
+import numpy as np
+
+_BACKEND_TAGS = {"tensorflow": "tf", "jax": "jax", "torch": "torch"}
+_REQUESTED = os.environ.get("KERAS_BACKEND", "")
+
+if _REQUESTED == "jax":  # before keras creates any array
+    import jax
+
+    jax.config.update("jax_enable_x64", True)
+
+import keras  # noqa: E402
+
+from ..layouts import Layout  # noqa: E402
+from .base import Adapter, Output, fmt  # noqa: E402
+
+_HALF = ("float16", "bfloat16")
+
+
+def _axis(lay: Layout, a: str) -> int:
+    """Keras axis index for axis name ``a``: -1 for the last axis (Keras's
+    default and what users write), the positive index otherwise."""
+    i = lay.index(a)
+    return -1 if i == lay.rank - 1 else i
+
+
+def _axes_arg(lay: Layout, axes: str) -> str:
+    """The ``axis=`` argument for a set of reduced axes (layout order)."""
+    if len(axes) == 1:
+        return str(_axis(lay, axes))
+    return "[" + ", ".join(str(lay.index(a)) for a in axes) + "]"
+
+
+def _to_tensor(a, dtype):
+    if a is None:
+        return None
+    if dtype in _HALF:  # ml_dtypes/float16 arrays: go through float32 (exact)
+        a = np.asarray(a, np.float32)
+    return keras.ops.convert_to_tensor(np.ascontiguousarray(a), dtype=dtype)
+
+
+def _to_numpy(y, dtype):
+    got = keras.backend.standardize_dtype(y.dtype)
+    if got != dtype:
+        raise TypeError(f"Keras returned a {got} output for a {dtype} case "
+                        f"(backend {keras.backend.backend()})")
+    if dtype == "bfloat16":
+        import ml_dtypes
+        return keras.ops.convert_to_numpy(keras.ops.cast(y, "float32")).astype(ml_dtypes.bfloat16)
+    return np.asarray(keras.ops.convert_to_numpy(y))
+
+
+class _Keras(Adapter):
+    prefix = "keras"
+    dtypes = frozenset({"float16", "bfloat16", "float32", "float64"})
+
+    def __init__(self):
+        self.backend = _REQUESTED or keras.backend.backend()
+        self.name = f"{self.prefix}-{_BACKEND_TAGS.get(self.backend, self.backend)}"
+
+    def versions(self):
+        backend = keras.backend.backend()
+        v = {"keras": keras.__version__, "backend": backend}
+        mod = importlib.import_module(backend)
+        v[backend] = str(getattr(mod, "__version__", "?"))
+        if backend == "jax":
+            import jax
+            import jaxlib
+            v["jaxlib"] = jaxlib.__version__
+            v["jax_enable_x64"] = str(bool(jax.config.jax_enable_x64))
+        return v
+
+    def unavailable(self):
+        actual = keras.backend.backend()
+        if self.backend not in _BACKEND_TAGS:
+            return f"unknown KERAS_BACKEND {self.backend!r} (expected one of {', '.join(_BACKEND_TAGS)})"
+        if actual != self.backend:
+            return (f"keras was already imported with backend {actual!r}; KERAS_BACKEND={self.backend!r} "
+                    "must be set before the first import of keras")
+        return None
+
+    def _prelude(self, case) -> list[str]:
+        if self.backend == "jax" and case.dtype == "float64":
+            return ['# jax.config.update("jax_enable_x64", True) ran before x was created']
+        return []
+
+    def code(self, case) -> str:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def run(self, case, inputs) -> Output:
+        src = self.code(case)
+        ns = {
+            "keras": keras, "np": np,
+            "x": _to_tensor(inputs.x, case.dtype),
+            "gamma": _to_tensor(inputs.gamma, case.dtype),
+            "beta": _to_tensor(inputs.beta, case.dtype),
+        }
+        exec(compile(src, f"<{self.name} snippet>", "exec"), ns)
+        return Output(_to_numpy(ns["y"], case.dtype), src)
+
+
+class KerasLayers(_Keras):
+    """keras.layers.{LayerNormalization, GroupNormalization, BatchNormalization, RMSNormalization}."""
+
+    prefix = "keras"
+    ops = frozenset({"batch_norm", "layer_norm", "group_norm", "instance_norm", "rms_norm"})
+
+    def supports_case(self, case):
+        if case.op == "rms_norm" and not hasattr(keras.layers, "RMSNormalization"):
+            return f"keras {keras.__version__} has no keras.layers.RMSNormalization (added in 3.9)"
+        return None
+
+    def code(self, case) -> str:
+        lay = Layout(case.layout)
+        eps = fmt(case.epsilon)
+        dt = f"dtype={case.dtype!r}"
+        setp = case.affine == "random"
+        noaff = case.affine == "none"
+        lines = self._prelude(case)
+        weights = ("gamma", "beta")
+        call = "y = m(x)"
+        if case.op == "layer_norm":
+            axes = case.axes or lay.axes[-1]
+            aff = ", center=False, scale=False" if noaff else ""
+            lines.append(f"m = keras.layers.LayerNormalization(axis={_axes_arg(lay, axes)}, epsilon={eps}{aff}, {dt})")
+        elif case.op == "rms_norm":
+            axes = case.axes or lay.axes[-1]
+            if noaff:
+                lines.append("# RMSNormalization has no scale=False; its scale is initialised to ones")
+            lines.append(f"m = keras.layers.RMSNormalization(axis={_axes_arg(lay, axes)}, epsilon={eps}, {dt})")
+            weights = ("scale",)
+        else:
+            ax = _axis(lay, lay.channel)
+            aff = ", center=False, scale=False" if noaff else ""
+            if case.op == "batch_norm":
+                lines.append(f"m = keras.layers.BatchNormalization(axis={ax}, epsilon={eps}{aff}, {dt})")
+                call = "y = m(x, training=True)  # batch statistics"
+            elif case.op == "group_norm":
+                lines.append(f"m = keras.layers.GroupNormalization(groups={case.groups}, axis={ax}, "
+                             f"epsilon={eps}{aff}, {dt})")
+            elif case.op == "instance_norm":
+                lines.append(f"m = keras.layers.GroupNormalization(groups=-1, axis={ax}, "
+                             f"epsilon={eps}{aff}, {dt})  # groups=-1: instance normalization")
+            else:
+                raise ValueError(f"unknown op {case.op}")
+        if setp:
+            lines.append("m.build(x.shape)")
+            if weights == ("scale",):
+                lines.append("m.scale.assign(gamma)")
+            else:
+                lines.append("m.gamma.assign(gamma)")
+                lines.append("m.beta.assign(beta)")
+        lines.append(call)
+        return "\n".join(lines)
+
+
+class KerasOps(_Keras):
+    """keras.ops.{layer_normalization, rms_normalization, moments + batch_normalization}."""
+
+    prefix = "keras-ops"
+    ops = frozenset({"batch_norm", "layer_norm", "rms_norm"})
+
+    def supports(self, case):
+        if case.op == "group_norm":
+            return (f"keras.ops has no group normalization function (keras {keras.__version__}); "
+                    f"use keras.layers.GroupNormalization (adapter keras-{_BACKEND_TAGS.get(self.backend, '')})")
+        if case.op == "instance_norm":
+            return (f"keras.ops has no instance normalization function (keras {keras.__version__}); "
+                    "use keras.layers.GroupNormalization(groups=-1) "
+                    f"(adapter keras-{_BACKEND_TAGS.get(self.backend, '')})")
+        return super().supports(case)
+
+    def code(self, case) -> str:
+        lay = Layout(case.layout)
+        eps = fmt(case.epsilon)
+        affine = case.affine != "none"
+        lines = self._prelude(case)
+        if case.op == "layer_norm":
+            axes = case.axes or lay.axes[-1]
+            gb = "gamma=gamma, beta=beta, " if affine else ""
+            lines.append(f"y = keras.ops.layer_normalization(x, {gb}axis={_axes_arg(lay, axes)}, epsilon={eps})")
+        elif case.op == "rms_norm":
+            axes = case.axes or lay.axes[-1]
+            sc = "scale=gamma, " if affine else ""
+            lines.append(f"y = keras.ops.rms_normalization(x, {sc}axis={_axes_arg(lay, axes)}, epsilon={eps})")
+        elif case.op == "batch_norm":
+            red = [lay.index(a) for a in lay.axes if a != lay.channel]
+            ax = _axis(lay, lay.channel)
+            lines.append(f"mean, variance = keras.ops.moments(x, axes={red})  # batch statistics")
+            ob = "offset=beta, scale=gamma, " if affine else ""
+            lines.append(f"y = keras.ops.batch_normalization(x, mean, variance, axis={ax}, {ob}epsilon={eps})")
+        else:
+            raise ValueError(f"keras.ops has no {case.op}")
+        return "\n".join(lines)

@@ -1,0 +1,112 @@
+"""tf.keras 2: the Keras 2 layers that TensorFlow <= 2.15 ships as ``tf.keras``.
+
+From TensorFlow 2.16 on, ``tf.keras`` is Keras 3 (covered by the ``keras-*``
+adapters); there this adapter reports itself unavailable and its column is
+hidden.
+
+Each call is written out as source code and that very source is executed, so
+the recorded snippet is exactly what ran. The snippet expects ``x`` (and
+``gamma``/``beta`` when the case has an affine transform) as ``tf`` tensors in
+the case's layout and dtype, and leaves the result in ``y`` in the same layout.
+The Keras layers take an ``axis`` argument, so channels-first layouts need no
+transpose: the snippet names the channel (or normalized) axes instead.
+"""
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import tensorflow as tf
+
+from ..layouts import Layout
+from .base import Adapter, Output, fmt
+
+
+def _tf_keras_version() -> str:
+    """Version of the package that ``tf.keras`` resolves to. Keras 2.15 has no
+    ``tf.keras.__version__`` (and ``tf.keras.__name__`` may read
+    ``tensorflow.keras``), so ask the package that defines its layers."""
+    v = getattr(tf.keras, "__version__", None)
+    if v is None:
+        top = sys.modules.get(tf.keras.layers.Layer.__module__.split(".")[0])
+        v = getattr(top, "__version__", None)
+    return str(v) if v is not None else "unknown"
+
+
+def _axis_code(lay: Layout, axes) -> str:
+    """Keras ``axis`` argument for the given axis names: -1 for the last axis
+    alone, a positive index for another single axis, a list for several."""
+    idx = [lay.index(a) for a in lay.ordered(axes)]
+    if len(idx) == 1:
+        return "-1" if idx[0] == lay.rank - 1 else str(idx[0])
+    return fmt(idx)
+
+
+class TfKeras(Adapter):
+    name = "tf-keras"
+    ops = frozenset({"batch_norm", "layer_norm", "group_norm", "instance_norm"})
+
+    def versions(self):
+        return {"tensorflow": tf.__version__, "keras": _tf_keras_version()}
+
+    def unavailable(self):
+        v = _tf_keras_version()
+        try:
+            major = int(v.split(".")[0])
+        except ValueError:
+            return f"cannot tell which Keras tf.keras is (version {v!r}) in TensorFlow {tf.__version__}"
+        if major >= 3:
+            return f"tf.keras is Keras 3 in TensorFlow {tf.__version__}; tf-keras needs TensorFlow <= 2.15"
+        return None
+
+    def supports(self, case):
+        if case.op == "rms_norm":
+            return ("tf.keras 2 has no RMS norm layer; use keras.layers.RMSNormalization "
+                    "(Keras 3) or torch.nn.RMSNorm")
+        if case.op == "instance_norm" and not hasattr(tf.keras.layers, "GroupNormalization"):
+            return f"tf.keras {_tf_keras_version()} has no GroupNormalization (for groups=-1 instance norm)"
+        if case.op == "group_norm" and not hasattr(tf.keras.layers, "GroupNormalization"):
+            return f"tf.keras {_tf_keras_version()} has no GroupNormalization (added in 2.11)"
+        return super().supports(case)
+
+    # -- code generation ------------------------------------------------------
+    def code(self, case) -> str:
+        lay = Layout(case.layout)
+        common = f"epsilon={fmt(case.epsilon)}"
+        if case.affine == "none":
+            common += ", center=False, scale=False"
+        common += f", dtype={case.dtype!r}"
+        call = "m(x)"
+        lines = []
+        if case.op == "layer_norm":
+            axes = case.axes or lay.axes[-1]
+            lines.append(f"m = tf.keras.layers.LayerNormalization(axis={_axis_code(lay, axes)}, {common})")
+        else:
+            axis = _axis_code(lay, lay.channel)
+            if case.op == "batch_norm":
+                lines.append(f"m = tf.keras.layers.BatchNormalization(axis={axis}, {common})")
+                call = "m(x, training=True)  # batch statistics"
+            elif case.op == "group_norm":
+                lines.append(f"m = tf.keras.layers.GroupNormalization(groups={case.groups}, axis={axis}, {common})")
+            elif case.op == "instance_norm":
+                lines.append("# instance norm: GroupNormalization with one group per channel")
+                lines.append(f"m = tf.keras.layers.GroupNormalization(groups=-1, axis={axis}, {common})")
+            else:  # pragma: no cover - supports() filters
+                raise ValueError(case.op)
+        if case.affine == "random":
+            lines.append("m.build(x.shape)")
+            lines.append("m.gamma.assign(gamma)")
+            lines.append("m.beta.assign(beta)")
+        lines.append(f"y = {call}")
+        return "\n".join(lines)
+
+    def run(self, case, inputs) -> Output:
+        src = self.code(case)
+        ns = {
+            "tf": tf, "np": np,
+            "x": tf.constant(inputs.x),
+            "gamma": None if inputs.gamma is None else tf.constant(inputs.gamma),
+            "beta": None if inputs.beta is None else tf.constant(inputs.beta),
+        }
+        exec(compile(src, f"<{self.name} snippet>", "exec"), ns)
+        return Output(np.asarray(ns["y"].numpy()), src)

@@ -1,0 +1,80 @@
+"""TensorFlow Addons: ``tfa.layers.GroupNormalization`` and ``InstanceNormalization``.
+
+TFA (end of life, last release 0.23 for TensorFlow 2.15) adds only group and
+instance normalization; the other ops are ``unsupported`` with a pointer to
+where a user finds them.
+
+Each call is written out as source code and that very source is executed, so
+the recorded snippet is exactly what ran. The snippet expects ``x`` (and
+``gamma``/``beta`` when the case has an affine transform) as ``tf`` tensors in
+the case's layout and dtype, and leaves the result in ``y`` in the same layout.
+The TFA layers take an ``axis`` argument (the channel axis), so channels-first
+layouts need no transpose.
+"""
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import tensorflow as tf
+import tensorflow_addons as tfa
+
+from ..layouts import Layout
+from .base import Adapter, Output, fmt
+
+_ELSEWHERE = {
+    "batch_norm": "TFA has no batch norm; use tf.keras.layers.BatchNormalization",
+    "layer_norm": "TFA has no layer norm; use tf.keras.layers.LayerNormalization",
+    "rms_norm": ("TFA has no RMS norm (FilterResponseNormalization reduces over the spatial axes and adds "
+                 "a learned threshold); use keras.layers.RMSNormalization (Keras 3) or torch.nn.RMSNorm"),
+}
+
+
+class TFAddons(Adapter):
+    name = "tfa"
+    ops = frozenset({"group_norm", "instance_norm"})
+
+    def versions(self):
+        # tf.keras 2.15 has no __version__: ask the package that defines its layers
+        keras = getattr(tf.keras, "__version__", None) or getattr(
+            sys.modules.get(tf.keras.layers.Layer.__module__.split(".")[0]), "__version__", "unknown")
+        return {"tensorflow": tf.__version__, "tensorflow_addons": tfa.__version__, "keras": str(keras)}
+
+    def supports(self, case):
+        if case.op in _ELSEWHERE:
+            return _ELSEWHERE[case.op]
+        return super().supports(case)
+
+    # -- code generation ------------------------------------------------------
+    def code(self, case) -> str:
+        lay = Layout(case.layout)
+        c = lay.index(lay.channel)
+        axis = "-1" if c == lay.rank - 1 else str(c)
+        common = f"axis={axis}, epsilon={fmt(case.epsilon)}"
+        if case.affine == "none":
+            common += ", center=False, scale=False"
+        common += f", dtype={case.dtype!r}"
+        lines = []
+        if case.op == "group_norm":
+            lines.append(f"m = tfa.layers.GroupNormalization(groups={case.groups}, {common})")
+        elif case.op == "instance_norm":
+            lines.append(f"m = tfa.layers.InstanceNormalization({common})")
+        else:  # pragma: no cover - supports() filters
+            raise ValueError(case.op)
+        if case.affine == "random":
+            lines.append("m.build(x.shape)")
+            lines.append("m.gamma.assign(gamma)")
+            lines.append("m.beta.assign(beta)")
+        lines.append("y = m(x)")
+        return "\n".join(lines)
+
+    def run(self, case, inputs) -> Output:
+        src = self.code(case)
+        ns = {
+            "tf": tf, "np": np, "tfa": tfa,
+            "x": tf.constant(inputs.x),
+            "gamma": None if inputs.gamma is None else tf.constant(inputs.gamma),
+            "beta": None if inputs.beta is None else tf.constant(inputs.beta),
+        }
+        exec(compile(src, f"<{self.name} snippet>", "exec"), ns)
+        return Output(np.asarray(ns["y"].numpy()), src)

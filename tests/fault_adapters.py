@@ -1,0 +1,63 @@
+"""Test-only adapters for fault injection, registered the way a third-party
+adapter is: NORMCONF_ADAPTERS=tests.fault_adapters:SPECS.
+
+``faulty`` computes the right answer with NumPy unless the case carries a
+fault tag: segfault, abort, exit, memory, hang, raise, wrong.
+"""
+from __future__ import annotations
+
+import ctypes
+import os
+import time
+
+import numpy as np
+
+from harness.adapters import AdapterSpec
+from harness.adapters.base import Adapter, Output
+from harness.reference import normalize
+
+SPECS = [
+    AdapterSpec("faulty", "tests.fault_adapters:Faulty", description="fault injection"),
+    AdapterSpec("missing", "tests.fault_adapters_missing:Missing", description="framework not installed"),
+    AdapterSpec("envcheck", "tests.fault_adapters:EnvCheck", env=(("NORMCONF_TEST_FLAG", "42"),)),
+]
+
+
+class Faulty(Adapter):
+    name = "faulty"
+    ops = frozenset({"batch_norm", "layer_norm", "group_norm", "instance_norm", "rms_norm"})
+    dtypes = frozenset({"float32", "float64"})
+
+    def versions(self):
+        return {"faulty": "1.0", "pid": str(os.getpid())}
+
+    def supports_case(self, case):
+        return "faulty skips cases tagged unsupported" if "unsupported" in case.tags else None
+
+    def run(self, case, inputs):
+        tags = set(case.tags)
+        if "segfault" in tags:
+            ctypes.string_at(0)
+        if "abort" in tags:
+            os.abort()
+        if "exit" in tags:
+            os._exit(7)
+        if "memory" in tags:
+            raise MemoryError("injected")
+        if "hang" in tags:
+            time.sleep(3600)
+        if "raise" in tags:
+            raise ValueError("injected <script>alert(1)</script>")
+        y = normalize(inputs.x, case.semantics, inputs.gamma, inputs.beta).astype(inputs.x.dtype)
+        if "wrong" in tags:
+            y = y + 1.0
+        return Output(y, f"y = reference(x)  # pid {os.getpid()}")
+
+
+class EnvCheck(Faulty):
+    name = "envcheck"
+
+    def run(self, case, inputs):
+        if os.environ.get("NORMCONF_TEST_FLAG") != "42":
+            raise RuntimeError("worker environment not applied")
+        return super().run(case, inputs)

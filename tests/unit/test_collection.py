@@ -1,0 +1,74 @@
+"""pytest collects case files: node ids, -k, failures and bad files as failing items."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+GOOD = """
+cases:
+  - id: ln
+    description: d
+    source: s
+    op: layer_norm
+    layout: BTF
+    shape: {B: 2, T: 3, F: 4}
+    dtype: [float32, float64]
+  - id: wrong
+    description: d
+    source: s
+    op: layer_norm
+    layout: BTF
+    shape: {B: 2, T: 3, F: 4}
+    tags: [wrong]
+"""
+
+
+def run_pytest(tmp_path, *args):
+    cases = tmp_path / "cases" / "layer_norm"
+    cases.mkdir(parents=True, exist_ok=True)
+    (cases / "good.yaml").write_text(GOOD)
+    (tmp_path / "cases" / "broken.yaml").write_text("cases:\n  - id: x\n    op: layer_nrom\n")
+    (tmp_path / "conftest.py").write_text('pytest_plugins = ["harness.pytest_plugin"]\n')
+    env = {**os.environ, "NORMCONF_ADAPTERS": "tests.fault_adapters:SPECS",
+           "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    env.pop("NORMCONF_ENV", None)
+    cmd = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--rootdir", str(tmp_path),
+           "-c", os.devnull, "--adapters", "faulty", "--env-name", "t", *args, "cases"]
+    return subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+
+
+def test_node_ids_and_bad_file_item(tmp_path):
+    p = run_pytest(tmp_path, "--collect-only", "-q")
+    out = p.stdout
+    assert "cases/layer_norm/good.yaml::ln-eps1e-05-float32[faulty]" in out
+    assert "cases/layer_norm/good.yaml::ln-eps1e-05-float64[faulty]" in out
+    assert "cases/broken.yaml::<invalid case file>" in out
+
+
+def test_run_streams_results_and_explains_failures(tmp_path):
+    p = run_pytest(tmp_path, "-q")
+    out = p.stdout
+    assert p.returncode == 1
+    assert "3 passed" not in out
+    # the bad file fails with its one-line error, not a traceback
+    assert "cases/broken.yaml:3: key 'op': 'layer_nrom' is not one of" in out
+    assert "Traceback" not in out
+    # the divergence message names shapes, op parameters, metrics, tolerance and location
+    for text in ("diverge: wrong-eps1e-05-float32 [faulty]", "shape=B2xT3xF4", "max abs error",
+                 "tolerance: |actual - expected| <= 1e-05 + 1e-05 * |expected|", "largest difference at [B="):
+        assert text in out, text
+    results = [json.loads(line) for line in (tmp_path / "reports/results/t.jsonl").read_text().splitlines()]
+    assert results[0]["kind"] == "header" and results[0]["env"] == "t"
+    statuses = {r["case_id"]: r["status"] for r in results if r["kind"] == "result"}
+    assert statuses == {"ln-eps1e-05-float32": "agree", "ln-eps1e-05-float64": "agree",
+                        "wrong-eps1e-05-float32": "diverge"}
+
+
+def test_k_selects_cells(tmp_path):
+    p = run_pytest(tmp_path, "-q", "-k", "float64", "--results", str(tmp_path / "k.jsonl"))
+    assert "1 passed" in p.stdout, p.stdout
+    recs = [json.loads(line) for line in (tmp_path / "k.jsonl").read_text().splitlines()]
+    assert [r["case_id"] for r in recs if r["kind"] == "result"] == ["ln-eps1e-05-float64"]

@@ -1,0 +1,106 @@
+"""Isolation: a fault in one cell becomes that cell's status; every other cell still runs."""
+import json
+
+import pytest
+
+from harness.cases import Case
+from harness.results import read
+from harness.runner import Runner
+
+
+@pytest.fixture(autouse=True)
+def plugins(monkeypatch):
+    monkeypatch.setenv("NORMCONF_ADAPTERS", "tests.fault_adapters:SPECS")
+
+
+def case(cid, *tags):
+    return Case.from_dict(dict(id=cid, op="layer_norm", layout="BTF", shape={"B": 2, "T": 3, "F": 4},
+                               dtype="float64", epsilon=1e-5, affine="random", seed=1,
+                               input={"distribution": "normal", "mean": 0.0, "std": 1.0}, tags=list(tags)))
+
+
+FAULTS = [("segfault", "crash", "SIGSEGV"), ("abort", "crash", "SIGABRT"), ("exit", "crash", "exited with code 7"),
+          ("memory", "crash", "MemoryError"), ("raise", "error", "ValueError"), ("wrong", "diverge", "max abs error"),
+          ("unsupported", "unsupported", "faulty skips")]
+
+
+def test_each_fault_is_contained_and_the_run_goes_on(tmp_path):
+    out = tmp_path / "r.jsonl"
+    runner = Runner("test", out, ["faulty"], cell_timeout=30)
+    cells = [case("ok-first")]
+    for tag, _, _ in FAULTS:
+        cells += [case(f"f-{tag}", tag), case(f"ok-after-{tag}")]
+    try:
+        results = {c.id: runner.run_cell(c, "faulty") for c in cells}
+    finally:
+        runner.close()
+    for tag, status, text in FAULTS:
+        r = results[f"f-{tag}"]
+        assert r.status == status, (tag, r.status, r.message)
+        assert text in r.message, (tag, r.message)
+        assert results[f"ok-after-{tag}"].status == "agree", tag
+    pids = {r.snippet.split("pid ")[1] for r in results.values() if r.status == "agree"}
+    assert len(pids) >= 4  # segfault, abort, exit and MemoryError each restarted the worker
+    # streamed: every cell is in the file, after one header
+    rf = read(out)
+    assert rf.header["env"] == "test" and not rf.problems
+    assert [r.case_id for r in rf.results] == [c.id for c in cells]
+    assert rf.adapters["faulty"]["faulty"] == "1.0"
+
+
+def test_hang_becomes_timeout_and_the_worker_restarts(tmp_path):
+    runner = Runner("test", None, ["faulty"], cell_timeout=2)
+    try:
+        r = runner.run_cell(case("hang", "hang"), "faulty")
+        assert r.status == "timeout" and "2s" in r.message
+        assert 1.5 < r.duration < 30
+        assert runner.run_cell(case("after"), "faulty").status == "agree"
+    finally:
+        runner.close()
+
+
+def test_missing_framework_is_unsupported_not_an_error():
+    runner = Runner("test", None, ["missing"])
+    try:
+        r = runner.run_cell(case("a"), "missing")
+    finally:
+        runner.close()
+    assert r.status == "unsupported"
+    assert r.message.startswith("not installed") and "normconf_no_such_framework" in r.message
+
+
+def test_worker_gets_the_adapters_environment():
+    runner = Runner("test", None, ["envcheck"])
+    try:
+        assert runner.run_cell(case("a"), "envcheck").status == "agree"
+    finally:
+        runner.close()
+
+
+def test_no_framework_in_the_harness_process():
+    import sys
+    runner = Runner("test", None, ["faulty"])
+    try:
+        runner.run_cell(case("a"), "faulty")
+    finally:
+        runner.close()
+    # the registry reads AdapterSpec objects only; adapter code runs in the worker
+    for mod in ("torch", "tensorflow", "jax", "keras", "flax"):
+        assert mod not in sys.modules, mod
+
+
+def test_unknown_adapter_is_a_clear_error():
+    with pytest.raises(ValueError, match="unknown adapter"):
+        Runner("test", None, ["no-such-adapter"])
+
+
+def test_results_are_flushed_as_cells_finish(tmp_path):
+    out = tmp_path / "r.jsonl"
+    runner = Runner("test", out, ["faulty"])
+    try:
+        runner.run_cell(case("one"), "faulty")
+        lines = out.read_text().splitlines()  # readable while the run is still open
+        assert json.loads(lines[0])["kind"] == "header"
+        assert json.loads(lines[-1])["case_id"] == "one"
+    finally:
+        runner.close()
