@@ -42,9 +42,24 @@ def _cmd_report(args, rest) -> int:
     paths = _result_paths(args.paths)
     if not paths:
         print("normconf: no results files found; run the conformance environments first", file=sys.stderr)
-    out = write_report(paths, args.out)
-    print(f"normconf: wrote {out} from {len(paths)} results file(s)")
+    baseline = _result_paths(args.baseline) if args.baseline else None
+    out = write_report(paths, args.out, baseline)
+    print(f"normconf: wrote {out} from {len(paths)} results file(s)"
+          + (f", compared with {len(baseline)} baseline file(s)" if baseline else ""))
     return 0
+
+
+def _cmd_diff(args, rest) -> int:
+    from .report.diff import diff, format_text
+    from .results import read_many
+
+    old, new = _result_paths([args.old]), _result_paths([args.new])
+    if not old or not new:
+        print("normconf: diff needs results on both sides", file=sys.stderr)
+        return 2
+    d = diff(read_many(old), read_many(new))
+    print(format_text(d, args.old, args.new))
+    return 1 if args.strict and d.of("regression") else 0
 
 
 def _cmd_list(args, rest) -> int:
@@ -73,7 +88,15 @@ def build_parser() -> argparse.ArgumentParser:
     rep = sub.add_parser("report", help="merge results files into an HTML matrix")
     rep.add_argument("paths", nargs="*", default=["reports/results"], help="results files or directories")
     rep.add_argument("--out", default="reports/index.html")
+    rep.add_argument("--baseline", nargs="+", metavar="PATH",
+                     help="earlier results (files or directories) to compare with in a Diff section")
     rep.set_defaults(func=_cmd_report)
+
+    df = sub.add_parser("diff", help="compare two sets of results (files or directories)")
+    df.add_argument("old")
+    df.add_argument("new")
+    df.add_argument("--strict", action="store_true", help="exit 1 when any cell stopped agreeing")
+    df.set_defaults(func=_cmd_diff)
 
     ls = sub.add_parser("list", help="validate case files and list expanded case ids")
     ls.add_argument("cases", nargs="?", default="cases")
