@@ -57,6 +57,7 @@ def paper_function(spatial: tuple[str, ...]) -> str:
 class GNPaper(Adapter):
     name = "gn-paper"
     ops = frozenset({"group_norm"})
+    dtypes = frozenset({"float16", "bfloat16", "float32", "float64"})
 
     def versions(self):
         return {"tensorflow": tf.__version__}

@@ -22,6 +22,9 @@ from ..layouts import Layout
 from .base import Adapter, Output, fmt
 
 
+_HALF = ("float16", "bfloat16")
+
+
 def _tf_keras_version() -> str:
     """Version of the package that ``tf.keras`` resolves to. Keras 2.15 has no
     ``tf.keras.__version__`` (and ``tf.keras.__name__`` may read
@@ -45,6 +48,7 @@ def _axis_code(lay: Layout, axes) -> str:
 class TfKeras(Adapter):
     name = "tf-keras"
     ops = frozenset({"batch_norm", "layer_norm", "group_norm", "instance_norm"})
+    dtypes = frozenset({"float16", "bfloat16", "float32", "float64"})
 
     def versions(self):
         return {"tensorflow": tf.__version__, "keras": _tf_keras_version()}
@@ -95,8 +99,13 @@ class TfKeras(Adapter):
                 raise ValueError(case.op)
         if case.affine == "random":
             lines.append("m.build(x.shape)")
-            lines.append("m.gamma.assign(gamma)")
-            lines.append("m.beta.assign(beta)")
+            if case.op == "batch_norm" and case.dtype in _HALF:
+                lines.append(f"# BatchNormalization keeps {case.dtype} layers' gamma and beta in float32")
+                lines.append("m.gamma.assign(tf.cast(gamma, m.gamma.dtype))")
+                lines.append("m.beta.assign(tf.cast(beta, m.beta.dtype))")
+            else:
+                lines.append("m.gamma.assign(gamma)")
+                lines.append("m.beta.assign(beta)")
         lines.append(f"y = {call}")
         return "\n".join(lines)
 

@@ -33,6 +33,7 @@ _ELSEWHERE = {
 class TFAddons(Adapter):
     name = "tfa"
     ops = frozenset({"group_norm", "instance_norm"})
+    dtypes = frozenset({"float16", "bfloat16", "float32", "float64"})
 
     def versions(self):
         # tf.keras 2.15 has no __version__: ask the package that defines its layers
