@@ -38,6 +38,8 @@ def explain(case, result: Result) -> str:
             lines.append(f"  tolerance: |actual - expected| <= {m['atol']:g} + {m['rtol']:g} * |expected|")
             lines.append(f"  largest difference at [{where}]: expected {m['worst_expected']!r}, "
                          f"got {m['worst_actual']!r}")
+        if m.get("output_dtype") and m["output_dtype"] != case.dtype:
+            lines.append(f"  output dtype {m['output_dtype']} (case dtype {case.dtype})")
         lines.append(f"  reference: {case.semantics.describe()}")
     elif result.message:
         lines.append(f"  {result.message}")
@@ -81,6 +83,7 @@ class Runner:
             expected = normalize(inputs.x, case.semantics, inputs.gamma, inputs.beta)
             cmp = compare(reply.y, expected, case.dtype)
             metrics = cmp.metrics()
+            metrics["output_dtype"] = str(getattr(reply.y, "dtype", type(reply.y).__name__))
             status = "agree" if cmp.ok else "diverge"
         result = Result(
             case_id=case.id, adapter=adapter, env=self.env, status=status, versions=reply.versions,

@@ -107,7 +107,7 @@ def _drill_data(matrix: model.Matrix, out_dir: Path | None):
             if r.versions:
                 d["v"] = r.versions
             cells.append(d)
-        rows.append({"id": row.case_id, "p": _params(row.case), "ref": _describe(row.case),
+        rows.append({"id": row.case_id, "p": _params(row.case), "lay": row.case.get("layout", ""), "ref": _describe(row.case),
                      "d": row.case.get("description", ""), "src": row.case.get("source", ""),
                      "f": row.case.get("file", ""), "l": row.case.get("line", 0),
                      "h": case_href(row.case, out_dir), "c": cells})

@@ -152,7 +152,11 @@
       else {
         item("metrics", "max abs " + fmt(m.max_abs) + ", max rel " + fmt(m.max_rel) + ", max " + fmt(m.max_ulp) + " ulp; " + m.n_bad + " of " + m.n + " elements outside tolerance");
         item("tolerance", "|actual - expected| <= " + fmt(m.atol) + " + " + fmt(m.rtol) + " * |expected|");
-        if (m.worst_index) item("largest difference", "at index [" + m.worst_index.join(", ") + "]: expected " + fmt(m.worst_expected) + ", got " + fmt(m.worst_actual));
+        if (m.worst_index) {
+          var names = (row.lay || "").split("");
+          var at = m.worst_index.map(function (v, i) { return (names.length === m.worst_index.length ? names[i] + "=" : "") + v; });
+          item("largest difference", "at [" + at.join(", ") + "]: expected " + fmt(m.worst_expected) + ", got " + fmt(m.worst_actual));
+        }
       }
     }
     if (cell && cell.fp) item("explanation", cell.fp.explanation || JSON.stringify(cell.fp));
@@ -207,6 +211,7 @@
   window.addEventListener("hashchange", function () {
     if (location.hash.indexOf("=") < 0) return;
     state = readState(); setForm(state); apply();
+    if (state.cell) { var p = state.cell.split("."); openCell(parseInt(p[0], 10), parseInt(p[1], 10)); }
   });
 
   form.hidden = false;

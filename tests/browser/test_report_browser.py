@@ -1,0 +1,125 @@
+"""The report in real headless Chromium."""
+import re
+
+
+def ready(page, url=None):
+    page.goto(url or page.report_url)
+    page.wait_for_function("window.normconfReady !== undefined")
+
+
+def visible_ids(page):
+    return page.eval_on_selector_all("#grid tr[data-r]:not([hidden])", "els => els.map(e => e.dataset.id)")
+
+
+def test_renders_without_errors(page):
+    ready(page)
+    assert page.title().startswith("normconf")
+    assert page.locator("#grid caption").is_visible()
+    assert page.locator("#filters").is_visible()
+    assert len(visible_ids(page)) == 5
+    assert "diverge 0.5" in page.locator("#grid").inner_text()
+    assert page.locator("#grid thead th").count() == 4  # case + torch, keras-tf @current + tfa @legacy
+    assert page.errors == [] and page.dialogs == []
+
+
+def test_filters_update_the_url_and_the_url_restores_them(page):
+    ready(page)
+    page.select_option("select[name=op]", "layer_norm")
+    assert sorted(visible_ids(page)) == ["ln-btf-float32", "ln-btf-small-float32"]
+    assert "op=layer_norm" in page.url
+    page.select_option("select[name=status]", "error")
+    assert visible_ids(page) == ["ln-btf-small-float32"]
+    url = page.url
+    page.goto("about:blank")
+    ready(page, url)
+    assert visible_ids(page) == ["ln-btf-small-float32"]
+    assert page.input_value("select[name=op]") == "layer_norm"
+    assert page.errors == []
+
+
+def test_views_and_no_match_message(page):
+    ready(page)
+    page.check("input[name=view][value=disagree]")
+    assert len(visible_ids(page)) == 4
+    page.check("input[name=view][value=odd]")
+    assert visible_ids(page) == ["gn-nchw-g2-float64"]
+    page.fill("input[name=q]", "no-such-case")
+    assert visible_ids(page) == []
+    assert page.locator("#nomatch").is_visible()
+    page.click("#clear")
+    assert len(visible_ids(page)) == 5 and not page.locator("#nomatch").is_visible()
+
+
+def test_adapter_and_environment_filters_hide_columns(page):
+    ready(page)
+    page.select_option("select[name=env]", "legacy")
+    heads = [h for h in page.locator("#grid thead th").all() if h.is_visible()]
+    assert len(heads) == 2 and "tfa" in heads[1].inner_text()
+    page.select_option("select[name=env]", "")
+    page.select_option("select[name=adapter]", "torch")
+    page.check("input[name=view][value=disagree]")
+    assert visible_ids(page) == ["gn-nchw-g2-float64"]
+
+
+def test_drill_down_opens_with_details_and_is_shareable(page):
+    ready(page)
+    page.click('#grid tr[data-id="gn-nchw-g2-float64"] td >> nth=0')
+    drill = page.locator("#drill")
+    assert drill.is_visible()
+    text = drill.inner_text()
+    for part in ("gn-nchw-g2-float64 [torch@current]", "diverge 0.5", "op=group_norm layout=NCHW", "groups=2",
+                 "max abs 0.5", "tolerance", "at [N=1, C=2, H=0, W=1]", "torch.norm(x)", "cases/x.yaml:3",
+                 "statistics over {C,H,W}"):
+        assert part in text, part
+    assert "cell=" in page.url
+    url = page.url
+    page.keyboard.press("Escape")
+    assert not drill.is_visible()
+    page.goto("about:blank")
+    ready(page, url)
+    assert page.locator("#drill").is_visible()
+    assert "gn-nchw-g2-float64 [torch@current]" in page.locator("#drill").inner_text()
+    assert page.errors == []
+
+
+def test_sorting_by_a_column_puts_the_worst_first(page):
+    ready(page)
+    page.click("#grid thead th:nth-child(3) button.sort")  # keras-tf@current
+    first = page.eval_on_selector("#grid tbody:not([hidden]) tr[data-r]", "e => e.dataset.id")
+    order = page.eval_on_selector_all('#grid tbody[data-op="layer_norm"] tr[data-r]', "els => els.map(e => e.dataset.id)")
+    assert order == ["ln-btf-small-float32", "ln-btf-float32"]  # error ranks above diverge
+    assert "sort=1" in page.url and first
+
+
+def test_hostile_strings_stay_inert(page):
+    ready(page)
+    page.click('#grid tr[data-id^="bn-"] td >> nth=1')  # the crash cell of the hostile case
+    page.keyboard.press("Escape")
+    page.click('#grid tr[data-id="ln-btf-small-float32"] td >> nth=1')  # error with hostile message
+    page.hover("#drill pre.message")
+    page.hover('#grid tr[data-id^="bn-"] th')
+    pwned = page.evaluate("window.__pwned")
+    assert pwned is None
+    assert page.dialogs == []
+    assert page.evaluate("document.querySelectorAll('script').length") == 2
+    assert page.evaluate("document.querySelectorAll('[onmouseover]').length") == 0
+    assert page.evaluate("Array.from(document.querySelectorAll('a')).filter(a => a.href.startsWith('javascript:')).length") == 0
+    assert "<script>window.__pwned=1</script>" in page.locator("#drill").inner_text()
+    assert page.errors == []
+
+
+def test_readable_without_javascript(browser, report):
+    ctx = browser.new_context(java_script_enabled=False)
+    pg = ctx.new_page()
+    pg.goto(report)
+    assert pg.locator("#grid").is_visible()
+    assert not pg.locator("#filters").is_visible()
+    assert "Filters, sorting and the drill-down panel need JavaScript" in pg.locator("body").inner_text()
+    # every disagreeing cell links to its server-rendered details
+    pg.click('#grid tr[data-id="gn-nchw-g2-float64"] td a')
+    assert re.search(r"#x\d+-\d+$", pg.url)
+    details = pg.locator(pg.url[pg.url.index("#"):])
+    details.locator("summary").click()
+    assert "max abs 0.5" in details.inner_text()
+    assert pg.locator("#summary table").is_visible() and pg.locator("#charts svg").count() >= 1
+    ctx.close()
