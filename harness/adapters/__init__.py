@@ -61,6 +61,7 @@ BUILTIN: tuple[AdapterSpec, ...] = (
     _spec("flax-linen", "flax_adapter:FlaxLinen", "Flax linen modules"),
     _spec("flax-nnx", "flax_adapter:FlaxNNX", "Flax nnx modules"),
     _spec("jax", "jax_adapter:JaxNN", "JAX core functions (jax.nn.standardize)"),
+    _spec("jax-gpu", "jax_adapter:JaxNNGPU", "JAX core functions (jax.nn.standardize) on a GPU device"),
     _spec("gn-paper", "gn_paper_adapter:GNPaper", "the Group Normalization paper's Figure 3 code, in TensorFlow"),
 )
 

@@ -19,6 +19,14 @@ JAX runs float64 as float32 unless x64 is enabled, so with the JAX backend
 this module enables ``jax_enable_x64`` once, before any tensor is created (what
 a user who wants float64 must do); ``versions()`` records it. Every run checks
 that the output really has the case dtype.
+
+The documented ``axis=`` form is used even where Keras gets it wrong, so that
+the matrix shows what a user of that form gets (tests/current/test_keras.py
+pins each of these): on the JAX and torch backends float64 is computed in
+float32 (``keras.backend.result_type`` maps float64 to float32 there);
+``RMSNormalization(axis=1)`` does not broadcast its scale; on the torch backend
+a non-trailing ``axis`` of layer_normalization/rms_normalization normalizes the
+trailing axes instead.
 """
 from __future__ import annotations
 
@@ -133,7 +141,7 @@ class KerasLayers(_Keras):
 
     def supports_case(self, case):
         if case.op == "rms_norm" and not hasattr(keras.layers, "RMSNormalization"):
-            return f"keras {keras.__version__} has no keras.layers.RMSNormalization (added in 3.9)"
+            return f"keras {keras.__version__} has no keras.layers.RMSNormalization; upgrade Keras"
         return None
 
     def code(self, case) -> str:
@@ -207,7 +215,14 @@ class KerasOps(_Keras):
             lines.append(f"y = keras.ops.layer_normalization(x, {gb}axis={_axes_arg(lay, axes)}, epsilon={eps})")
         elif case.op == "rms_norm":
             axes = case.axes or lay.axes[-1]
-            sc = "scale=gamma, " if affine else ""
+            sc = ""
+            if affine:
+                sc = "scale=gamma, "
+                if not lay.name.endswith(axes):
+                    # the documented formula is x * rsqrt(mean(x**2) + eps) * scale:
+                    # scale must broadcast against x, so a user shapes it
+                    bshape = tuple(case.size[a] if a in axes else 1 for a in lay.axes)
+                    sc = f"scale=keras.ops.reshape(gamma, {fmt(bshape)}), "
             lines.append(f"y = keras.ops.rms_normalization(x, {sc}axis={_axes_arg(lay, axes)}, epsilon={eps})")
         elif case.op == "batch_norm":
             red = [lay.index(a) for a in lay.axes if a != lay.channel]
