@@ -19,6 +19,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
+import orjson
+
 from . import __version__
 
 SCHEMA_VERSION = 1
@@ -57,8 +59,10 @@ class Result:
 
     @classmethod
     def from_dict(cls, d: dict) -> "Result":
-        names = cls.__dataclass_fields__.keys()
-        return cls(**{k: v for k, v in d.items() if k in names})
+        return cls(**{k: v for k, v in d.items() if k in _RESULT_FIELDS})
+
+
+_RESULT_FIELDS = frozenset(Result.__dataclass_fields__)
 
 
 def _clean(o):
@@ -157,15 +161,15 @@ class RunFile:
 def read(path) -> RunFile:
     """Read one results file. A truncated last line (a killed run) is reported, not fatal."""
     header, adapters, results, problems = {}, {}, [], []
-    with open(path, encoding="utf-8") as f:
+    with open(path, "rb") as f:
         for n, line in enumerate(f, 1):
             line = line.strip()
             if not line:
                 continue
             try:
-                rec = json.loads(line)
-            except json.JSONDecodeError as e:
-                problems.append(f"{path}:{n}: unreadable record ({e.msg})")
+                rec = orjson.loads(line)
+            except orjson.JSONDecodeError as e:
+                problems.append(f"{path}:{n}: unreadable record ({str(e).split(':')[0]})")
                 continue
             kind = rec.get("kind")
             if kind == "header":
@@ -201,9 +205,10 @@ def merge(files: Iterable[RunFile]) -> Merged:
         for name, v in rf.adapters.items():
             adapters[(env, name)] = v
         for r in rf.results:
-            old = results.get(r.key)
+            key = (r.env, r.adapter, r.case_id)
+            old = results.get(key)
             if old is None or r.time >= old.time:
-                results[r.key] = r
+                results[key] = r
         problems.extend(rf.problems)
     return Merged(headers, adapters, results, problems)
 

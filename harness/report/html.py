@@ -1,18 +1,27 @@
-"""Render the report: one self-contained HTML file (Jinja2, autoescaping on).
+"""Render the report: one self-contained HTML file.
 
 The page is complete without JavaScript: the matrix, the summary, the charts,
-the details of every disagreeing cell and the provenance are all rendered
-here. The inline script only adds filters, sorting, URL state and a
-drill-down panel for every cell, reading one JSON block embedded in the page.
+the details of every disagreeing cell and the provenance are rendered here.
+The inline script only adds filters, sorting, URL state and a drill-down
+panel for every cell, reading one compact JSON block embedded in the page
+(parsed only when first needed).
+
+The page skeleton is a Jinja2 template with autoescaping. The two parts that
+grow with the number of cells (matrix rows and disagreement details) are
+built here with ``html.escape`` on every value that comes from a results
+file, because a template loop over 100k cells costs seconds.
 """
 from __future__ import annotations
 
-import json
+import gc
 import math
 import os
+from html import escape
 from pathlib import Path
 
 import jinja2
+import orjson
+from markupsafe import Markup
 
 from ..cases import Case
 from ..results import read_many
@@ -28,12 +37,11 @@ def _env() -> jinja2.Environment:
         loader=jinja2.PackageLoader("harness.report", "templates"),
         autoescape=True, trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined,
     )
-    env.filters["fnum"] = _fnum
-    env.globals["log10"] = math.log10
+    env.filters["fnum"] = fnum
     return env
 
 
-def _fnum(v, digits=3):
+def fnum(v, digits=3):
     try:
         f = float(v)
     except (TypeError, ValueError):
@@ -47,72 +55,27 @@ def _fnum(v, digits=3):
     return f"{f:.{digits}g}"
 
 
-def _describe(case: dict) -> str:
+def describe(case: dict) -> str:
     try:
         return Case.from_dict(case).semantics.describe()
     except Exception:  # noqa: BLE001 - a malformed record still renders
         return ""
 
 
-def _params(case: dict) -> str:
+def params(case: dict) -> str:
     shape = case.get("shape") or {}
     p = [f"op={case.get('op')}", f"layout={case.get('layout')}",
          "shape=" + "x".join(f"{a}{n}" for a, n in shape.items())]
     for k in ("groups", "axes"):
         if case.get(k) is not None:
             p.append(f"{k}={case[k]}")
-    p += [f"eps={_fnum(case.get('epsilon'), 6)}", f"dtype={case.get('dtype')}", f"affine={case.get('affine')}",
+    p += [f"eps={fnum(case.get('epsilon'), 6)}", f"dtype={case.get('dtype')}", f"affine={case.get('affine')}",
           f"seed={case.get('seed')}"]
     inp = case.get("input") or {}
     if inp:
-        p.append("input=" + ",".join(f"{k}:{_fnum(v, 6) if not isinstance(v, str) else v}"
+        p.append("input=" + ",".join(f"{k}:{fnum(v, 6) if not isinstance(v, str) else v}"
                                      for k, v in sorted(inp.items())))
     return " ".join(p)
-
-
-def _json_for_script(obj) -> str:
-    """JSON that is safe inside <script type=application/json>."""
-    s = json.dumps(obj, separators=(",", ":"), allow_nan=False, default=str)
-    return s.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-
-
-def _clean_num(v):
-    if isinstance(v, float) and not math.isfinite(v):
-        return str(v)
-    return v
-
-
-def _drill_data(matrix: model.Matrix, out_dir: Path | None):
-    snippets: dict[str, int] = {}
-    rows = []
-    for row in matrix.rows:
-        cells = []
-        for cell in row.cells:
-            r = cell.result
-            if r is None:
-                cells.append(0)
-                continue
-            sn = snippets.setdefault(r.snippet, len(snippets)) if r.snippet else -1
-            d = {"s": r.status, "w": f"{cell.word} {cell.number}".strip(), "t": round(r.duration, 4)}
-            if r.metrics:
-                d["m"] = {k: _clean_num(v) for k, v in r.metrics.items()}
-            if r.message:
-                d["msg"] = r.message
-            if r.traceback:
-                d["tb"] = r.traceback
-            if sn >= 0:
-                d["sn"] = sn
-            if r.fingerprint:
-                d["fp"] = r.fingerprint
-            if r.versions:
-                d["v"] = r.versions
-            cells.append(d)
-        rows.append({"id": row.case_id, "p": _params(row.case), "lay": row.case.get("layout", ""), "ref": _describe(row.case),
-                     "d": row.case.get("description", ""), "src": row.case.get("source", ""),
-                     "f": row.case.get("file", ""), "l": row.case.get("line", 0),
-                     "h": case_href(row.case, out_dir), "c": cells})
-    cols = [{"a": c.adapter, "e": c.env, "v": c.versions} for c in matrix.columns]
-    return {"cols": cols, "rows": rows, "snip": list(snippets)}
 
 
 def case_href(case: dict, out_dir: Path | None) -> str:
@@ -127,27 +90,148 @@ def case_href(case: dict, out_dir: Path | None) -> str:
         return f
 
 
-def render(merged, baseline=None, out_dir: Path | None = None) -> str:
-    matrix = model.build(merged)
-    d = diff_results(baseline, merged) if baseline is not None else None
-    row_status = {row.index: "".join(_LETTER.get(c.status, "m") for c in row.cells) for row in matrix.rows}
-    return _env().get_template("index.html.j2").render(
-        m=matrix, headers=merged.headers, problems=merged.problems, n_results=len(merged.results),
-        row_status=row_status, params=_params, describe=_describe, href=lambda c: case_href(c, out_dir),
-        data_json=_json_for_script(_drill_data(matrix, out_dir)), diff=d,
-        disagree=model.DISAGREE, chart=chart_geometry,
-    )
+def _json_for_script(obj) -> str:
+    """JSON that cannot end its <script type=application/json> element."""
+    s = orjson.dumps(obj, default=str).decode("utf-8")
+    return s.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
-def write_report(paths, out, baseline_paths=None) -> Path:
-    merged = read_many(paths)
-    baseline = read_many(baseline_paths) if baseline_paths else None
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(".tmp")
-    tmp.write_text(render(merged, baseline, out.parent.resolve()), encoding="utf-8")
-    tmp.replace(out)
-    return out
+class _Strings:
+    """A string table: each distinct string is stored once in the page data."""
+
+    def __init__(self):
+        self.index: dict[str, int] = {}
+
+    def __call__(self, s):
+        if not s:
+            return -1
+        return self.index.setdefault(s, len(self.index))
+
+    @property
+    def table(self):
+        return list(self.index)
+
+
+_METRIC_KEYS = ("max_abs", "max_rel", "max_ulp", "n_bad", "n", "atol", "rtol", "worst_expected", "worst_actual")
+
+
+def _row_info(matrix: model.Matrix, out_dir: Path | None) -> dict[int, tuple[str, str, str]]:
+    """(parameters, reference description, link to the case file) per row, computed once."""
+    return {row.index: (params(row.case), describe(row.case), case_href(row.case, out_dir)) for row in matrix.rows}
+
+
+def _drill_data(matrix: model.Matrix, info):
+    """Compact page data. A cell is 0 (no result) or
+    [status, text, metrics (list in _METRIC_KEYS order, or 0), worst_index, snippet, message, traceback,
+     explanation, duration, versions-if-they-differ-from-the-column, shape mismatch, output dtype]
+    where strings are indices into the string table."""
+    s = _Strings()
+    table = s.index
+
+    def idx(text):
+        if not text:
+            return -1
+        i = table.get(text)
+        if i is None:
+            i = table[text] = len(table)
+        return i
+
+    rows = []
+    for row in matrix.rows:
+        cells = []
+        for col, cell in zip(matrix.columns, row.cells):
+            r = cell.result
+            if r is None:
+                cells.append(0)
+                continue
+            m = r.metrics
+            metrics = [m.get(k) for k in _METRIC_KEYS] if m and "max_abs" in m else 0
+            fp = r.fingerprint.get("explanation", "") if r.fingerprint else ""
+            cells.append([_LETTER.get(r.status, "m"), cell.text, metrics,
+                          (m.get("worst_index") or 0) if m else 0, idx(r.snippet), idx(r.message), idx(r.traceback),
+                          idx(fp), round(r.duration, 4), r.versions if r.versions and r.versions != col.versions else 0,
+                          idx(m.get("shape_mismatch")) if m else -1, idx(m.get("output_dtype")) if m else -1])
+        c = row.case
+        p, ref, href = info[row.index]
+        rows.append([row.case_id, s(p), s(ref), s(c.get("description", "")),
+                     s(c.get("source", "")), s(c.get("file", "")), c.get("line", 0), s(href),
+                     c.get("layout", ""), cells])
+    cols = [{"a": c.adapter, "e": c.env, "v": c.versions} for c in matrix.columns]
+    return {"cols": cols, "rows": rows, "str": s.table, "metric_keys": list(_METRIC_KEYS)}
+
+
+def _header_html(matrix: model.Matrix) -> str:
+    cells = ['<th scope="col" class="case">case</th>']
+    for c in matrix.columns:
+        versions = "".join(f"{escape(str(k))} {escape(str(v))}<br>" for k, v in c.versions.items())
+        cells.append(f'<th scope="col" data-a="{escape(c.adapter)}" data-e="{escape(c.env)}">'
+                     f'<span class="ad">{escape(c.adapter)}</span><br><span class="env">{escape(c.env)}</span><br>'
+                     f'<small>{versions}</small><button type="button" class="sort" data-col="{c.index}" hidden '
+                     f'aria-label="sort rows by {escape(c.key)} error">sort ↓</button></th>')
+    return "<thead><tr>" + "".join(cells) + "</tr></thead>"
+
+
+def _matrix_html(matrix: model.Matrix, row_status: dict[int, str], info) -> str:
+    """One table per (op, case file) group, each with its own caption and
+    sticky header; groups off screen skip layout (content-visibility)."""
+    head = _header_html(matrix)
+    out = []
+    for g in matrix.groups:
+        out.append(f'<div class="grp" style="contain-intrinsic-size: auto {len(g.rows) * 23 + 90}px">'
+                   f'<table class="mx" data-op="{escape(g.op)}"><caption>{escape(g.op)} — {escape(g.file)} '
+                   f"({len(g.rows)} cases)</caption>{head}<tbody>")
+        for row in g.rows:
+            st = row_status[row.index]
+            out.append(f'<tr data-r="{row.index}" data-id="{escape(row.case_id)}" '
+                       f'data-dt="{escape(str(row.case.get("dtype", "")))}" data-s="{st}">'
+                       f'<th scope="row" title="{escape(info[row.index][0])}">{escape(row.case_id)}</th>')
+            for j, cell in enumerate(row.cells):
+                text = escape(cell.text)
+                if cell.status in model.DISAGREE:
+                    out.append(f'<td class="{st[j]}"><a href="#x{row.index}-{j}">{text}</a></td>')
+                else:
+                    out.append(f'<td class="{st[j]}">{text}</td>')
+            out.append("</tr>")
+        out.append("</tbody></table></div>")
+    return "".join(out)
+
+
+def _details_html(matrix: model.Matrix, row_status, info) -> tuple[str, int]:
+    out, n = [], 0
+    for row in matrix.rows:
+        case = row.case
+        p, ref, href = info[row.index]
+        for j, cell in enumerate(row.cells):
+            if cell.status not in model.DISAGREE:
+                continue
+            n += 1
+            r, col = cell.result, matrix.columns[j]
+            m = r.metrics or {}
+            parts = [f'<details id="x{row.index}-{j}" class="cell-details"><summary>'
+                     f'<span class="{row_status[row.index][j]}">{escape(cell.word)} {escape(cell.number)}</span> '
+                     f"{escape(row.case_id)} [{escape(col.key)}]</summary><dl>"
+                     f"<dt>case</dt><dd>{escape(str(case.get('description', '')))} "
+                     f'<a href="{escape(href)}">{escape(str(case.get("file", "")))}:'
+                     f"{escape(str(case.get('line', '')))}</a></dd>"
+                     f"<dt>source</dt><dd>{escape(str(case.get('source', '')))}</dd>"
+                     f"<dt>parameters</dt><dd><code>{escape(p)}</code></dd>"
+                     f"<dt>reference</dt><dd>{escape(ref)}</dd>"]
+            if "max_abs" in m:
+                parts.append(f"<dt>metrics</dt><dd>max abs {fnum(m.get('max_abs'))}, max rel {fnum(m.get('max_rel'))}, "
+                             f"max {fnum(m.get('max_ulp'))} ulp; tolerance |actual − expected| ≤ "
+                             f"{fnum(m.get('atol'))} + {fnum(m.get('rtol'))}·|expected|</dd>")
+            if r.fingerprint and r.fingerprint.get("explanation"):
+                parts.append(f"<dt>explanation</dt><dd>{escape(r.fingerprint['explanation'])}</dd>")
+            if r.versions:
+                parts.append("<dt>versions</dt><dd>" + escape(", ".join(f"{k} {v}" for k, v in r.versions.items()))
+                             + "</dd>")
+            parts.append("</dl>")
+            for cls, text in (("snippet", r.snippet), ("message", r.message), ("traceback", r.traceback)):
+                if text:
+                    parts.append(f'<pre class="{cls}">{escape(text)}</pre>')
+            parts.append("</details>")
+            out.append("".join(parts))
+    return "".join(out), n
 
 
 def chart_geometry(stats: list[model.BoxStats], width=420):
@@ -159,12 +243,41 @@ def chart_geometry(stats: list[model.BoxStats], width=420):
     def x(v):
         if v is None or (isinstance(v, float) and math.isnan(v)):
             return 0.0
-        return width * min(math.log10(max(float(v), 1.0)), decades) / decades
+        return round(width * min(math.log10(max(float(v), 1.0)), decades) / decades, 1)
 
-    rows = []
-    for s in stats:
-        rows.append({"label": s.column.key, "n": s.n, "lo": x(s.lo), "q1": x(s.q1), "med": x(s.med),
-                     "q3": x(s.q3), "hi": x(s.hi), "vmed": s.med, "vhi": s.hi, "inf": s.n_inf,
-                     "div": s.n_diverge})
+    rows = [{"label": s.column.key, "n": s.n, "lo": x(s.lo), "q1": x(s.q1), "med": x(s.med), "q3": x(s.q3),
+             "hi": x(s.hi), "vmed": s.med, "vhi": s.hi, "inf": s.n_inf, "div": s.n_diverge} for s in stats]
     ticks = [{"x": width * d / decades, "label": "≤1" if d == 0 else f"1e{d}"} for d in range(decades + 1)]
     return {"rows": rows, "ticks": ticks, "width": width}
+
+
+def render(merged, baseline=None, out_dir: Path | None = None) -> str:
+    matrix = model.build(merged)
+    d = diff_results(baseline, merged) if baseline is not None else None
+    row_status = {row.index: "".join(_LETTER.get(c.status, "m") for c in row.cells) for row in matrix.rows}
+    info = _row_info(matrix, out_dir)
+    details, n_details = _details_html(matrix, row_status, info)
+    return _env().get_template("index.html.j2").render(
+        m=matrix, headers=merged.headers, problems=merged.problems, n_results=len(merged.results),
+        matrix_html=Markup(_matrix_html(matrix, row_status, info)), details_html=Markup(details), n_details=n_details,
+        data_json=Markup(_json_for_script(_drill_data(matrix, info))), diff=d, chart=chart_geometry,
+    )
+
+
+def write_report(paths, out, baseline_paths=None) -> Path:
+    # Hundreds of thousands of small objects and no reference cycles worth
+    # collecting: the cyclic collector would only add seconds here.
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        merged = read_many(paths)
+        baseline = read_many(baseline_paths) if baseline_paths else None
+        out = Path(out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = out.with_suffix(".tmp")
+        tmp.write_text(render(merged, baseline, out.parent.resolve()), encoding="utf-8")
+        tmp.replace(out)
+    finally:
+        if was_enabled:
+            gc.enable()
+    return out

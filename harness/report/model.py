@@ -42,6 +42,10 @@ class Cell:
     def status(self) -> str:
         return self.result.status if self.result else "missing"
 
+    @property
+    def text(self) -> str:
+        return f"{self.word} {self.number}" if self.number else self.word
+
 
 @dataclass
 class Row:
@@ -159,7 +163,10 @@ def build(merged: Merged) -> Matrix:
             r = merged.results.get((col.env, col.adapter, cid))
             cells.append(Cell(r, *cell_text(r)))
             st = r.status if r else "missing"
-            summary.setdefault(op, {}).setdefault(col.index, Counter())[st] += 1
+            per_op = summary.get(op)
+            if per_op is None:
+                per_op = summary[op] = {c.index: Counter() for c in cols}
+            per_op[col.index][st] += 1
             if r and r.status in ("agree", "diverge") and not (r.metrics or {}).get("shape_mismatch"):
                 errors.setdefault(op, {}).setdefault(col.index, []).append(_num(r.metrics.get("max_ulp")))
                 if r.status == "diverge":

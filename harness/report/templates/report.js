@@ -5,12 +5,10 @@
   var FIELDS = ["op", "adapter", "env", "status", "dtype", "q", "view", "sort", "cell"];
   var LETTER = {agree: "a", diverge: "d", error: "e", crash: "c", timeout: "t", unsupported: "u", skipped: "s", missing: "m"};
   var BAD = "dect";
-  var heads = Array.prototype.slice.call(grid.tHead.rows[0].cells, 1);
-  var bodies = Array.prototype.slice.call(grid.tBodies);
-  var rows = [];
-  bodies.forEach(function (tb) {
-    Array.prototype.forEach.call(tb.rows, function (tr) { if (tr.dataset.r !== undefined) rows.push(tr); });
-  });
+  var tables = Array.prototype.slice.call(grid.querySelectorAll("table.mx"));
+  var heads = tables.length ? Array.prototype.slice.call(tables[0].tHead.rows[0].cells, 1) : [];
+  var bodies = tables.map(function (t) { return t.tBodies[0]; });
+  var rows = Array.prototype.slice.call(grid.querySelectorAll("tr[data-r]"));
   var data = null;
   function getData() {
     if (!data) data = JSON.parse(document.getElementById("data").textContent);
@@ -68,7 +66,7 @@
     var shown = 0;
     rows.forEach(function (tr) {
       var s = tr.dataset.s;
-      var ok = (!state.op || tr.parentNode.dataset.op === state.op) && (!state.dtype || tr.dataset.dt === state.dtype) &&
+      var ok = (!state.op || tr.parentNode.parentNode.dataset.op === state.op) && (!state.dtype || tr.dataset.dt === state.dtype) &&
         (!q || tr.dataset.id.toLowerCase().indexOf(q) >= 0);
       if (ok && (want || state.view)) {
         var hasWant = !want, nbad = 0, ngood = 0;
@@ -85,30 +83,45 @@
     });
     bodies.forEach(function (tb) {
       var any = false;
-      for (var i = 1; i < tb.rows.length; i++) if (!tb.rows[i].hidden) { any = true; break; }
-      tb.hidden = !any;
+      for (var i = 0; i < tb.rows.length; i++) if (!tb.rows[i].hidden) { any = true; break; }
+      tb.parentNode.parentNode.hidden = !any;
     });
     document.getElementById("nomatch").hidden = shown > 0;
     document.getElementById("count").textContent = shown + " of " + rows.length + " cases shown";
-    sortRows();
   }
 
+  var RANK = {a: 0, d: 1e12, e: 1e305, c: 1e306, t: 1e306, u: -1, s: -1, m: -2};
+  function sortValue(r, c) {
+    var cell = getData().rows[r][9][c];
+    if (!cell) return -2;
+    var v = RANK[cell[0]];
+    var m = cell[2];
+    if (cell[0] === "a" && m) v = Number(m[2]);
+    if (cell[0] === "d") v = m ? 1e12 + Math.min(Number(m[0]), 1e200) : 1e300;
+    return isNaN(v) ? 1e300 : v;
+  }
+  var sortedBy = -1;
   function sortRows() {
     var col = state.sort === "" || state.sort === undefined ? -1 : parseInt(state.sort, 10);
-    heads.forEach(function (th, i) {
-      var b = th.querySelector("button.sort");
-      if (b) b.setAttribute("aria-pressed", String(i === col));
-      th.setAttribute("aria-sort", i === col ? "descending" : "none");
-    });
-    bodies.forEach(function (tb) {
-      var trs = Array.prototype.slice.call(tb.rows, 1);
-      trs.sort(function (x, y) {
-        if (col < 0) return x.dataset.r - y.dataset.r;
-        var vx = parseFloat(x.cells[col + 1].dataset.v), vy = parseFloat(y.cells[col + 1].dataset.v);
-        return (vy - vx) || (x.dataset.r - y.dataset.r);
+    tables.forEach(function (t) {
+      Array.prototype.forEach.call(t.tHead.rows[0].cells, function (th, k) {
+        if (k === 0) return;
+        var b = th.querySelector("button.sort");
+        if (b) b.setAttribute("aria-pressed", String(k - 1 === col));
+        th.setAttribute("aria-sort", k - 1 === col ? "descending" : "none");
       });
+    });
+    if (col === sortedBy) return;
+    sortedBy = col;
+    bodies.forEach(function (tb) {
+      var trs = Array.prototype.slice.call(tb.rows);
+      var keyed = trs.map(function (tr) {
+        var r = parseInt(tr.dataset.r, 10);
+        return [col < 0 ? 0 : sortValue(r, col), r, tr];
+      });
+      keyed.sort(function (x, y) { return (y[0] - x[0]) || (x[1] - y[1]); });
       var frag = document.createDocumentFragment();
-      trs.forEach(function (tr) { frag.appendChild(tr); });
+      keyed.forEach(function (k) { frag.appendChild(k[2]); });
       tb.appendChild(frag);
     });
   }
@@ -128,44 +141,48 @@
     var d = getData();
     var row = d.rows[r], col = d.cols[c];
     if (!row || !col) return;
-    var cell = row.c[c];
+    var S = function (i) { return i >= 0 ? d.str[i] : ""; };
+    var cell = row[9][c];
     var body = document.getElementById("drill-body");
     body.textContent = "";
-    body.appendChild(el("h3", row.id + " [" + col.a + "@" + col.e + "]"));
-    if (cell) body.appendChild(el("p", cell.w, LETTER[cell.s] || ""));
+    body.appendChild(el("h3", row[0] + " [" + col.a + "@" + col.e + "]"));
+    if (cell) body.appendChild(el("p", cell[1], cell[0]));
     var dl = el("dl");
     function item(k, v, href) {
       if (v === undefined || v === null || v === "") return;
       dl.appendChild(el("dt", k));
       var dd = el("dd");
-      if (href) { var a = el("a", v); a.href = href; dd.appendChild(a); } else dd.textContent = String(v);
+      if (href) { var a = el("a", v); a.setAttribute("href", href); dd.appendChild(a); } else dd.textContent = String(v);
       dl.appendChild(dd);
     }
-    item("case", row.d);
-    item("file", row.f + ":" + row.l, row.h);
-    item("source", row.src);
-    item("parameters", row.p);
-    item("reference", row.ref);
-    if (cell && cell.m) {
-      var m = cell.m;
-      if (m.shape_mismatch) item("shape", m.shape_mismatch);
-      else {
-        item("metrics", "max abs " + fmt(m.max_abs) + ", max rel " + fmt(m.max_rel) + ", max " + fmt(m.max_ulp) + " ulp; " + m.n_bad + " of " + m.n + " elements outside tolerance");
-        item("tolerance", "|actual - expected| <= " + fmt(m.atol) + " + " + fmt(m.rtol) + " * |expected|");
-        if (m.worst_index) {
-          var names = (row.lay || "").split("");
-          var at = m.worst_index.map(function (v, i) { return (names.length === m.worst_index.length ? names[i] + "=" : "") + v; });
-          item("largest difference", "at [" + at.join(", ") + "]: expected " + fmt(m.worst_expected) + ", got " + fmt(m.worst_actual));
+    item("case", S(row[3]));
+    item("file", S(row[5]) + ":" + row[6], S(row[7]));
+    item("source", S(row[4]));
+    item("parameters", S(row[1]));
+    item("reference", S(row[2]));
+    if (cell) {
+      var m = cell[2];
+      if (cell[10] >= 0) item("shape", S(cell[10]));
+      if (m) {
+        item("metrics", "max abs " + fmt(m[0]) + ", max rel " + fmt(m[1]) + ", max " + fmt(m[2]) + " ulp; " + m[3] + " of " + m[4] + " elements outside tolerance");
+        item("tolerance", "|actual - expected| <= " + fmt(m[5]) + " + " + fmt(m[6]) + " * |expected|");
+        var wi = cell[3];
+        if (wi) {
+          var names = (row[8] || "").split("");
+          var at = wi.map(function (v, i) { return (names.length === wi.length ? names[i] + "=" : "") + v; });
+          item("largest difference", "at [" + at.join(", ") + "]: expected " + fmt(m[7]) + ", got " + fmt(m[8]));
         }
       }
+      if (cell[11] >= 0) item("output dtype", S(cell[11]));
+      item("explanation", S(cell[7]));
+      var v = cell[9] || col.v;
+      item("versions", Object.keys(v).map(function (k) { return k + " " + v[k]; }).join(", "));
+      item("duration", fmt(cell[8]) + " s");
     }
-    if (cell && cell.fp) item("explanation", cell.fp.explanation || JSON.stringify(cell.fp));
-    if (cell && cell.v) item("versions", Object.keys(cell.v).map(function (k) { return k + " " + cell.v[k]; }).join(", "));
-    if (cell) item("duration", fmt(cell.t) + " s");
     body.appendChild(dl);
-    if (cell && cell.sn !== undefined) { body.appendChild(el("h4", "call")); body.appendChild(el("pre", d.snip[cell.sn], "snippet")); }
-    if (cell && cell.msg) { body.appendChild(el("h4", "message")); body.appendChild(el("pre", cell.msg, "message")); }
-    if (cell && cell.tb) { body.appendChild(el("h4", "traceback")); body.appendChild(el("pre", cell.tb, "traceback")); }
+    if (cell && cell[4] >= 0) { body.appendChild(el("h4", "call")); body.appendChild(el("pre", S(cell[4]), "snippet")); }
+    if (cell && cell[5] >= 0) { body.appendChild(el("h4", "message")); body.appendChild(el("pre", S(cell[5]), "message")); }
+    if (cell && cell[6] >= 0) { body.appendChild(el("h4", "traceback")); body.appendChild(el("pre", S(cell[6]), "traceback")); }
     if (!cell) body.appendChild(el("p", "No result for this cell."));
     var drill = document.getElementById("drill");
     drill.hidden = false;
@@ -210,17 +227,22 @@
   document.getElementById("clear").addEventListener("click", reset);
   window.addEventListener("hashchange", function () {
     if (location.hash.indexOf("=") < 0) return;
-    state = readState(); setForm(state); apply();
+    state = readState(); setForm(state); apply(); sortRows();
     if (state.cell) { var p = state.cell.split("."); openCell(parseInt(p[0], 10), parseInt(p[1], 10)); }
   });
 
   form.hidden = false;
-  heads.forEach(function (th) { var b = th.querySelector("button.sort"); if (b) b.hidden = false; });
+  Array.prototype.forEach.call(document.querySelectorAll(".js-only"), function (e) { e.hidden = false; });
+  Array.prototype.forEach.call(grid.querySelectorAll("button.sort"), function (b) { b.hidden = false; });
   setForm(state);
-  apply();
+  if (["op", "adapter", "env", "status", "dtype", "q", "view"].some(function (k) { return state[k]; })) apply();
+  else document.getElementById("count").textContent = rows.length + " cases";
+  if (state.sort) sortRows();
   if (state.cell) {
     var p = state.cell.split(".");
     openCell(parseInt(p[0], 10), parseInt(p[1], 10));
   }
   window.normconfReady = performance.now();
+  // parse the drill-down data while the page is idle, so the first click is quick
+  if (window.requestIdleCallback) window.requestIdleCallback(function () { getData(); }, {timeout: 3000});
 })();
