@@ -9,6 +9,7 @@ from .inputs import make_inputs
 from .layouts import Layout
 from .reference import normalize
 from .results import Result, Writer
+from .semantics import fingerprint
 from .workers import DEFAULT_CELL_TIMEOUT, DEFAULT_STARTUP_TIMEOUT, WorkerPool
 
 
@@ -41,6 +42,8 @@ def explain(case, result: Result) -> str:
         if m.get("output_dtype") and m["output_dtype"] != case.dtype:
             lines.append(f"  output dtype {m['output_dtype']} (case dtype {case.dtype})")
         lines.append(f"  reference: {case.semantics.describe()}")
+        if result.fingerprint and result.fingerprint.get("explanation"):
+            lines.append(f"  explanation: {result.fingerprint['explanation']}")
     elif result.message:
         lines.append(f"  {result.message}")
     if result.snippet:
@@ -48,6 +51,13 @@ def explain(case, result: Result) -> str:
         lines += ["    " + s for s in result.snippet.splitlines()]
     lines.append(f"  case: {case.file}:{case.line}")
     return "\n".join(lines)
+
+
+def _fingerprint(case, inputs, y) -> dict:
+    try:
+        return fingerprint(inputs.x, y, case.semantics, case.dtype, inputs.gamma, inputs.beta)
+    except Exception as e:  # noqa: BLE001 - an explanation must never cost the result
+        return {"matches": [], "explanation": f"fingerprinting failed: {type(e).__name__}: {e}"}
 
 
 class Runner:
@@ -91,6 +101,7 @@ class Runner:
             duration=time.perf_counter() - t0, case=case.to_dict(),
         )
         if status == "diverge":
+            result.fingerprint = _fingerprint(case, inputs, reply.y)
             result.message = explain(case, result)
         if self.writer:
             self.writer.write(result)

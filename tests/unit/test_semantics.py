@@ -1,0 +1,78 @@
+"""Fingerprinting: feed outputs of known members of the family and find them again."""
+import numpy as np
+import pytest
+
+from harness.reference import Semantics, normalize, op_semantics
+from harness.semantics import candidates, difference, fingerprint
+
+rng = np.random.default_rng(0)
+X = rng.standard_normal((2, 5, 6)).astype(np.float32)
+
+
+def test_gn1_output_is_recognised_against_the_ln_expectation():
+    ln = op_semantics("layer_norm", "BTF", eps=1e-5)
+    gn1 = op_semantics("group_norm", "BTF", groups=1, eps=1e-5).with_(affine_axes=("F",))
+    y = normalize(X, gn1).astype(np.float32)
+    fp = fingerprint(X, y, ln, "float32")
+    assert fp["best"]["stat_axes"] == "TF"
+    assert fp["explanation"].startswith("normalized over {T,F}; the case expects {F}")
+
+
+@pytest.mark.parametrize("variant,text", [
+    (dict(eps=1e-3), "epsilon 0.001 instead of 1e-05"),
+    (dict(eps_outside=True), "epsilon added outside the square root"),
+    (dict(ddof=1), "unbiased (n-1) variance"),
+    (dict(center=False, bias=False), "not centred (RMS)"),
+])
+def test_numeric_variants_are_named(variant, text):
+    expected = op_semantics("layer_norm", "BTF", axes="TF", eps=1e-5)
+    x = rng.standard_normal((2, 5, 6)) * 0.05 + 0.01  # small variance: eps variants are visible
+    y = normalize(x, expected.with_(**variant))
+    fp = fingerprint(x, y, expected, "float64")
+    assert text in fp["explanation"], fp["explanation"]
+
+
+def test_grouping_is_found():
+    expected = op_semantics("group_norm", "NCHW", groups=4, eps=1e-5)
+    x = rng.standard_normal((2, 8, 3, 3))
+    y = normalize(x, expected.with_(groups=2))
+    fp = fingerprint(x, y, expected, "float64")
+    assert fp["best"]["groups"] == 2 and "in 2 channel groups" in fp["explanation"]
+
+
+def test_near_ties_are_all_reported():
+    # T=1: statistics over {F} and over {T,F} are the same set of elements
+    x = rng.standard_normal((3, 1, 8))
+    expected = op_semantics("layer_norm", "BTF", eps=1e-5)
+    y = normalize(x, expected.with_(eps=1e-3))
+    fp = fingerprint(x, y, expected, "float64")
+    axes = {m["semantics"]["stat_axes"] for m in fp["matches"]}
+    assert {"F", "TF"} <= axes
+    assert fp["n_matches"] >= 2
+    assert "epsilon 0.001" in fp["explanation"]
+
+
+def test_precision_noise_is_called_numerical():
+    expected = op_semantics("layer_norm", "BTF", eps=1e-5)
+    y = normalize(X, expected) + 1e-3 * rng.standard_normal(X.shape)
+    fp = fingerprint(X, y, expected, "float32")
+    assert not fp["matches"]
+    assert "numerical difference, not a different formula" in fp["explanation"]
+
+
+def test_ignored_affine():
+    expected = op_semantics("group_norm", "BTF", groups=2, eps=1e-5)
+    g, b = rng.standard_normal(6) + 1, rng.standard_normal(6)
+    y = normalize(X, expected)  # the framework dropped gamma/beta
+    fp = fingerprint(X, y, expected, "float32", g, b)
+    assert "without the affine transform" in fp["explanation"]
+
+
+def test_candidates_cover_every_axis_subset():
+    sems = list(candidates(op_semantics("layer_norm", "BTF"), 6))
+    assert {tuple(s.stat_axes) for s in sems} >= {("F",), ("T", "F"), ("B", "T"), ("B", "T", "F")}
+
+
+def test_difference_of_identical_is_expected():
+    s = Semantics("BTF", ("F",), ("F",))
+    assert difference(s, s) == "the expected semantics"
