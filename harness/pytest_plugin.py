@@ -59,7 +59,10 @@ def pytest_configure(config):
 def pytest_collect_file(parent, file_path: Path):
     if file_path.suffix in (".yaml", ".yml"):
         root = _cases_root(parent.config)
-        if root == file_path.resolve() or root in file_path.resolve().parents:
+        resolved = file_path.resolve()
+        if root in resolved.parents:
+            if (root / "claims") in resolved.parents:
+                return ClaimFile.from_parent(parent, path=file_path)
             return CaseFile.from_parent(parent, path=file_path)
     return None
 
@@ -108,6 +111,63 @@ class CaseFile(pytest.File):
         for c in cases:
             for a in names:
                 yield CaseItem.from_parent(self, name=f"{c.id}[{a}]", case=c, adapter=a)
+
+
+class ClaimFile(pytest.File):
+    def collect(self):
+        from .adapters import registry
+        from .claims import load_claims
+
+        rel = os.path.relpath(self.path, self.config.rootpath)
+        try:
+            claims = load_claims(self.path, display=rel)
+        except CaseError as e:
+            yield CaseFileError.from_parent(self, name="<invalid claims file>", error=e)
+            return
+        selected = _adapters(self.config)
+        known = registry()
+        for c in claims:
+            for a in c.adapters:
+                if a not in known:
+                    err = CaseError(rel, c.line, "adapters", f"unknown adapter '{a}' in claim '{c.id}'")
+                    yield CaseFileError.from_parent(self, name=f"<invalid claim {c.id}>", error=err)
+                    continue
+                if selected is None or a in selected:
+                    yield ClaimItem.from_parent(self, name=f"{c.id}[{a}]", claim=c, adapter=a)
+
+
+class ClaimItem(pytest.Item):
+    def __init__(self, *, claim, adapter, **kw):
+        super().__init__(**kw)
+        self.claim = claim
+        self.adapter = adapter
+
+    def runtest(self):
+        from .claims import verdict_text
+
+        r = _runner(self.config).run_claim(self.claim, self.adapter)
+        self.user_properties.append(("verdict", r.verdict))
+        if r.verdict == "holds":
+            return
+        if r.verdict == "unsupported":
+            pytest.skip(f"unsupported: {r.error}")
+        lines = [f"claim {self.claim.id} [{self.adapter}]: {verdict_text(r)}",
+                 f"  {self.claim.framework} {self.claim.api}: \"{self.claim.quote}\"",
+                 f"  source: {self.claim.source}"]
+        if r.per_input:
+            lines.append("  per input: " + ", ".join(f"{k}: {v}" for k, v in r.per_input.items()))
+        if r.explanation:
+            lines.append(f"  explanation: {r.explanation}")
+        lines.append(f"  claim: {self.claim.file}:{self.claim.line}")
+        raise CellFailure("\n".join(lines))
+
+    def repr_failure(self, excinfo):
+        if isinstance(excinfo.value, CellFailure):
+            return excinfo.value.text
+        return super().repr_failure(excinfo)
+
+    def reportinfo(self):
+        return self.path, max(self.claim.line - 1, 0), f"claim {self.claim.id} [{self.adapter}]"
 
 
 class CaseFileError(pytest.Item):

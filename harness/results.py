@@ -64,6 +64,45 @@ class Result:
 
 _RESULT_FIELDS = frozenset(Result.__dataclass_fields__)
 
+VERDICTS = ("holds", "fails", "holds only when", "error", "unsupported")
+
+
+@dataclass
+class ClaimResult:
+    """The measured verdict of one documentation claim with one adapter."""
+
+    claim_id: str
+    adapter: str
+    env: str
+    verdict: str
+    condition: str = ""
+    max_diff: float = 0.0
+    explanation: str = ""
+    per_input: dict[str, str] = field(default_factory=dict)
+    trials: list[dict] = field(default_factory=list)
+    error: str = ""
+    versions: dict[str, str] = field(default_factory=dict)
+    claim: dict[str, Any] = field(default_factory=dict)
+    duration: float = 0.0
+    time: str = ""
+    kind: str = "claim"
+
+    def __post_init__(self):
+        if self.verdict not in VERDICTS:
+            raise ValueError(f"unknown verdict {self.verdict!r}")
+        if not self.time:
+            self.time = utc_now()
+
+    def to_json(self) -> str:
+        return json.dumps(_clean(asdict(self)), allow_nan=False)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "ClaimResult":
+        return cls(**{k: v for k, v in d.items() if k in _CLAIM_FIELDS})
+
+
+_CLAIM_FIELDS = frozenset(ClaimResult.__dataclass_fields__)
+
 
 def _clean(o):
     """JSON has no NaN/Infinity: write them as strings."""
@@ -141,7 +180,7 @@ class Writer:
     def adapter(self, name: str, versions: dict):
         self._write(json.dumps({"kind": "adapter", "env": self.env, "adapter": name, "versions": versions}))
 
-    def write(self, result: Result):
+    def write(self, result: "Result | ClaimResult"):
         self._write(result.to_json())
 
     def close(self):
@@ -156,11 +195,12 @@ class RunFile:
     adapters: dict[str, dict]
     results: list[Result]
     problems: list[str]
+    claims: list[ClaimResult] = field(default_factory=list)
 
 
 def read(path) -> RunFile:
     """Read one results file. A truncated last line (a killed run) is reported, not fatal."""
-    header, adapters, results, problems = {}, {}, [], []
+    header, adapters, results, problems, claims = {}, {}, [], [], []
     with open(path, "rb") as f:
         for n, line in enumerate(f, 1):
             line = line.strip()
@@ -181,11 +221,16 @@ def read(path) -> RunFile:
                     results.append(Result.from_dict(rec))
                 except (TypeError, ValueError) as e:
                     problems.append(f"{path}:{n}: bad result record ({e})")
+            elif kind == "claim":
+                try:
+                    claims.append(ClaimResult.from_dict(rec))
+                except (TypeError, ValueError) as e:
+                    problems.append(f"{path}:{n}: bad claim record ({e})")
             else:
                 problems.append(f"{path}:{n}: unknown record kind {kind!r}")
     if not header:
         problems.append(f"{path}: no header record")
-    return RunFile(str(path), header, adapters, results, problems)
+    return RunFile(str(path), header, adapters, results, problems, claims)
 
 
 @dataclass
@@ -194,10 +239,11 @@ class Merged:
     adapters: dict[tuple[str, str], dict]  # (env, adapter) -> versions
     results: dict[tuple[str, str, str], Result]
     problems: list[str]
+    claims: dict[tuple[str, str, str], ClaimResult] = field(default_factory=dict)  # (env, adapter, claim id)
 
 
 def merge(files: Iterable[RunFile]) -> Merged:
-    headers, adapters, results, problems = {}, {}, {}, []
+    headers, adapters, results, problems, claims = {}, {}, {}, [], {}
     for rf in files:
         env = rf.header.get("env", "unknown")
         if env not in headers or rf.header.get("started", "") >= headers[env].get("started", ""):
@@ -209,8 +255,13 @@ def merge(files: Iterable[RunFile]) -> Merged:
             old = results.get(key)
             if old is None or r.time >= old.time:
                 results[key] = r
+        for c in rf.claims:
+            key = (c.env, c.adapter, c.claim_id)
+            old = claims.get(key)
+            if old is None or c.time >= old.time:
+                claims[key] = c
         problems.extend(rf.problems)
-    return Merged(headers, adapters, results, problems)
+    return Merged(headers, adapters, results, problems, claims)
 
 
 def read_many(paths) -> Merged:

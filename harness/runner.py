@@ -107,6 +107,16 @@ class Runner:
             self.writer.write(result)
         return result
 
+    def run_claim(self, claim, adapter: str):
+        from .claims import evaluate, to_result
+
+        t0 = time.perf_counter()
+        verdict, versions = evaluate(claim, self.pool, adapter, self.cell_timeout)
+        result = to_result(claim, adapter, self.env, verdict, versions, time.perf_counter() - t0)
+        if self.writer:
+            self.writer.write(result)
+        return result
+
     def record_skip(self, case, adapter: str, reason: str) -> Result:
         result = Result(case_id=case.id, adapter=adapter, env=self.env, status="skipped", message=reason,
                         case=case.to_dict())
