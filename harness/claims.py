@@ -288,7 +288,9 @@ def _trial(claim, pool, adapter, input_name, variants, timeout):
     if lr.status != "ok":
         return None, lr
     if claim.relation == "reference":
-        sem = expected_semantics(claim, left)
+        # the claim is about the statistics: apply the expected formula with the left call's own parameters
+        ls = left.semantics
+        sem = expected_semantics(claim, left).with_(affine_axes=ls.affine_axes)
         other = normalize(li.x, sem, li.gamma, li.beta)
         c = compare(lr.y, other, DTYPE)
         expl = ""

@@ -62,6 +62,15 @@ def _cmd_diff(args, rest) -> int:
     return 1 if args.strict and d.of("regression") else 0
 
 
+def _cmd_claims(args, rest) -> int:
+    from .report.claims_view import build, format_text
+    from .results import read_many
+
+    paths = _result_paths(args.paths)
+    print(format_text(build(read_many(paths))))
+    return 0
+
+
 def _cmd_list(args, rest) -> int:
     from .cases import discover, load_tree
 
@@ -97,6 +106,10 @@ def build_parser() -> argparse.ArgumentParser:
     df.add_argument("new")
     df.add_argument("--strict", action="store_true", help="exit 1 when any cell stopped agreeing")
     df.set_defaults(func=_cmd_diff)
+
+    cl = sub.add_parser("claims", help="print the measured verdict of every documentation claim")
+    cl.add_argument("paths", nargs="*", default=["reports/results"], help="results files or directories")
+    cl.set_defaults(func=_cmd_claims)
 
     ls = sub.add_parser("list", help="validate case files and list expanded case ids")
     ls.add_argument("cases", nargs="?", default="cases")

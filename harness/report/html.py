@@ -25,7 +25,7 @@ from markupsafe import Markup
 
 from ..cases import Case
 from ..results import read_many
-from . import model
+from . import claims_view, model
 from .diff import diff as diff_results
 
 _LETTER = {"agree": "a", "diverge": "d", "error": "e", "crash": "c", "timeout": "t", "unsupported": "u",
@@ -261,6 +261,7 @@ def render(merged, baseline=None, out_dir: Path | None = None) -> str:
         m=matrix, headers=merged.headers, problems=merged.problems, n_results=len(merged.results),
         matrix_html=Markup(_matrix_html(matrix, row_status, info)), details_html=Markup(details), n_details=n_details,
         data_json=Markup(_json_for_script(_drill_data(matrix, info))), diff=d, chart=chart_geometry,
+        claims=claims_view.build(merged), verdict_words=claims_view.verdict_words, safe_url=claims_view.safe_url,
     )
 
 

@@ -1,0 +1,73 @@
+"""Claims as the report and `normconf claims` show them."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from ..results import ClaimResult, Merged
+
+_SAFE_URL = re.compile(r"^https?://", re.I)
+
+
+def safe_url(url: str) -> str:
+    """Only http(s) addresses become links."""
+    return url if url and _SAFE_URL.match(url.strip()) else ""
+
+
+def verdict_words(r: ClaimResult) -> str:
+    if r.verdict == "holds only when":
+        return f"holds only when {r.condition}"
+    if r.verdict in ("error", "unsupported"):
+        return f"{r.verdict}: {r.error}"
+    return r.verdict
+
+
+@dataclass
+class ClaimView:
+    claim: dict
+    results: list[ClaimResult] = field(default_factory=list)
+
+    @property
+    def id(self) -> str:
+        return self.claim.get("id", "?")
+
+
+def _catalog_key(cid: str, claim: dict):
+    cat = claim.get("catalog") or ""
+    m = re.match(r"([A-Z]+)(\d+)", cat)
+    return (m.group(1), int(m.group(2)), cid) if m else ("~", 0, cid)
+
+
+def build(merged: Merged) -> list[ClaimView]:
+    views: dict[str, ClaimView] = {}
+    for (env, adapter, cid), r in sorted(merged.claims.items()):
+        v = views.setdefault(cid, ClaimView(r.claim))
+        v.results.append(r)
+    for v in views.values():
+        v.results.sort(key=lambda r: (r.adapter, r.env))
+    return sorted(views.values(), key=lambda v: _catalog_key(v.id, v.claim))
+
+
+def format_text(views: list[ClaimView]) -> str:
+    if not views:
+        return "no claim results (run the conformance environments first)"
+    lines = []
+    for v in views:
+        c = v.claim
+        lines.append(f"{v.id} ({c.get('catalog') or 'no catalog id'}) {c.get('framework', '')}: {c.get('api', '')}")
+        lines.append(f"  quote:  \"{c.get('quote', '')}\"")
+        lines.append(f"  source: {c.get('source', '')}")
+        for r in v.results:
+            diff = f", max difference {r.max_diff:.3g}" if r.verdict not in ("error", "unsupported") else ""
+            lines.append(f"  [{r.adapter}@{r.env}] {verdict_words(r)}{diff}")
+            if r.per_input:
+                lines.append("      per input: " + ", ".join(f"{k}: {val}" for k, val in r.per_input.items()))
+            if r.explanation:
+                lines.append(f"      explanation: {r.explanation}")
+        lines.append("")
+    counts: dict[str, int] = {}
+    for v in views:
+        for r in v.results:
+            counts[r.verdict] = counts.get(r.verdict, 0) + 1
+    lines.append(f"{len(views)} claims; verdicts: " + ", ".join(f"{n} {k}" for k, n in sorted(counts.items())))
+    return "\n".join(lines)
