@@ -449,8 +449,13 @@ def load_file(path, *, max_elements: int | None = None, display: str | None = No
     return out
 
 
+CLAIMS_DIR = "claims"
+
+
 def discover(root) -> list[Path]:
-    return sorted(p for p in Path(root).rglob("*.yaml") if p.is_file())
+    """Case files under ``root`` (claims files live in ``root/claims`` and are not cases)."""
+    root = Path(root)
+    return sorted(p for p in root.rglob("*.yaml") if p.is_file() and (root / CLAIMS_DIR) not in p.parents)
 
 
 def load_tree(paths, *, max_elements=None, relative_to=None):

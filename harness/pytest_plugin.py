@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from .cases import CaseError, load_file
+from .cases import CLAIMS_DIR, CaseError, load_file
 from .runner import Runner, explain
 from .workers import DEFAULT_CELL_TIMEOUT, DEFAULT_STARTUP_TIMEOUT
 
@@ -61,7 +61,7 @@ def pytest_collect_file(parent, file_path: Path):
         root = _cases_root(parent.config)
         resolved = file_path.resolve()
         if root in resolved.parents:
-            if (root / "claims") in resolved.parents:
+            if (root / CLAIMS_DIR) in resolved.parents:
                 return ClaimFile.from_parent(parent, path=file_path)
             return CaseFile.from_parent(parent, path=file_path)
     return None
