@@ -105,6 +105,9 @@ class _Keras(Adapter):
         return v
 
     def unavailable(self):
+        version = getattr(keras, "__version__", "")
+        if not version.startswith("3."):
+            return f"keras {version or '(unknown version)'} is not Keras 3; this adapter needs keras>=3"
         actual = keras.backend.backend()
         if self.backend not in _BACKEND_TAGS:
             return f"unknown KERAS_BACKEND {self.backend!r} (expected one of {', '.join(_BACKEND_TAGS)})"

@@ -109,3 +109,9 @@ def test_tf_keras_reports_keras3_unavailable(monkeypatch):
     monkeypatch.setattr(m, "_tf_keras_version", lambda: "3.15.1")
     why = ad.unavailable()
     assert why.startswith("tf.keras is Keras 3 in TensorFlow ") and "needs TensorFlow <= 2.15" in why
+
+
+def test_keras3_adapters_are_hidden_where_keras_is_keras_2():
+    from tests.support import run_cells
+    (r,) = run_cells("keras-tf", smoke_cases()[:1])
+    assert r.status == "unsupported" and r.message.startswith("not available: keras 2.")
