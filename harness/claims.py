@@ -26,7 +26,6 @@ import itertools
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import jsonschema
 import numpy as np
@@ -37,7 +36,7 @@ from .inputs import make_inputs
 from .layouts import Layout
 from .reference import OPS, normalize, op_semantics, paper_layer_norm
 from .results import ClaimResult
-from .semantics import difference, fingerprint
+from .semantics import fingerprint
 
 #: named inputs every claim can run on
 INPUTS = {

@@ -10,7 +10,6 @@ import ctypes
 import os
 import time
 
-import numpy as np
 
 from harness.adapters import AdapterSpec
 from harness.adapters.base import Adapter, Output

@@ -22,17 +22,26 @@ def run_cells(adapter: str, cases, env="test", **kw):
         runner.close()
 
 
-def check_smoke(adapter: str, unsupported_ops=(), unsupported=lambda case: False):
+def check_smoke(adapter: str, unsupported_ops=(), unsupported=lambda case: False, pinned=lambda case: None,
+                cases=None):
     """Every smoke case agrees, except the ops (or cases) the adapter is declared
-    not to support, which must be 'unsupported' with a reason. Returns the results."""
-    cases = smoke_cases()
+    not to support, which must be 'unsupported' with a reason, and the cells
+    ``pinned`` to a genuine framework bug: ``pinned(case)`` returns the status
+    the cell must still have ('diverge' or 'error'), so a fixed bug makes the
+    pin fail and can be dropped. Returns the results."""
+    cases = smoke_cases() if cases is None else cases
     results = run_cells(adapter, cases)
     problems = []
     for c, r in zip(cases, results):
         expect_unsupported = c.op in unsupported_ops or unsupported(c)
+        pin = None if expect_unsupported else pinned(c)
         if expect_unsupported:
             if r.status != "unsupported" or not r.message:
                 problems.append(f"{c.id}: expected unsupported with a reason, got {r.status} {r.message}")
+        elif pin:
+            if r.status != pin:
+                problems.append(f"{c.id}: pinned framework bug expected {pin}, got {r.status} "
+                                f"(fixed upstream? drop the pin) {r.message[:200]}")
         elif r.status != "agree":
             problems.append(f"{c.id}: {r.status}: {r.message.splitlines()[0] if r.message else ''}"
                             f" {r.metrics.get('max_abs', '')}")

@@ -74,3 +74,9 @@ def fmt(v) -> str:
     if isinstance(v, tuple):
         return "(" + ", ".join(fmt(x) for x in v) + ("," if len(v) == 1 else "") + ")"
     return repr(v)
+
+
+def run_snippet(adapter_name: str, src: str, namespace: dict) -> dict:
+    """Execute an adapter's generated call (the snippet it records) in ``namespace``."""
+    exec(compile(src, f"<{adapter_name} snippet>", "exec"), namespace)  # noqa: S102 - our own generated code
+    return namespace

@@ -16,10 +16,10 @@ same layout.
 """
 from __future__ import annotations
 
-import numpy as np
 import tensorflow as tf
 
 from ..layouts import Layout, channels_first, permutation
+from ._tf import run_tf
 from .base import Adapter, Output, fmt
 
 _NOT_GN = "the paper's code is group norm only"
@@ -96,12 +96,4 @@ class GNPaper(Adapter):
         return "\n".join(lines)
 
     def run(self, case, inputs) -> Output:
-        src = self.code(case)
-        ns = {
-            "tf": tf, "np": np,
-            "x": tf.constant(inputs.x),
-            "gamma": None if inputs.gamma is None else tf.constant(inputs.gamma),
-            "beta": None if inputs.beta is None else tf.constant(inputs.beta),
-        }
-        exec(compile(src, f"<{self.name} snippet>", "exec"), ns)
-        return Output(np.asarray(ns["y"].numpy()), src)
+        return run_tf(self.name, self.code(case), inputs)

@@ -33,7 +33,7 @@ import jaxlib  # noqa: E402
 import numpy as np  # noqa: E402
 
 from ..layouts import Layout  # noqa: E402
-from .base import Adapter, Output, fmt  # noqa: E402
+from .base import Adapter, Output, fmt, run_snippet  # noqa: E402
 
 
 def axis_arg(idx) -> str:
@@ -94,7 +94,7 @@ class JaxBase(Adapter):
         ns = {"jax": jax, "jnp": jnp, "np": np, "nn": self.nn_module,
               "x": put(inputs.x), "gamma": put(inputs.gamma), "beta": put(inputs.beta)}
         with jax.default_device(dev):
-            exec(compile(src, f"<{self.name} snippet>", "exec"), ns)
+            run_snippet(self.name, src, ns)
         y = ns["y"]
         return Output(np.asarray(jax.block_until_ready(y)), src)
 

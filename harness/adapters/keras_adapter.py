@@ -46,7 +46,7 @@ if _REQUESTED == "jax":  # before keras creates any array
 import keras  # noqa: E402
 
 from ..layouts import Layout  # noqa: E402
-from .base import Adapter, Output, fmt  # noqa: E402
+from .base import Adapter, Output, fmt, run_snippet  # noqa: E402
 
 _HALF = ("float16", "bfloat16")
 
@@ -132,7 +132,7 @@ class _Keras(Adapter):
             "gamma": _to_tensor(inputs.gamma, case.dtype),
             "beta": _to_tensor(inputs.beta, case.dtype),
         }
-        exec(compile(src, f"<{self.name} snippet>", "exec"), ns)
+        run_snippet(self.name, src, ns)
         return Output(_to_numpy(ns["y"], case.dtype), src)
 
 

@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import sys
 
-import numpy as np
 import tensorflow as tf
 
 from ..layouts import Layout
+from ._tf import run_tf
 from .base import Adapter, Output, fmt
 
 
@@ -110,12 +110,4 @@ class TfKeras(Adapter):
         return "\n".join(lines)
 
     def run(self, case, inputs) -> Output:
-        src = self.code(case)
-        ns = {
-            "tf": tf, "np": np,
-            "x": tf.constant(inputs.x),
-            "gamma": None if inputs.gamma is None else tf.constant(inputs.gamma),
-            "beta": None if inputs.beta is None else tf.constant(inputs.beta),
-        }
-        exec(compile(src, f"<{self.name} snippet>", "exec"), ns)
-        return Output(np.asarray(ns["y"].numpy()), src)
+        return run_tf(self.name, self.code(case), inputs)

@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import sys
 
-import numpy as np
 import tensorflow as tf
 import tensorflow_addons as tfa
 
 from ..layouts import Layout
+from ._tf import run_tf
 from .base import Adapter, Output, fmt
 
 _ELSEWHERE = {
@@ -70,12 +70,4 @@ class TFAddons(Adapter):
         return "\n".join(lines)
 
     def run(self, case, inputs) -> Output:
-        src = self.code(case)
-        ns = {
-            "tf": tf, "np": np, "tfa": tfa,
-            "x": tf.constant(inputs.x),
-            "gamma": None if inputs.gamma is None else tf.constant(inputs.gamma),
-            "beta": None if inputs.beta is None else tf.constant(inputs.beta),
-        }
-        exec(compile(src, f"<{self.name} snippet>", "exec"), ns)
-        return Output(np.asarray(ns["y"].numpy()), src)
+        return run_tf(self.name, self.code(case), inputs, tfa=tfa)

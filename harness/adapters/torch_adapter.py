@@ -13,7 +13,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ..layouts import Layout, channels_first, permutation
-from .base import Adapter, Output, fmt
+from .base import Adapter, Output, fmt, run_snippet
 
 _TORCH_DTYPES = {"float16": torch.float16, "bfloat16": torch.bfloat16,
                  "float32": torch.float32, "float64": torch.float64}
@@ -122,32 +122,25 @@ class _Torch(Adapter):
         w = "gamma" if affine else "None"
         b = "beta" if affine else "None"
         eps = fmt(case.epsilon)
-        if case.op == "batch_norm":
-            if self.functional:
-                lines.append(f"y = F.batch_norm({xin}, None, None, weight={w}, bias={b}, training=True, eps={eps}){back}")
-            else:
-                cls = f"BatchNorm{max(nd, 1)}d"
-                lines.append(f"m = nn.{cls}({C}, eps={eps}, affine={affine}, dtype={tdt})")
+        functional = {
+            "batch_norm": f"F.batch_norm({xin}, None, None, weight={w}, bias={b}, training=True, eps={eps})",
+            "group_norm": f"F.group_norm({xin}, {case.groups}, weight={w}, bias={b}, eps={eps})",
+            "instance_norm": f"F.instance_norm({xin}, weight={w}, bias={b}, eps={eps})",
+        }[case.op]
+        module = {
+            "batch_norm": f"nn.BatchNorm{max(nd, 1)}d({C}, eps={eps}, affine={affine}, dtype={tdt})",
+            "group_norm": f"nn.GroupNorm({case.groups}, {C}, eps={eps}, affine={affine}, dtype={tdt})",
+            "instance_norm": f"nn.InstanceNorm{nd}d({C}, eps={eps}, affine={affine}, dtype={tdt})",
+        }[case.op]
+        if self.functional:
+            lines.append(f"y = {functional}{back}")
+        else:
+            lines.append(f"m = {module}")
+            if case.op == "batch_norm":
                 lines.append("m.train()  # batch statistics")
-                if setp:
-                    lines.append("with torch.no_grad():\n    m.weight.copy_(gamma)\n    m.bias.copy_(beta)")
-                lines.append(f"y = m({xin}){back}")
-        elif case.op == "group_norm":
-            if self.functional:
-                lines.append(f"y = F.group_norm({xin}, {case.groups}, weight={w}, bias={b}, eps={eps}){back}")
-            else:
-                lines.append(f"m = nn.GroupNorm({case.groups}, {C}, eps={eps}, affine={affine}, dtype={tdt})")
-                if setp:
-                    lines.append("with torch.no_grad():\n    m.weight.copy_(gamma)\n    m.bias.copy_(beta)")
-                lines.append(f"y = m({xin}){back}")
-        elif case.op == "instance_norm":
-            if self.functional:
-                lines.append(f"y = F.instance_norm({xin}, weight={w}, bias={b}, eps={eps}){back}")
-            else:
-                lines.append(f"m = nn.InstanceNorm{nd}d({C}, eps={eps}, affine={affine}, dtype={tdt})")
-                if setp:
-                    lines.append("with torch.no_grad():\n    m.weight.copy_(gamma)\n    m.bias.copy_(beta)")
-                lines.append(f"y = m({xin}){back}")
+            if setp:
+                lines.append("with torch.no_grad():\n    m.weight.copy_(gamma)\n    m.bias.copy_(beta)")
+            lines.append(f"y = m({xin}){back}")
         return "\n".join(lines)
 
     def run(self, case, inputs) -> Output:
@@ -159,7 +152,7 @@ class _Torch(Adapter):
             "beta": _to_torch(inputs.beta, case.dtype, self.device),
         }
         with torch.no_grad():
-            exec(compile(src, f"<{self.name} snippet>", "exec"), ns)
+            run_snippet(self.name, src, ns)
         return Output(_to_numpy(ns["y"], case.dtype), src)
 
 

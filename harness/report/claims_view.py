@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from ..claims import verdict_text as verdict_words
 from ..results import ClaimResult, Merged
 
 _SAFE_URL = re.compile(r"^https?://", re.I)
@@ -12,14 +13,6 @@ _SAFE_URL = re.compile(r"^https?://", re.I)
 def safe_url(url: str) -> str:
     """Only http(s) addresses become links."""
     return url if url and _SAFE_URL.match(url.strip()) else ""
-
-
-def verdict_words(r: ClaimResult) -> str:
-    if r.verdict == "holds only when":
-        return f"holds only when {r.condition}"
-    if r.verdict in ("error", "unsupported"):
-        return f"{r.verdict}: {r.error}"
-    return r.verdict
 
 
 @dataclass

@@ -251,6 +251,17 @@ def chart_geometry(stats: list[model.BoxStats], width=420):
     return {"rows": rows, "ticks": ticks, "width": width}
 
 
+#: the question normconf was built for, and the case-id prefixes that show it
+SEED_QUESTION = (("GroupNorm with one group on [B,T,F]", "gn-btf-g1-"),
+                 ("LayerNorm over the feature axis (every framework's default)", "ln-btf-over-F-"),
+                 ("LayerNorm over time and features (the GN paper's Eq. 4)", "ln-btf-over-TF-"))
+
+
+def _seed_links(matrix: model.Matrix):
+    ids = [row.case_id for row in matrix.rows]
+    return [(label, prefix) for label, prefix in SEED_QUESTION if any(i.startswith(prefix) for i in ids)]
+
+
 def render(merged, baseline=None, out_dir: Path | None = None) -> str:
     matrix = model.build(merged)
     d = diff_results(baseline, merged) if baseline is not None else None
@@ -261,7 +272,7 @@ def render(merged, baseline=None, out_dir: Path | None = None) -> str:
         m=matrix, headers=merged.headers, problems=merged.problems, n_results=len(merged.results),
         matrix_html=Markup(_matrix_html(matrix, row_status, info)), details_html=Markup(details), n_details=n_details,
         data_json=Markup(_json_for_script(_drill_data(matrix, info))), diff=d, chart=chart_geometry,
-        claims=claims_view.build(merged), verdict_words=claims_view.verdict_words, safe_url=claims_view.safe_url,
+        claims=claims_view.build(merged), seed_links=_seed_links(matrix), verdict_words=claims_view.verdict_words, safe_url=claims_view.safe_url,
     )
 
 

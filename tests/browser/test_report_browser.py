@@ -131,3 +131,12 @@ def test_disagreements_link_switches_the_view(page):
     page.click("#disagreements a[href='#view=disagree']")
     page.wait_for_function("document.getElementById('count').textContent.startsWith('4 of')")
     assert page.is_checked("input[name=view][value=disagree]")
+
+
+def test_start_here_leads_to_the_seed_question(page):
+    ready(page)
+    box = page.locator(".start")
+    assert "GroupNorm with one group is LayerNorm" in box.inner_text()
+    box.locator("a[href='#q=gn-btf-g1-']").click()
+    page.wait_for_function("document.getElementById('count').textContent.startsWith('1 of')")
+    assert visible_ids(page) == ["gn-btf-g1-float32"]

@@ -3,7 +3,6 @@ the reference, in the environment that has TensorFlow 2.15 and TFA."""
 from dataclasses import replace
 
 import numpy as np
-import pytest
 
 from harness.adapters import load_adapter, registry
 from harness.inputs import make_inputs

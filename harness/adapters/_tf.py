@@ -1,0 +1,20 @@
+"""TensorFlow pieces shared by the adapters that call TensorFlow APIs
+(tf-keras, tfa, gn-paper); imported only by those adapter modules."""
+from __future__ import annotations
+
+import numpy as np
+import tensorflow as tf
+
+from .base import Output, run_snippet
+
+
+def run_tf(adapter_name: str, src: str, inputs, **extra) -> Output:
+    """Run a TensorFlow snippet with x, gamma, beta as tensors; return y as NumPy."""
+    ns = {
+        "tf": tf, "np": np, **extra,
+        "x": tf.constant(inputs.x),
+        "gamma": None if inputs.gamma is None else tf.constant(inputs.gamma),
+        "beta": None if inputs.beta is None else tf.constant(inputs.beta),
+    }
+    run_snippet(adapter_name, src, ns)
+    return Output(np.asarray(ns["y"].numpy()), src)
