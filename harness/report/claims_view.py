@@ -10,9 +10,10 @@ from ..results import ClaimResult, Merged
 _SAFE_URL = re.compile(r"^https?://", re.I)
 
 
-def safe_url(url: str) -> str:
-    """Only http(s) addresses become links."""
-    return url if url and _SAFE_URL.match(url.strip()) else ""
+def safe_url(source: str) -> str:
+    """The http(s) address a source starts with, or '' (only such addresses become links)."""
+    first = (source or "").strip().split(maxsplit=1)
+    return first[0] if first and _SAFE_URL.match(first[0]) else ""
 
 
 @dataclass
@@ -31,13 +32,19 @@ def _catalog_key(cid: str, claim: dict):
     return (m.group(1), int(m.group(2)), cid) if m else ("~", 0, cid)
 
 
+def _absent(r: ClaimResult) -> bool:
+    """The adapter's framework is not in that environment at all."""
+    return r.verdict == "unsupported" and r.error.startswith(("not installed", "not available"))
+
+
 def build(merged: Merged) -> list[ClaimView]:
     views: dict[str, ClaimView] = {}
     for (env, adapter, cid), r in sorted(merged.claims.items()):
         v = views.setdefault(cid, ClaimView(r.claim))
         v.results.append(r)
     for v in views.values():
-        v.results.sort(key=lambda r: (r.adapter, r.env))
+        measured = [r for r in v.results if not _absent(r)]
+        v.results = sorted(measured or v.results[:1], key=lambda r: (r.adapter, r.env))
     return sorted(views.values(), key=lambda v: _catalog_key(v.id, v.claim))
 
 
