@@ -63,6 +63,7 @@ _CASE_PROPERTIES = {
     "seed": _one_or_list({"type": "integer", "minimum": 0, "maximum": 2**63 - 1}),
     "check": {"enum": list(CHECKS)},
     "tags": {"type": "array", "items": {"type": "string"}},
+    "skip": {"type": "string", "minLength": 1},
 }
 
 #: The one schema for case files.
@@ -134,6 +135,7 @@ class Case:
     axes: str | None = None
     check: str = "forward"
     tags: tuple[str, ...] = ()
+    skip: str = ""
     file: str = ""
     line: int = 0
     params: tuple[tuple[str, Any], ...] = field(default=(), compare=False)
@@ -160,7 +162,7 @@ class Case:
             "op": self.op, "layout": self.layout, "shape": dict(self.sizes),
             "dtype": self.dtype, "epsilon": self.epsilon, "affine": self.affine,
             "seed": self.seed, "input": dict(self.input), "groups": self.groups,
-            "axes": self.axes, "check": self.check, "tags": list(self.tags),
+            "axes": self.axes, "check": self.check, "tags": list(self.tags), "skip": self.skip,
             "file": self.file, "line": self.line,
         }
 
@@ -174,7 +176,8 @@ class Case:
             dtype=d["dtype"], epsilon=float(d["epsilon"]), affine=d["affine"],
             seed=int(d["seed"]), input=tuple(sorted(d["input"].items())),
             groups=d.get("groups"), axes=d.get("axes"), check=d.get("check", "forward"),
-            tags=tuple(d.get("tags", ())), file=d.get("file", ""), line=int(d.get("line", 0)),
+            tags=tuple(d.get("tags", ())), skip=d.get("skip", ""), file=d.get("file", ""),
+            line=int(d.get("line", 0)),
         )
 
 
@@ -409,7 +412,7 @@ def _combos(file, raw, entry, grid, shown, layout, op, dist, where, max_elements
             layout=layout.name, sizes=tuple((a, int(sizes[a])) for a in layout.axes),
             dtype=p["dtype"], epsilon=float(p["epsilon"]), affine=p["affine"], seed=int(p["seed"]),
             input=tuple(sorted(inp.items())), groups=groups, axes=axes, check=entry["check"],
-            tags=tuple(entry["tags"]), file=str(file), line=base_line,
+            tags=tuple(entry["tags"]), skip=entry.get("skip", ""), file=str(file), line=base_line,
             params=tuple((k, v) for k, v in p.items()),
         ))
     return out

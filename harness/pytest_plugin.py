@@ -200,6 +200,9 @@ class CaseItem(pytest.Item):
         self.adapter = adapter
 
     def runtest(self):
+        if self.case.skip:
+            _runner(self.config).record_skip(self.case, self.adapter, self.case.skip)
+            pytest.skip(f"skipped by its case file: {self.case.skip}")
         result = _runner(self.config).run_cell(self.case, self.adapter)
         self.user_properties.append(("status", result.status))
         for k in ("max_abs", "max_rel", "max_ulp"):
