@@ -16,6 +16,7 @@ from dataclasses import asdict
 import numpy as np
 
 from .compare import compare
+from .inputs import np_dtype
 from .layouts import Layout
 from .reference import Semantics, normalize
 
@@ -157,7 +158,12 @@ def fingerprint(x, y, expected: Semantics, dtype: str, gamma=None, beta=None, *,
             b_err, b_sem = c_exp.max_abs, expected
         out["closest"] = _sem_dict(b_sem)
         out["closest_max_abs"] = float(b_err)
-        if _key(b_sem) == _key(expected):
+        lower = _lower_precision(y, x, expected, dtype, gamma, beta)
+        if _key(b_sem) == _key(expected) and lower:
+            out["computed_in"] = lower
+            out["explanation"] = (f"the expected semantics at {lower} precision (max abs {b_err:.3g}): the "
+                                  f"{dtype} result was computed in {lower}")
+        elif _key(b_sem) == _key(expected):
             out["explanation"] = (f"no member of the family reproduces the output; the closest is the expected "
                                   f"semantics itself (max abs {b_err:.3g}): a numerical difference, not a "
                                   f"different formula")
@@ -165,6 +171,22 @@ def fingerprint(x, y, expected: Semantics, dtype: str, gamma=None, beta=None, *,
             out["explanation"] = (f"no member of the family reproduces the output; closest: "
                                   f"{difference(b_sem, expected)} (max abs {b_err:.3g})")
     return out
+
+
+_LOWER = {"float64": ("float32",), "float32": ("float16", "bfloat16")}
+
+
+def _lower_precision(y, x, expected, dtype, gamma, beta):
+    """The lower precision an output was evidently computed in: every value is
+    exactly representable in it and the errors fit its tolerance."""
+    y64 = np.asarray(y, np.float64)
+    out = normalize(x, expected, gamma, beta)
+    for lower in _LOWER.get(dtype, ()):
+        with np.errstate(all="ignore"):
+            representable = np.array_equal(y64.astype(np_dtype(lower)).astype(np.float64), y64, equal_nan=True)
+        if representable and compare(y, out, lower).ok:
+            return lower
+    return None
 
 
 def _simplest(matches, expected):

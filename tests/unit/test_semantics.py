@@ -53,6 +53,7 @@ def test_near_ties_are_all_reported():
 
 
 def test_precision_noise_is_called_numerical():
+    # float32 output with errors: not float16-representable, so not "computed in float16"
     expected = op_semantics("layer_norm", "BTF", eps=1e-5)
     y = normalize(X, expected) + 1e-3 * rng.standard_normal(X.shape)
     fp = fingerprint(X, y, expected, "float32")
@@ -76,3 +77,12 @@ def test_candidates_cover_every_axis_subset():
 def test_difference_of_identical_is_expected():
     s = Semantics("BTF", ("F",), ("F",))
     assert difference(s, s) == "the expected semantics"
+
+
+def test_float64_computed_in_float32_is_named():
+    expected = op_semantics("layer_norm", "BTF", eps=1e-5)
+    x = rng.standard_normal((2, 5, 6))
+    y = normalize(x, expected).astype(np.float32).astype(np.float64)  # a float64 output holding float32 values
+    fp = fingerprint(x, y, expected, "float64")
+    assert fp["computed_in"] == "float32"
+    assert "the float64 result was computed in float32" in fp["explanation"]
