@@ -59,6 +59,7 @@ _CASE_PROPERTIES = {
     "dtype": _one_or_list({"enum": list(DTYPES)}),
     "affine": _one_or_list({"enum": list(AFFINES)}),
     "axes": _one_or_list({"type": "string", "pattern": "^[A-Z]+$"}),
+    "affine_axes": {"type": "string", "pattern": "^[A-Z]+$"},
     "input": _INPUT,
     "seed": _one_or_list({"type": "integer", "minimum": 0, "maximum": 2**63 - 1}),
     "check": {"enum": list(CHECKS)},
@@ -133,6 +134,7 @@ class Case:
     input: tuple[tuple[str, Any], ...]
     groups: int | None = None
     axes: str | None = None
+    affine_axes: str | None = None
     check: str = "forward"
     tags: tuple[str, ...] = ()
     skip: str = ""
@@ -154,7 +156,8 @@ class Case:
 
     @property
     def semantics(self) -> Semantics:
-        return op_semantics(self.op, self.layout, axes=self.axes, groups=self.groups, eps=self.epsilon)
+        return op_semantics(self.op, self.layout, axes=self.axes, groups=self.groups, eps=self.epsilon,
+                            affine_axes=self.affine_axes)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -162,7 +165,7 @@ class Case:
             "op": self.op, "layout": self.layout, "shape": dict(self.sizes),
             "dtype": self.dtype, "epsilon": self.epsilon, "affine": self.affine,
             "seed": self.seed, "input": dict(self.input), "groups": self.groups,
-            "axes": self.axes, "check": self.check, "tags": list(self.tags), "skip": self.skip,
+            "axes": self.axes, "affine_axes": self.affine_axes, "check": self.check, "tags": list(self.tags), "skip": self.skip,
             "file": self.file, "line": self.line,
         }
 
@@ -175,7 +178,8 @@ class Case:
             sizes=tuple((a, int(d["shape"][a])) for a in lay.axes),
             dtype=d["dtype"], epsilon=float(d["epsilon"]), affine=d["affine"],
             seed=int(d["seed"]), input=tuple(sorted(d["input"].items())),
-            groups=d.get("groups"), axes=d.get("axes"), check=d.get("check", "forward"),
+            groups=d.get("groups"), axes=d.get("axes"), affine_axes=d.get("affine_axes"),
+            check=d.get("check", "forward"),
             tags=tuple(d.get("tags", ())), skip=d.get("skip", ""), file=d.get("file", ""),
             line=int(d.get("line", 0)),
         )
@@ -333,8 +337,9 @@ def _expand_one(file, raw, defaults, lines, path, max_elements) -> list[Case]:
         raise CaseError(file, base_line, "groups", "group_norm needs groups")
     if op != "group_norm" and "groups" in entry:
         raise CaseError(file, where("groups"), "groups", f"only group_norm takes groups, not {op}")
-    if op not in ("layer_norm", "rms_norm") and "axes" in entry:
-        raise CaseError(file, where("axes"), "axes", f"only layer_norm and rms_norm take axes, not {op}")
+    for key in ("axes", "affine_axes"):
+        if op not in ("layer_norm", "rms_norm") and key in entry:
+            raise CaseError(file, where(key), key, f"only layer_norm and rms_norm take {key}, not {op}")
     dist = entry["input"].get("distribution", "normal")
     need = {"normal": ("mean", "std"), "uniform": ("low", "high"), "constant": ("value",)}[dist]
     for k in need:
@@ -400,6 +405,12 @@ def _combos(file, raw, entry, grid, shown, layout, op, dist, where, max_elements
                 raise CaseError(file, where("axes"), "axes",
                                 f"'{axes}' must name distinct axes of layout {layout.name} (case {cid})")
             axes = "".join(layout.ordered(axes))
+        affine_axes = entry.get("affine_axes")
+        if affine_axes is not None:
+            if any(a not in layout.axes for a in affine_axes) or len(set(affine_axes)) != len(affine_axes):
+                raise CaseError(file, where("affine_axes"), "affine_axes",
+                                f"'{affine_axes}' must name distinct axes of layout {layout.name} (case {cid})")
+            affine_axes = "".join(layout.ordered(affine_axes))
         if op == "instance_norm" and not layout.spatial:
             raise CaseError(file, where("layout"), "layout",
                             f"instance_norm needs a spatial axis; layout {layout.name} has none (case {cid})")
@@ -411,7 +422,8 @@ def _combos(file, raw, entry, grid, shown, layout, op, dist, where, max_elements
             id=cid, description=entry["description"], source=entry["source"], op=op,
             layout=layout.name, sizes=tuple((a, int(sizes[a])) for a in layout.axes),
             dtype=p["dtype"], epsilon=float(p["epsilon"]), affine=p["affine"], seed=int(p["seed"]),
-            input=tuple(sorted(inp.items())), groups=groups, axes=axes, check=entry["check"],
+            input=tuple(sorted(inp.items())), groups=groups, axes=axes, affine_axes=affine_axes,
+            check=entry["check"],
             tags=tuple(entry["tags"]), skip=entry.get("skip", ""), file=str(file), line=base_line,
             params=tuple((k, v) for k, v in p.items()),
         ))

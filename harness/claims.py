@@ -63,8 +63,8 @@ _SIDE = {
         "op": {"enum": list(OPS)},
         "groups": {"anyOf": [{"type": "integer", "minimum": 1}, {"const": "C"}]},
         "axes": {"type": "string", "pattern": "^([A-Z]+|all|last)$"},
+        "affine_axes": {"type": "string", "pattern": "^([A-Z]+|channel)$"},
         "epsilon": {"type": "number", "exclusiveMinimum": 0},
-        "call": {"type": "string"},
     },
 }
 _EXPECT = {
@@ -196,6 +196,14 @@ def _resolve_axes(spec, lay: Layout):
     return "".join(lay.ordered(spec))
 
 
+def _affine_axes(spec, lay: Layout):
+    if spec is None:
+        return None
+    if spec == "channel":
+        return lay.channel
+    return _resolve_axes(spec, lay)
+
+
 class _NotApplicable(Exception):
     pass
 
@@ -229,6 +237,7 @@ def side_case(claim: Claim, side: dict, input_name: str, variants: frozenset, ta
         "input": {"distribution": "normal", "mean": 0.5, "std": 1.0},
         "groups": groups if op == "group_norm" else None,
         "axes": _resolve_axes(axes, lay) if op in ("layer_norm", "rms_norm") else None,
+        "affine_axes": _affine_axes(side.get("affine_axes"), lay) if op in ("layer_norm", "rms_norm") else None,
         "file": claim.file, "line": claim.line, "tags": ["claim"],
     })
 

@@ -58,15 +58,17 @@ class Semantics:
         return ", ".join(parts)
 
 
-def op_semantics(op: str, layout: str, *, axes=None, groups=None, eps=1e-5) -> Semantics:
-    """The semantics an operator is defined to have (DESIGN.md table)."""
+def op_semantics(op: str, layout: str, *, axes=None, groups=None, eps=1e-5, affine_axes=None) -> Semantics:
+    """The semantics an operator is defined to have (DESIGN.md table). For
+    layer_norm and rms_norm the affine transform spans the reduced axes unless
+    ``affine_axes`` names others (Flax's ``feature_axes``)."""
     lay = Layout(layout)
     if op == "batch_norm":
         stat = tuple(a for a in lay.axes if a != lay.channel)
         return Semantics(layout, stat, (lay.channel,), eps=eps)
     if op == "layer_norm":
         ax = lay.ordered(axes or lay.axes[-1:])
-        return Semantics(layout, ax, ax, eps=eps)
+        return Semantics(layout, ax, lay.ordered(affine_axes) if affine_axes else ax, eps=eps)
     if op == "group_norm":
         if groups is None:
             raise ValueError("group_norm needs groups")
@@ -77,7 +79,8 @@ def op_semantics(op: str, layout: str, *, axes=None, groups=None, eps=1e-5) -> S
         return Semantics(layout, lay.spatial, (lay.channel,), eps=eps)
     if op == "rms_norm":
         ax = lay.ordered(axes or lay.axes[-1:])
-        return Semantics(layout, ax, ax, center=False, eps=eps, bias=False)
+        return Semantics(layout, ax, lay.ordered(affine_axes) if affine_axes else ax, center=False, eps=eps,
+                         bias=False)
     raise ValueError(f"unknown op {op!r}; known: {', '.join(OPS)}")
 
 

@@ -26,6 +26,7 @@ class Faulty(Adapter):
     name = "faulty"
     ops = frozenset({"batch_norm", "layer_norm", "group_norm", "instance_norm", "rms_norm"})
     dtypes = frozenset({"float32", "float64"})
+    decoupled_affine = True
 
     def versions(self):
         return {"faulty": "1.0", "pid": str(os.getpid())}

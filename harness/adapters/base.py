@@ -44,6 +44,8 @@ class Adapter:
     ops: frozenset = frozenset()
     layouts: frozenset | None = None  # None: every layout
     dtypes: frozenset = frozenset({"float32", "float64"})
+    #: whether layer/RMS norm parameters can span other axes than the reduced ones
+    decoupled_affine: bool = False
 
     def versions(self) -> dict[str, str]:
         return {}
@@ -58,6 +60,11 @@ class Adapter:
             return f"{self.name} does not run layout {case.layout}"
         if case.dtype not in self.dtypes:
             return f"{self.name} does not run dtype {case.dtype}"
+        sem = case.semantics
+        if set(sem.affine_axes) != set(sem.stat_axes) and case.op in ("layer_norm", "rms_norm") \
+                and not self.decoupled_affine:
+            return (f"{self.name} {case.op} parameters always span the normalized axes; it cannot put them "
+                    f"on {case.affine_axes} alone")
         return self.supports_case(case)
 
     def supports_case(self, case) -> str | None:

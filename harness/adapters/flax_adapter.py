@@ -49,6 +49,7 @@ _CLASSES = {"batch_norm": "BatchNorm", "layer_norm": "LayerNorm", "group_norm": 
 class _Flax(JaxBase):
     ops = frozenset(_CLASSES)
     api = ""  # "linen" or "nnx"
+    decoupled_affine = True  # LayerNorm/RMSNorm take feature_axes apart from reduction_axes
 
     def versions(self):
         return {"flax": flax.__version__, **super().versions()}
@@ -71,10 +72,10 @@ class _Flax(JaxBase):
         xin, back = "x", ""
         if case.op in ("layer_norm", "rms_norm"):
             axes = lay.ordered(case.axes or lay.axes[-1:])
-            ax = axis_arg(lay.indices(axes))
-            kw = [f"reduction_axes={ax}", f"feature_axes={ax}"]
-            nfeat = math.prod(sizes[a] for a in axes)
-            multi = len(axes) > 1
+            feat = lay.ordered(case.affine_axes) if case.affine_axes else axes
+            kw = [f"reduction_axes={axis_arg(lay.indices(axes))}", f"feature_axes={axis_arg(lay.indices(feat))}"]
+            nfeat = math.prod(sizes[a] for a in feat)
+            multi = len(feat) > 1
         else:
             nfeat, multi = C, False
             if case.op == "batch_norm":

@@ -102,6 +102,7 @@ class JaxBase(Adapter):
 class JaxNN(JaxBase):
     name = "jax"
     ops = frozenset({"batch_norm", "layer_norm", "group_norm", "instance_norm", "rms_norm"})
+    decoupled_affine = True  # the user writes the affine transform
     nn_module = jax.nn
 
     def supports_case(self, case):

@@ -129,3 +129,26 @@ def test_case_round_trips_through_its_record():
     from harness.cases import Case
     for c in load_file(ROOT / "tests" / "data" / "smoke.yaml")[:10]:
         assert Case.from_dict(c.to_dict()) == c
+
+
+def test_affine_axes_for_layer_norm(tmp_path):
+    text = """
+cases:
+  - id: ln
+    description: d
+    source: s
+    op: layer_norm
+    layout: NHWC
+    shape: {N: 2, C: 3, H: 2, W: 2}
+    axes: CHW
+    affine_axes: C
+"""
+    (c,) = load_file(_write(tmp_path, "a.yaml", text))
+    assert c.affine_axes == "C" and c.semantics.affine_axes == ("C",) and c.semantics.stat_axes == ("H", "W", "C")
+    from harness.inputs import make_inputs
+    assert make_inputs(c).gamma.shape == (3,)
+    with pytest.raises(CaseError, match="key 'affine_axes': only layer_norm and rms_norm"):
+        load_file(_write(tmp_path, "b.yaml", text.replace("op: layer_norm", "op: group_norm\n    groups: 1")
+                                            .replace("    axes: CHW\n", "")))
+    with pytest.raises(CaseError, match="key 'affine_axes': 'X' must name"):
+        load_file(_write(tmp_path, "c.yaml", text.replace("affine_axes: C", "affine_axes: X")))

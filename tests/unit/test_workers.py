@@ -104,3 +104,17 @@ def test_results_are_flushed_as_cells_finish(tmp_path):
         assert json.loads(lines[-1])["case_id"] == "one"
     finally:
         runner.close()
+
+
+def test_adapters_without_decoupled_affine_say_why():
+    from harness.adapters.base import Adapter
+
+    class Plain(Adapter):
+        name = "plain"
+        ops = frozenset({"layer_norm"})
+
+    c = Case.from_dict(dict(id="c", op="layer_norm", layout="BTF", shape={"B": 2, "T": 3, "F": 4}, dtype="float32",
+                            epsilon=1e-5, affine="random", seed=1, axes="TF", affine_axes="F",
+                            input={"distribution": "normal", "mean": 0.0, "std": 1.0}))
+    assert "cannot put them on F alone" in Plain().supports(c)
+    assert Plain().supports(Case.from_dict({**c.to_dict(), "affine_axes": None})) is None
