@@ -129,6 +129,15 @@ def fingerprint(x, y, expected: Semantics, dtype: str, gamma=None, beta=None, *,
                 best = (c.max_abs, sem)
             if c.ok:
                 matches.append((c.max_abs, sem))
+    # A numerical variant (epsilon value or placement, variance estimator) of the
+    # expected structure only explains an output it fits clearly better than
+    # the expected semantics does; otherwise it is fitting rounding noise.
+    c_expected = err(expected)
+    if c_expected is not None:
+        def structural(sem):
+            return (set(sem.stat_axes), sem.groups, sem.center) != (set(expected.stat_axes), expected.groups,
+                                                                     expected.center)
+        matches = [(e, sem) for e, sem in matches if structural(sem) or e <= c_expected.max_abs / 4]
     affine_ignored = False
     if not matches and gamma is not None:
         c = err(expected, with_affine=False)
@@ -167,6 +176,14 @@ def fingerprint(x, y, expected: Semantics, dtype: str, gamma=None, beta=None, *,
             out["explanation"] = (f"no member of the family reproduces the output; the closest is the expected "
                                   f"semantics itself (max abs {b_err:.3g}): a numerical difference, not a "
                                   f"different formula")
+            probe = variance_probe(x, y, expected, dtype, gamma, beta)
+            if probe:
+                out["variance_probe"] = probe
+                if probe["one_pass_like"]:
+                    out["explanation"] += (
+                        f"; its size matches a one-pass variance E[x²]−E[x]² computed in {dtype} (emulated max abs "
+                        f"{probe['one_pass_max_abs']:.3g}), while a two-pass variance in {dtype} stays at "
+                        f"{probe['two_pass_max_abs']:.3g}")
         else:
             out["explanation"] = (f"no member of the family reproduces the output; closest: "
                                   f"{difference(b_sem, expected)} (max abs {b_err:.3g})")
@@ -174,6 +191,53 @@ def fingerprint(x, y, expected: Semantics, dtype: str, gamma=None, beta=None, *,
 
 
 _LOWER = {"float64": ("float32",), "float32": ("float16", "bfloat16")}
+
+
+def _emulate(x, sem: Semantics, dtype: str, one_pass: bool, gamma, beta):
+    """The expected semantics computed in ``dtype`` with a one- or two-pass variance."""
+    dt = np_dtype(dtype)
+    lay = Layout(sem.layout)
+    xs = np.asarray(x).astype(dt)
+    dims = {a: i for i, a in enumerate(lay.axes)}
+    if sem.groups:
+        c = lay.index(lay.channel)
+        C = xs.shape[c]
+        xs = xs.reshape(xs.shape[:c] + (sem.groups, C // sem.groups) + xs.shape[c + 1:])
+        dims = {a: (i if i < c else i + 1) for i, a in enumerate(lay.axes)}
+    red = tuple(sorted(dims[a] for a in sem.stat_axes))
+    with np.errstate(all="ignore"):
+        mean = xs.mean(axis=red, keepdims=True, dtype=dt)
+        if one_pass:
+            var = np.maximum((xs * xs).mean(axis=red, keepdims=True, dtype=dt) - mean * mean, dt.type(0))
+        else:
+            var = ((xs - mean) ** 2).mean(axis=red, keepdims=True, dtype=dt)
+        y = ((xs - mean) / np.sqrt(var + dt.type(sem.eps))).reshape(np.asarray(x).shape).astype(np.float64)
+    return _affine(y, sem, gamma, beta)
+
+
+def _affine(y, sem: Semantics, gamma, beta):
+    lay = Layout(sem.layout)
+    bshape = tuple(y.shape[i] if a in sem.affine_axes else 1 for i, a in enumerate(lay.axes))
+    if gamma is not None:
+        y = y * np.asarray(gamma, np.float64).reshape(bshape)
+    if beta is not None and sem.bias:
+        y = y + np.asarray(beta, np.float64).reshape(bshape)
+    return y
+
+
+def variance_probe(x, y, expected: Semantics, dtype: str, gamma=None, beta=None):
+    """For a centred op in float32/float16: how large the error of a one-pass
+    and of a two-pass variance in the case dtype would be, and whether the
+    observed error looks like the one-pass kind (at least a tenth of the
+    emulated one-pass error, which itself is over 4x the two-pass one)."""
+    if not expected.center or dtype not in ("float32", "float16", "bfloat16"):
+        return None
+    ref = normalize(x, expected, gamma, beta)
+    observed = float(np.nanmax(np.abs(np.asarray(y, np.float64) - ref)))
+    one = float(np.nanmax(np.abs(_emulate(x, expected, dtype, True, gamma, beta) - ref)))
+    two = float(np.nanmax(np.abs(_emulate(x, expected, dtype, False, gamma, beta) - ref)))
+    like = one > 4 * two and observed >= one / 10 and observed > 2 * two
+    return {"observed_max_abs": observed, "one_pass_max_abs": one, "two_pass_max_abs": two, "one_pass_like": like}
 
 
 def _lower_precision(y, x, expected, dtype, gamma, beta):

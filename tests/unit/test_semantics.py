@@ -86,3 +86,25 @@ def test_float64_computed_in_float32_is_named():
     fp = fingerprint(x, y, expected, "float64")
     assert fp["computed_in"] == "float32"
     assert "the float64 result was computed in float32" in fp["explanation"]
+
+
+def test_one_pass_variance_is_recognised_by_its_size():
+    from harness.semantics import _emulate
+    expected = op_semantics("layer_norm", "BTF", eps=1e-5)
+    x = (100.0 + rng.standard_normal((2, 4, 64))).astype(np.float32)
+    y = _emulate(x, expected, "float32", True, None, None).astype(np.float32)
+    fp = fingerprint(x, y, expected, "float32")
+    assert fp["variance_probe"]["one_pass_like"]
+    assert "one-pass variance E[x²]−E[x]² computed in float32" in fp["explanation"]
+    # a stable two-pass computation in float32 is not flagged
+    y2 = _emulate(x, expected, "float32", False, None, None).astype(np.float32) + 3e-5
+    fp2 = fingerprint(x, y2, expected, "float32")
+    assert not fp2.get("variance_probe", {}).get("one_pass_like")
+
+
+def test_numerical_variants_do_not_explain_rounding_noise():
+    # an output just outside tolerance must not be "explained" by epsilon 1.001e-5 or eps outside the sqrt
+    expected = op_semantics("layer_norm", "BTF", eps=1e-5)
+    y = normalize(X, expected) + 1.5e-5 * np.sign(rng.standard_normal(X.shape))
+    fp = fingerprint(X, y, expected, "float32")
+    assert "epsilon" not in fp["explanation"]
