@@ -61,3 +61,6 @@ class EnvCheck(Faulty):
         if os.environ.get("NORMCONF_TEST_FLAG") != "42":
             raise RuntimeError("worker environment not applied")
         return super().run(case, inputs)
+
+#: registered through a package entry point in the plug-in test
+EP_SPECS = AdapterSpec("faulty-ep", "tests.fault_adapters:Faulty", description="fault injection via entry point")

@@ -118,3 +118,22 @@ def test_adapters_without_decoupled_affine_say_why():
                             input={"distribution": "normal", "mean": 0.0, "std": 1.0}))
     assert "cannot put them on F alone" in Plain().supports(c)
     assert Plain().supports(Case.from_dict({**c.to_dict(), "affine_axes": None})) is None
+
+
+def test_entry_point_plugins_are_registered(tmp_path, monkeypatch):
+    """A third-party package's `normconf.adapters` entry point adds an adapter
+    without any change to the harness."""
+    monkeypatch.delenv("NORMCONF_ADAPTERS")
+    dist = tmp_path / "normconf_test_plugin-0.0.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: normconf-test-plugin\nVersion: 0.0\n")
+    (dist / "entry_points.txt").write_text("[normconf.adapters]\nfaulty = tests.fault_adapters:EP_SPECS\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    from harness.adapters import registry
+    assert "faulty-ep" in registry()
+    runner = Runner("test", None, ["faulty-ep"])
+    try:
+        assert runner.run_cell(case("a"), "faulty-ep").status == "agree"
+        assert runner.run_cell(case("b", "exit"), "faulty-ep").status == "crash"
+    finally:
+        runner.close()
