@@ -133,12 +133,17 @@ def normalize(x, sem: Semantics, gamma=None, beta=None) -> np.ndarray:
             num = xs
         den = np.sqrt(var) + sem.eps if sem.eps_outside else np.sqrt(var + sem.eps)
         y = (num / den).reshape(x.shape)
-    if gamma is not None or beta is not None:
-        bshape = tuple(x.shape[i] if a in sem.affine_axes else 1 for i, a in enumerate(lay.axes))
-        if gamma is not None:
-            y = y * np.asarray(gamma, np.float64).reshape(bshape)
-        if beta is not None and sem.bias:
-            y = y + np.asarray(beta, np.float64).reshape(bshape)
+    return apply_affine(y, sem, gamma, beta)
+
+
+def apply_affine(y, sem: Semantics, gamma=None, beta=None) -> np.ndarray:
+    """``y * gamma + beta`` with gamma/beta spanning ``sem.affine_axes`` (beta only when ``sem.bias``)."""
+    lay = Layout(sem.layout)
+    bshape = tuple(y.shape[i] if a in sem.affine_axes else 1 for i, a in enumerate(lay.axes))
+    if gamma is not None:
+        y = y * np.asarray(gamma, np.float64).reshape(bshape)
+    if beta is not None and sem.bias:
+        y = y + np.asarray(beta, np.float64).reshape(bshape)
     return y
 
 

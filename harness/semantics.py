@@ -18,7 +18,7 @@ import numpy as np
 from .compare import compare
 from .inputs import np_dtype
 from .layouts import Layout
-from .reference import Semantics, normalize
+from .reference import Semantics, apply_affine, normalize
 
 #: epsilon values frameworks use as defaults (tried besides the case's own)
 COMMON_EPSILONS = (1e-3, 1e-5, 1e-6, 1e-7, 1.001e-5, 0.0)
@@ -212,17 +212,7 @@ def _emulate(x, sem: Semantics, dtype: str, one_pass: bool, gamma, beta):
         else:
             var = ((xs - mean) ** 2).mean(axis=red, keepdims=True, dtype=dt)
         y = ((xs - mean) / np.sqrt(var + dt.type(sem.eps))).reshape(np.asarray(x).shape).astype(np.float64)
-    return _affine(y, sem, gamma, beta)
-
-
-def _affine(y, sem: Semantics, gamma, beta):
-    lay = Layout(sem.layout)
-    bshape = tuple(y.shape[i] if a in sem.affine_axes else 1 for i, a in enumerate(lay.axes))
-    if gamma is not None:
-        y = y * np.asarray(gamma, np.float64).reshape(bshape)
-    if beta is not None and sem.bias:
-        y = y + np.asarray(beta, np.float64).reshape(bshape)
-    return y
+    return apply_affine(y, sem, gamma, beta)
 
 
 def variance_probe(x, y, expected: Semantics, dtype: str, gamma=None, beta=None):

@@ -88,27 +88,18 @@ class _Torch(Adapter):
             if fwd:
                 lines.append(f"# {lay.name} -> {target}: torch normalizes the trailing dims")
             xin = f"x{fwd}"
-            if case.op == "layer_norm":
-                if self.functional:
-                    w = "gamma" if affine else "None"
-                    b = "beta" if affine else "None"
-                    lines.append(f"y = F.layer_norm({xin}, {fmt(nshape)}, weight={w}, bias={b}, eps={fmt(case.epsilon)}){back}")
-                else:
-                    lines.append(f"m = nn.LayerNorm({fmt(nshape)}, eps={fmt(case.epsilon)}, "
-                                 f"elementwise_affine={affine}, dtype={tdt})")
-                    if setp:
-                        lines.append("with torch.no_grad():\n    m.weight.copy_(gamma)\n    m.bias.copy_(beta)")
-                    lines.append(f"y = m({xin}){back}")
+            w = "gamma" if affine else "None"
+            eps = fmt(case.epsilon)
+            ln = case.op == "layer_norm"
+            if self.functional:
+                fn, bias = ("F.layer_norm", f", bias={'beta' if affine else 'None'}") if ln else ("F.rms_norm", "")
+                lines.append(f"y = {fn}({xin}, {fmt(nshape)}, weight={w}{bias}, eps={eps}){back}")
             else:
-                if self.functional:
-                    w = "gamma" if affine else "None"
-                    lines.append(f"y = F.rms_norm({xin}, {fmt(nshape)}, weight={w}, eps={fmt(case.epsilon)}){back}")
-                else:
-                    lines.append(f"m = nn.RMSNorm({fmt(nshape)}, eps={fmt(case.epsilon)}, "
-                                 f"elementwise_affine={affine}, dtype={tdt})")
-                    if setp:
-                        lines.append("with torch.no_grad():\n    m.weight.copy_(gamma)")
-                    lines.append(f"y = m({xin}){back}")
+                cls = "LayerNorm" if ln else "RMSNorm"
+                lines.append(f"m = nn.{cls}({fmt(nshape)}, eps={eps}, elementwise_affine={affine}, dtype={tdt})")
+                if setp:
+                    lines.append("with torch.no_grad():\n    m.weight.copy_(gamma)" + ("\n    m.bias.copy_(beta)" if ln else ""))
+                lines.append(f"y = m({xin}){back}")
             return "\n".join(lines)
 
         # channel-axis ops: torch wants (N, C, *spatial)
