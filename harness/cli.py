@@ -6,6 +6,14 @@ import sys
 from pathlib import Path
 
 
+def _is_test_path(arg: str) -> bool:
+    """A case directory, a case file or a node id among the pytest arguments."""
+    if arg.startswith("-"):
+        return False
+    path = Path(arg.split("::", 1)[0])
+    return "::" in arg or path.is_dir() or path.suffix in (".yaml", ".yml")
+
+
 def _cmd_run(args, rest) -> int:
     import pytest
 
@@ -13,7 +21,7 @@ def _cmd_run(args, rest) -> int:
              "-o", "console_output_style=count"]
     if args.env_name:
         pargs += ["--env-name", args.env_name]
-    if not any(not r.startswith("-") for r in rest):
+    if not any(_is_test_path(r) for r in rest):
         rest = [*rest, args.cases]
     code = int(pytest.main(pargs + rest))
     if code == 1 and not args.strict:

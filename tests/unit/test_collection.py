@@ -80,3 +80,13 @@ def test_k_selects_cells(tmp_path):
     assert "1 passed" in p.stdout, p.stdout
     recs = [json.loads(line) for line in (tmp_path / "k.jsonl").read_text().splitlines()]
     assert [r["case_id"] for r in recs if r["kind"] == "result"] == ["ln-eps1e-05-float64"]
+
+
+def test_normconf_run_finds_the_cases_among_pytest_options(tmp_path, monkeypatch):
+    from harness.cli import _is_test_path
+    (tmp_path / "cases").mkdir()
+    monkeypatch.chdir(tmp_path)
+    assert _is_test_path("cases") and _is_test_path("cases/x.yaml") and _is_test_path("cases/x.yaml::a[torch]")
+    assert not _is_test_path("--junitxml=reports/j.xml")
+    assert not _is_test_path("reports/junit-current.xml")  # the value of a separate option
+    assert not _is_test_path("torch and gn")  # the value of -k
