@@ -90,3 +90,20 @@ def test_normconf_run_finds_the_cases_among_pytest_options(tmp_path, monkeypatch
     assert not _is_test_path("--junitxml=reports/j.xml")
     assert not _is_test_path("reports/junit-current.xml")  # the value of a separate option
     assert not _is_test_path("torch and gn")  # the value of -k
+
+
+def test_normconf_run_as_tox_calls_it(tmp_path):
+    """`normconf run --env-name E --junitxml=...` runs the cases (not the test suite),
+    exits 0 despite divergences, and writes results and JUnit XML."""
+    run_pytest(tmp_path, "--collect-only", "-q")  # lays out the project
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_not_a_case.py").write_text("def test_x():\n    assert False\n")
+    env = {**os.environ, "NORMCONF_ADAPTERS": "tests.fault_adapters:SPECS", "NORMCONF_ADAPTER_NAMES": "faulty",
+           "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    p = subprocess.run([sys.executable, "-m", "harness", "run", "--env-name", "e", "--junitxml=reports/j.xml",
+                        "-p", "no:cacheprovider"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stdout + p.stderr
+    recs = [json.loads(line) for line in (tmp_path / "reports/results/e.jsonl").read_text().splitlines()]
+    assert {r["case_id"] for r in recs if r["kind"] == "result"} >= {"ln-eps1e-05-float32", "wrong-eps1e-05-float32"}
+    assert "test_not_a_case" not in p.stdout
+    assert (tmp_path / "reports/j.xml").read_text().count("<testcase") >= 3
