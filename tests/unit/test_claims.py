@@ -127,6 +127,7 @@ def test_claim_records_stream_and_print(tmp_path, capsys):
     assert "holds only when" in text and "explanation: on [B,T,F]" in text
     page = render(merge([rf]))
     assert 'id="claims"' in page and "GroupNorm with one group is LayerNorm" in page
+    assert "measurements</summary>" in page and "fold-spatial" in page
     assert 'href="javascript:' not in page
     assert 'href="https://arxiv.org/abs/1803.08494"' in page
 
