@@ -136,11 +136,31 @@ class ClaimFile(pytest.File):
                     yield ClaimItem.from_parent(self, name=f"{c.id}[{a}]", claim=c, adapter=a)
 
 
-class ClaimItem(pytest.Item):
-    def __init__(self, *, claim, adapter, **kw):
+class CellFailure(Exception):
+    """A cell or claim that did not agree: its text is the whole report."""
+
+    def __init__(self, text):
+        super().__init__(text)
+        self.text = text
+
+
+class _AdapterItem(pytest.Item):
+    """One measurement with one adapter; a disagreement is reported by its own text."""
+
+    def __init__(self, *, adapter, **kw):
+        super().__init__(**kw)
+        self.adapter = adapter
+
+    def repr_failure(self, excinfo):
+        if isinstance(excinfo.value, CellFailure):
+            return excinfo.value.text
+        return super().repr_failure(excinfo)
+
+
+class ClaimItem(_AdapterItem):
+    def __init__(self, *, claim, **kw):
         super().__init__(**kw)
         self.claim = claim
-        self.adapter = adapter
 
     def runtest(self):
         from .claims import verdict_text
@@ -160,11 +180,6 @@ class ClaimItem(pytest.Item):
             lines.append(f"  explanation: {r.explanation}")
         lines.append(f"  claim: {self.claim.file}:{self.claim.line}")
         raise CellFailure("\n".join(lines))
-
-    def repr_failure(self, excinfo):
-        if isinstance(excinfo.value, CellFailure):
-            return excinfo.value.text
-        return super().repr_failure(excinfo)
 
     def reportinfo(self):
         return self.path, max(self.claim.line - 1, 0), f"claim {self.claim.id} [{self.adapter}]"
@@ -187,17 +202,10 @@ class CaseFileError(pytest.Item):
         return self.path, max(self.error.line - 1, 0), str(self.error)
 
 
-class CellFailure(Exception):
-    def __init__(self, text):
-        super().__init__(text)
-        self.text = text
-
-
-class CaseItem(pytest.Item):
-    def __init__(self, *, case, adapter, **kw):
+class CaseItem(_AdapterItem):
+    def __init__(self, *, case, **kw):
         super().__init__(**kw)
         self.case = case
-        self.adapter = adapter
 
     def runtest(self):
         if self.case.skip:
@@ -213,11 +221,6 @@ class CaseItem(pytest.Item):
         if result.status == "unsupported":
             pytest.skip(f"unsupported: {result.message}")
         raise CellFailure(explain(self.case, result))
-
-    def repr_failure(self, excinfo):
-        if isinstance(excinfo.value, CellFailure):
-            return excinfo.value.text
-        return super().repr_failure(excinfo)
 
     def reportinfo(self):
         return self.path, max(self.case.line - 1, 0), f"{self.case.id} [{self.adapter}]"
