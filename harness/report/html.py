@@ -217,11 +217,12 @@ def _details_html(matrix: model.Matrix, row_status, info) -> tuple[str, int]:
                      f"<dt>parameters</dt><dd><code>{escape(p)}</code></dd>"
                      f"<dt>reference</dt><dd>{escape(ref)}</dd>"]
             if "max_abs" in m:
-                parts.append(f"<dt>metrics</dt><dd>max abs {fnum(m.get('max_abs'))}, max rel {fnum(m.get('max_rel'))}, "
-                             f"max {fnum(m.get('max_ulp'))} ulp; tolerance |actual − expected| ≤ "
-                             f"{fnum(m.get('atol'))} + {fnum(m.get('rtol'))}·|expected|</dd>")
+                num = {k: escape(fnum(m.get(k))) for k in ("max_abs", "max_rel", "max_ulp", "atol", "rtol")}
+                parts.append(f"<dt>metrics</dt><dd>max abs {num['max_abs']}, max rel {num['max_rel']}, "
+                             f"max {num['max_ulp']} ulp; tolerance |actual − expected| ≤ "
+                             f"{num['atol']} + {num['rtol']}·|expected|</dd>")
             if r.fingerprint and r.fingerprint.get("explanation"):
-                parts.append(f"<dt>explanation</dt><dd>{escape(r.fingerprint['explanation'])}</dd>")
+                parts.append(f"<dt>explanation</dt><dd>{escape(str(r.fingerprint['explanation']))}</dd>")
             if r.versions:
                 parts.append("<dt>versions</dt><dd>" + escape(", ".join(f"{k} {v}" for k, v in r.versions.items()))
                              + "</dd>")

@@ -94,9 +94,11 @@ class Matrix:
 
 
 def _num(v):
-    if isinstance(v, str):
-        return float(v)  # "inf" / "nan" as written by results._clean
-    return float(v) if v is not None else math.nan
+    """A metric as a float ("inf"/"nan" are how results files spell them); nan if it is not a number."""
+    try:
+        return float(v) if v is not None else math.nan
+    except (TypeError, ValueError):
+        return math.nan
 
 
 def cell_text(r: Result | None) -> tuple[str, str, float]:

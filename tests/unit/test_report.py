@@ -43,6 +43,7 @@ def sample(tmp_path):
         res("gn-1", "torch", "agree", metrics=ok, snippet="m = nn.GroupNorm(1, 4)"),
         res("gn-1", "keras-tf", "agree", metrics=ok),
         res("gn-1", "flax-linen", "diverge", metrics=bad, message="diverge " + HOSTILE, snippet=HOSTILE),
+        res("gn-2", "flax-linen", "diverge", metrics=dict(bad, max_abs=HOSTILE, atol=HOSTILE), case=case("gn-2")),
         res(HOSTILE, "torch", "error", message="ValueError: " + HOSTILE, traceback="Traceback " + HOSTILE,
             case=case(HOSTILE)),
         res("gn-1", "missing-fw", "unsupported", message="not installed: No module named x"),
