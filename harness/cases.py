@@ -251,8 +251,9 @@ def _line(lines, path):
     return lines.get(path, 1)
 
 
-def _schema_error(file, data, lines) -> CaseError | None:
-    validator = jsonschema.Draft202012Validator(SCHEMA)
+def schema_error(file, data, lines, schema=None) -> CaseError | None:
+    """The most relevant violation of ``schema`` (default: the case schema) as a one-line CaseError."""
+    validator = jsonschema.Draft202012Validator(SCHEMA if schema is None else schema)
     err = jsonschema.exceptions.best_match(validator.iter_errors(data))
     if err is None:
         return None
@@ -430,6 +431,22 @@ def _combos(file, raw, entry, grid, shown, layout, op, dist, where, max_elements
     return out
 
 
+def params_text(case: dict) -> str:
+    """A case's parameters in one line, from its record: 'op=group_norm layout=BTF shape=B2xT5xF6 ...'."""
+    shape = case.get("shape") or {}
+    p = [f"op={case.get('op')}", f"layout={case.get('layout')}",
+         "shape=" + "x".join(f"{a}{n}" for a, n in shape.items())]
+    for k in ("groups", "axes", "affine_axes"):
+        if case.get(k) is not None:
+            p.append(f"{k}={case[k]}")
+    p += [f"eps={_fmt(case.get('epsilon'))}", f"dtype={case.get('dtype')}", f"affine={case.get('affine')}",
+          f"seed={case.get('seed')}"]
+    inp = case.get("input") or {}
+    if inp:
+        p.append("input=" + ",".join(f"{k}:{_fmt(v)}" for k, v in sorted(inp.items())))
+    return " ".join(p)
+
+
 def max_elements_default() -> int:
     v = os.environ.get("NORMCONF_MAX_ELEMENTS")
     return int(v) if v else DEFAULT_MAX_ELEMENTS
@@ -448,7 +465,7 @@ def load_file(path, *, max_elements: int | None = None, display: str | None = No
     data, lines = load_yaml(text, file)
     if data is None:
         raise CaseError(file, 1, None, "empty file (expected a mapping with 'cases')")
-    err = _schema_error(file, data, lines)
+    err = schema_error(file, data, lines)
     if err:
         raise err
     defaults = data.get("defaults", {})

@@ -27,10 +27,9 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import jsonschema
 import numpy as np
 
-from .cases import Case, CaseError, _line, load_yaml
+from .cases import Case, CaseError, _line, load_yaml, schema_error
 from .compare import compare
 from .inputs import make_inputs
 from .layouts import Layout
@@ -150,16 +149,9 @@ def load_claims(path, display=None) -> list[Claim]:
     data, lines = load_yaml(text, file)
     if data is None:
         raise CaseError(file, 1, None, "empty file (expected a mapping with 'claims')")
-    validator = jsonschema.Draft202012Validator(SCHEMA)
-    err = jsonschema.exceptions.best_match(validator.iter_errors(data))
+    err = schema_error(file, data, lines, SCHEMA)
     if err is not None:
-        path_ = list(err.absolute_path)
-        key = next((str(p) for p in reversed(path_) if isinstance(p, str)), None)
-        if err.validator == "additionalProperties" and isinstance(err.instance, dict):
-            extra = sorted(k for k in err.instance if k not in err.schema.get("properties", {}))
-            if extra:
-                raise CaseError(file, _line(lines, path_ + [extra[0]]), extra[0], "unknown key")
-        raise CaseError(file, _line(lines, path_), key, err.message[:200])
+        raise err
     out, seen = [], set()
     for i, c in enumerate(data["claims"]):
         line = _line(lines, ("claims", i))
@@ -403,14 +395,7 @@ def evaluate(claim: Claim, pool, adapter: str, timeout=120.0) -> tuple[Verdict, 
 def _evaluate_raises(claim, pool, adapter, timeout):
     err = dict(claim.error)
     inp = claim.inputs[0]
-    layout, sizes, _ = INPUTS[inp]
-    left = dict(claim.left)
-    case = Case.from_dict({
-        "id": f"claim-{claim.id}-{inp}", "description": claim.api, "source": claim.source, "op": left["op"],
-        "layout": layout, "shape": sizes, "dtype": DTYPE, "epsilon": claim.epsilon, "affine": "ones",
-        "seed": SEED, "input": {"distribution": "normal", "mean": 0.0, "std": 1.0},
-        "groups": left.get("groups") if left["op"] == "group_norm" else None, "axes": None,
-        "file": claim.file, "line": claim.line, "tags": ["claim"]})
+    case = side_case(claim, dict(claim.left), inp, frozenset({"initial-params"}), "L")
     _, reply = _call(pool, adapter, case, timeout)
     if reply.status == "unsupported":
         return Verdict("unsupported", error=reply.message), reply.versions

@@ -26,6 +26,15 @@ from . import __version__
 SCHEMA_VERSION = 1
 STATUSES = ("agree", "diverge", "error", "crash", "timeout", "unsupported", "skipped")
 
+#: how an `unsupported` message starts when the adapter cannot run in that
+#: environment at all (framework not installed, no device): such columns are hidden
+NOT_INSTALLED = "not installed"
+NOT_AVAILABLE = "not available"
+
+
+def framework_absent(status: str, message: str) -> bool:
+    return status == "unsupported" and message.startswith((NOT_INSTALLED, NOT_AVAILABLE))
+
 
 @dataclass
 class Result:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import time
 
 from .adapters import registry
+from .cases import params_text
 from .compare import compare
 from .inputs import make_inputs
 from .layouts import Layout
@@ -13,21 +14,10 @@ from .semantics import fingerprint
 from .workers import DEFAULT_CELL_TIMEOUT, DEFAULT_STARTUP_TIMEOUT, WorkerPool
 
 
-def case_params(case) -> str:
-    p = [f"op={case.op}", f"layout={case.layout}",
-         "shape=" + "x".join(f"{a}{n}" for a, n in case.sizes)]
-    if case.groups is not None:
-        p.append(f"groups={case.groups}")
-    if case.axes:
-        p.append(f"axes={case.axes}")
-    p += [f"eps={case.epsilon:g}", f"dtype={case.dtype}", f"affine={case.affine}", f"seed={case.seed}"]
-    return " ".join(p)
-
-
 def explain(case, result: Result) -> str:
     """A multi-line, human message for a cell that did not agree."""
     m = result.metrics
-    lines = [f"{result.status}: {case.id} [{result.adapter}] ({case_params(case)})"]
+    lines = [f"{result.status}: {case.id} [{result.adapter}] ({params_text(case.to_dict())})"]
     if result.status == "diverge":
         if m.get("shape_mismatch"):
             lines.append(f"  {m['shape_mismatch']}")

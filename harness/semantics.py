@@ -132,7 +132,11 @@ def fingerprint(x, y, expected: Semantics, dtype: str, gamma=None, beta=None, *,
     # A numerical variant (epsilon value or placement, variance estimator) of the
     # expected structure only explains an output it fits clearly better than
     # the expected semantics does; otherwise it is fitting rounding noise.
-    c_expected = err(expected)
+    try:
+        ref = normalize(x, expected, gamma, beta)  # the expected output, used by every check below
+    except ValueError:
+        ref = None
+    c_expected = compare(y, ref, dtype) if ref is not None else None
     if c_expected is not None:
         def structural(sem):
             return (set(sem.stat_axes), sem.groups, sem.center) != (set(expected.stat_axes), expected.groups,
@@ -161,13 +165,12 @@ def fingerprint(x, y, expected: Semantics, dtype: str, gamma=None, beta=None, *,
         out["explanation"] = expl
     else:
         b_err, b_sem = best if best else (float("inf"), expected)
-        c_exp = err(expected)
-        if c_exp is not None and c_exp.max_abs <= 2 * b_err:
+        if c_expected is not None and c_expected.max_abs <= 2 * b_err:
             # nothing fits clearly better than the expected formula: call it numerical
-            b_err, b_sem = c_exp.max_abs, expected
+            b_err, b_sem = c_expected.max_abs, expected
         out["closest"] = _sem_dict(b_sem)
         out["closest_max_abs"] = float(b_err)
-        lower = _lower_precision(y, x, expected, dtype, gamma, beta)
+        lower = _lower_precision(y, ref, dtype) if ref is not None else None
         if _key(b_sem) == _key(expected) and lower:
             out["computed_in"] = lower
             out["explanation"] = (f"the expected semantics at {lower} precision (max abs {b_err:.3g}): the "
@@ -176,7 +179,7 @@ def fingerprint(x, y, expected: Semantics, dtype: str, gamma=None, beta=None, *,
             out["explanation"] = (f"no member of the family reproduces the output; the closest is the expected "
                                   f"semantics itself (max abs {b_err:.3g}): a numerical difference, not a "
                                   f"different formula")
-            probe = variance_probe(x, y, expected, dtype, gamma, beta)
+            probe = variance_probe(x, y, ref, expected, dtype, gamma, beta)
             if probe:
                 out["variance_probe"] = probe
                 if probe["one_pass_like"]:
@@ -215,14 +218,14 @@ def _emulate(x, sem: Semantics, dtype: str, one_pass: bool, gamma, beta):
     return apply_affine(y, sem, gamma, beta)
 
 
-def variance_probe(x, y, expected: Semantics, dtype: str, gamma=None, beta=None):
+def variance_probe(x, y, ref, expected: Semantics, dtype: str, gamma=None, beta=None):
     """For a centred op in float32/float16: how large the error of a one-pass
     and of a two-pass variance in the case dtype would be, and whether the
     observed error looks like the one-pass kind (at least a tenth of the
-    emulated one-pass error, which itself is over 4x the two-pass one)."""
+    emulated one-pass error, which itself is over 4x the two-pass one). ``ref``
+    is the expected output."""
     if not expected.center or dtype not in ("float32", "float16", "bfloat16"):
         return None
-    ref = normalize(x, expected, gamma, beta)
     observed = float(np.nanmax(np.abs(np.asarray(y, np.float64) - ref)))
     one = float(np.nanmax(np.abs(_emulate(x, expected, dtype, True, gamma, beta) - ref)))
     two = float(np.nanmax(np.abs(_emulate(x, expected, dtype, False, gamma, beta) - ref)))
@@ -230,15 +233,15 @@ def variance_probe(x, y, expected: Semantics, dtype: str, gamma=None, beta=None)
     return {"observed_max_abs": observed, "one_pass_max_abs": one, "two_pass_max_abs": two, "one_pass_like": like}
 
 
-def _lower_precision(y, x, expected, dtype, gamma, beta):
+def _lower_precision(y, ref, dtype):
     """The lower precision an output was evidently computed in: every value is
-    exactly representable in it and the errors fit its tolerance."""
+    exactly representable in it and its errors against the expected output
+    ``ref`` fit that precision's tolerance."""
     y64 = np.asarray(y, np.float64)
-    out = normalize(x, expected, gamma, beta)
     for lower in _LOWER.get(dtype, ()):
         with np.errstate(all="ignore"):
             representable = np.array_equal(y64.astype(np_dtype(lower)).astype(np.float64), y64, equal_nan=True)
-        if representable and compare(y, out, lower).ok:
+        if representable and compare(y, ref, lower).ok:
             return lower
     return None
 

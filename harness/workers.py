@@ -21,6 +21,7 @@ import traceback
 from dataclasses import dataclass, field
 
 from .adapters import AdapterSpec, load_adapter
+from .results import NOT_AVAILABLE, NOT_INSTALLED
 
 DEFAULT_CELL_TIMEOUT = 120.0
 DEFAULT_STARTUP_TIMEOUT = 300.0
@@ -37,7 +38,7 @@ class Reply:
     versions: dict = field(default_factory=dict)
 
 
-def _framework_missing(exc: BaseException, spec: AdapterSpec) -> bool:
+def _framework_missing(exc: BaseException) -> bool:
     return isinstance(exc, ModuleNotFoundError) and not (exc.name or "").startswith("harness")
 
 
@@ -49,12 +50,12 @@ def _worker_main(conn, specs, env):  # runs in the child process
             ad = load_adapter(spec)
             why = ad.unavailable()
             if why:
-                problems[spec.name] = ("unsupported", f"not available: {why}")
+                problems[spec.name] = ("unsupported", f"{NOT_AVAILABLE}: {why}")
             else:
                 adapters[spec.name] = ad
         except Exception as e:  # noqa: BLE001 - reported to the harness
-            if _framework_missing(e, spec):
-                problems[spec.name] = ("unsupported", f"not installed: {e}")
+            if _framework_missing(e):
+                problems[spec.name] = ("unsupported", f"{NOT_INSTALLED}: {e}")
             else:
                 problems[spec.name] = ("error", f"import failed: {type(e).__name__}: {e}")
     versions = {}

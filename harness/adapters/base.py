@@ -44,6 +44,8 @@ class Adapter:
     ops: frozenset = frozenset()
     layouts: frozenset | None = None  # None: every layout
     dtypes: frozenset = frozenset({"float32", "float64"})
+    #: op -> why the API lacks it and where a user finds it instead
+    missing_ops: dict = {}
     #: whether layer/RMS norm parameters can span other axes than the reduced ones
     decoupled_affine: bool = False
 
@@ -55,7 +57,7 @@ class Adapter:
 
     def supports(self, case) -> str | None:
         if case.op not in self.ops:
-            return f"{self.name} has no {case.op}"
+            return self.missing_ops.get(case.op, f"{self.name} has no {case.op}")
         if self.layouts is not None and case.layout not in self.layouts:
             return f"{self.name} does not run layout {case.layout}"
         if case.dtype not in self.dtypes:

@@ -57,15 +57,11 @@ def paper_function(spatial: tuple[str, ...]) -> str:
 class GNPaper(Adapter):
     name = "gn-paper"
     ops = frozenset({"group_norm"})
+    missing_ops = _REASONS
     dtypes = frozenset({"float16", "bfloat16", "float32", "float64"})
 
     def versions(self):
         return {"tensorflow": tf.__version__}
-
-    def supports(self, case):
-        if case.op in _REASONS:
-            return _REASONS[case.op]
-        return super().supports(case)
 
     # -- code generation ------------------------------------------------------
     def code(self, case) -> str:

@@ -197,15 +197,15 @@ class KerasOps(_Keras):
     prefix = "keras-ops"
     ops = frozenset({"batch_norm", "layer_norm", "rms_norm"})
 
-    def supports(self, case):
-        if case.op == "group_norm":
-            return (f"keras.ops has no group normalization function (keras {keras.__version__}); "
-                    f"use keras.layers.GroupNormalization (adapter keras-{_BACKEND_TAGS.get(self.backend, '')})")
-        if case.op == "instance_norm":
-            return (f"keras.ops has no instance normalization function (keras {keras.__version__}); "
-                    "use keras.layers.GroupNormalization(groups=-1) "
-                    f"(adapter keras-{_BACKEND_TAGS.get(self.backend, '')})")
-        return super().supports(case)
+    @property
+    def missing_ops(self):
+        layers = f"(adapter keras-{_BACKEND_TAGS.get(self.backend, '')})"
+        return {
+            "group_norm": f"keras.ops has no group normalization function (keras {keras.__version__}); "
+                          f"use keras.layers.GroupNormalization {layers}",
+            "instance_norm": f"keras.ops has no instance normalization function (keras {keras.__version__}); "
+                             f"use keras.layers.GroupNormalization(groups=-1) {layers}",
+        }
 
     def code(self, case) -> str:
         lay = Layout(case.layout)

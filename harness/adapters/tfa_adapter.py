@@ -33,6 +33,7 @@ _ELSEWHERE = {
 class TFAddons(Adapter):
     name = "tfa"
     ops = frozenset({"group_norm", "instance_norm"})
+    missing_ops = _ELSEWHERE
     dtypes = frozenset({"float16", "bfloat16", "float32", "float64"})
 
     def versions(self):
@@ -40,11 +41,6 @@ class TFAddons(Adapter):
         keras = getattr(tf.keras, "__version__", None) or getattr(
             sys.modules.get(tf.keras.layers.Layer.__module__.split(".")[0]), "__version__", "unknown")
         return {"tensorflow": tf.__version__, "tensorflow_addons": tfa.__version__, "keras": str(keras)}
-
-    def supports(self, case):
-        if case.op in _ELSEWHERE:
-            return _ELSEWHERE[case.op]
-        return super().supports(case)
 
     # -- code generation ------------------------------------------------------
     def code(self, case) -> str:

@@ -5,7 +5,7 @@ import re
 from dataclasses import dataclass, field
 
 from ..claims import verdict_text as verdict_words
-from ..results import ClaimResult, Merged
+from ..results import ClaimResult, Merged, framework_absent
 
 _SAFE_URL = re.compile(r"^https?://", re.I)
 
@@ -34,7 +34,7 @@ def _catalog_key(cid: str, claim: dict):
 
 def _absent(r: ClaimResult) -> bool:
     """The adapter's framework is not in that environment at all."""
-    return r.verdict == "unsupported" and r.error.startswith(("not installed", "not available"))
+    return framework_absent(r.verdict, r.error)
 
 
 def build(merged: Merged) -> list[ClaimView]:

@@ -23,7 +23,7 @@ import jinja2
 import orjson
 from markupsafe import Markup
 
-from ..cases import Case
+from ..cases import Case, params_text
 from ..results import read_many
 from . import claims_view, model
 from .diff import diff as diff_results
@@ -62,22 +62,6 @@ def describe(case: dict) -> str:
         return ""
 
 
-def params(case: dict) -> str:
-    shape = case.get("shape") or {}
-    p = [f"op={case.get('op')}", f"layout={case.get('layout')}",
-         "shape=" + "x".join(f"{a}{n}" for a, n in shape.items())]
-    for k in ("groups", "axes"):
-        if case.get(k) is not None:
-            p.append(f"{k}={case[k]}")
-    p += [f"eps={fnum(case.get('epsilon'), 6)}", f"dtype={case.get('dtype')}", f"affine={case.get('affine')}",
-          f"seed={case.get('seed')}"]
-    inp = case.get("input") or {}
-    if inp:
-        p.append("input=" + ",".join(f"{k}:{fnum(v, 6) if not isinstance(v, str) else v}"
-                                     for k, v in sorted(inp.items())))
-    return " ".join(p)
-
-
 def case_href(case: dict, out_dir: Path | None) -> str:
     f = case.get("file") or ""
     if not f:
@@ -96,28 +80,12 @@ def _json_for_script(obj) -> str:
     return s.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
-class _Strings:
-    """A string table: each distinct string is stored once in the page data."""
-
-    def __init__(self):
-        self.index: dict[str, int] = {}
-
-    def __call__(self, s):
-        if not s:
-            return -1
-        return self.index.setdefault(s, len(self.index))
-
-    @property
-    def table(self):
-        return list(self.index)
-
-
 _METRIC_KEYS = ("max_abs", "max_rel", "max_ulp", "n_bad", "n", "atol", "rtol", "worst_expected", "worst_actual")
 
 
 def _row_info(matrix: model.Matrix, out_dir: Path | None) -> dict[int, tuple[str, str, str]]:
     """(parameters, reference description, link to the case file) per row, computed once."""
-    return {row.index: (params(row.case), describe(row.case), case_href(row.case, out_dir)) for row in matrix.rows}
+    return {row.index: (params_text(row.case), describe(row.case), case_href(row.case, out_dir)) for row in matrix.rows}
 
 
 def _drill_data(matrix: model.Matrix, info):
@@ -125,8 +93,7 @@ def _drill_data(matrix: model.Matrix, info):
     [status, text, metrics (list in _METRIC_KEYS order, or 0), worst_index, snippet, message, traceback,
      explanation, duration, versions-if-they-differ-from-the-column, shape mismatch, output dtype]
     where strings are indices into the string table."""
-    s = _Strings()
-    table = s.index
+    table: dict[str, int] = {}  # string table: each distinct string is stored once in the page data
 
     def idx(text):
         if not text:
@@ -153,11 +120,11 @@ def _drill_data(matrix: model.Matrix, info):
                           idx(m.get("shape_mismatch")) if m else -1, idx(m.get("output_dtype")) if m else -1])
         c = row.case
         p, ref, href = info[row.index]
-        rows.append([row.case_id, s(p), s(ref), s(c.get("description", "")),
-                     s(c.get("source", "")), s(c.get("file", "")), c.get("line", 0), s(href),
+        rows.append([row.case_id, idx(p), idx(ref), idx(c.get("description", "")),
+                     idx(c.get("source", "")), idx(c.get("file", "")), c.get("line", 0), idx(href),
                      c.get("layout", ""), cells])
     cols = [{"a": c.adapter, "e": c.env, "v": c.versions} for c in matrix.columns]
-    return {"cols": cols, "rows": rows, "str": s.table, "metric_keys": list(_METRIC_KEYS)}
+    return {"cols": cols, "rows": rows, "str": list(table), "metric_keys": list(_METRIC_KEYS)}
 
 
 def _header_html(matrix: model.Matrix) -> str:

@@ -10,7 +10,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from ..adapters import BUILTIN
-from ..results import Merged, Result
+from ..results import Merged, Result, framework_absent
 
 OP_ORDER = ("batch_norm", "layer_norm", "group_norm", "instance_norm", "rms_norm")
 DISAGREE = ("diverge", "error", "crash", "timeout")
@@ -122,8 +122,7 @@ def cell_text(r: Result | None) -> tuple[str, str, float]:
 
 
 def _unavailable(results: list[Result]) -> bool:
-    return all(r.status == "unsupported" and r.message.startswith(("not installed", "not available"))
-               for r in results)
+    return all(framework_absent(r.status, r.message) for r in results)
 
 
 def _quantile(sorted_vals, q):
