@@ -7,13 +7,27 @@ from dataclasses import dataclass, field
 from ..claims import verdict_text as verdict_words
 from ..results import ClaimResult, Merged, framework_absent
 
-_SAFE_URL = re.compile(r"^https?://", re.I)
+_SAFE_URL = re.compile(r"^https?://[^/\\]", re.I)
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+_UNSAFE_CHARS = re.compile(r"[\x00-\x20\x7f-\x9f\\]")
+
+
+def safe_href(href: str) -> str:
+    """``href`` when it may become a link: an http(s) address or a relative
+    path; '' for anything else (javascript:, data:, vbscript:, a scheme hidden
+    behind tabs or newlines, which browsers drop, or a protocol-relative //host)."""
+    href = href or ""
+    if not href or _UNSAFE_CHARS.search(href) or href.startswith("//"):
+        return ""
+    if _SCHEME.match(href):
+        return href if _SAFE_URL.match(href) else ""
+    return href
 
 
 def safe_url(source: str) -> str:
     """The http(s) address a source starts with, or '' (only such addresses become links)."""
     first = (source or "").strip().split(maxsplit=1)
-    return first[0] if first and _SAFE_URL.match(first[0]) else ""
+    return first[0] if first and _SAFE_URL.match(first[0]) and safe_href(first[0]) else ""
 
 
 @dataclass
@@ -24,6 +38,52 @@ class ClaimView:
     @property
     def id(self) -> str:
         return self.claim.get("id", "?")
+
+
+_VERDICT_RANK = {"fails": 0, "holds only when": 1, "error": 2, "holds": 3, "unsupported": 4}
+
+
+def rank(v: ClaimView) -> int:
+    return min((_VERDICT_RANK.get(r.verdict, 5) for r in v.results), default=5)
+
+
+def report_order(views: list[ClaimView]) -> list[ClaimView]:
+    """Failing and conditional verdicts first, then errors, then claims that hold."""
+    return sorted(views, key=lambda v: (rank(v), _catalog_key(v.id, v.claim)))
+
+
+def worst_verdict(v: ClaimView) -> str:
+    r = min(v.results, key=lambda r: _VERDICT_RANK.get(r.verdict, 5), default=None)
+    return r.verdict if r else "unsupported"
+
+
+def max_diff(v: ClaimView) -> float | None:
+    ds = [r.max_diff for r in v.results if r.verdict not in ("error", "unsupported")]
+    try:
+        return max(float(d) for d in ds) if ds else None
+    except (TypeError, ValueError):
+        return None
+
+
+def verdict_groups(v: ClaimView) -> list[tuple[str, str, list[str]]]:
+    """(verdict, words, [adapter@env, ...]) per distinct verdict text, worst first."""
+    out: dict[str, tuple[str, str, list[str]]] = {}
+    for r in sorted(v.results, key=lambda r: _VERDICT_RANK.get(r.verdict, 5)):
+        words = verdict_words(r)
+        out.setdefault(words, (r.verdict, words, []))[2].append(f"{r.adapter}@{r.env}")
+    return list(out.values())
+
+
+def _is_seed_claim(c: dict) -> bool:
+    left, right = c.get("left") or {}, c.get("right") or {}
+    return (isinstance(left, dict) and isinstance(right, dict) and left.get("op") == "group_norm"
+            and left.get("groups") == 1 and right.get("op") == "layer_norm" and not right.get("axes")
+            and c.get("relation", "equal") == "equal")
+
+
+def headline(views: list[ClaimView]) -> list[ClaimView]:
+    """The "GroupNorm with one group is LayerNorm" claims (framework-default LayerNorm), one per framework call."""
+    return [v for v in views if _is_seed_claim(v.claim)]
 
 
 def _catalog_key(cid: str, claim: dict):

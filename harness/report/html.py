@@ -16,6 +16,7 @@ from __future__ import annotations
 import gc
 import math
 import os
+import shlex
 from html import escape
 from pathlib import Path
 
@@ -63,15 +64,29 @@ def describe(case: dict) -> str:
 
 
 def case_href(case: dict, out_dir: Path | None) -> str:
-    f = case.get("file") or ""
-    if not f:
+    """A relative link from the report to the case file, only when that file
+    exists where the report is written (a copied report shows the path as text)."""
+    f = str(case.get("file") or "")
+    if not f or out_dir is None:
         return ""
-    if out_dir is None:
-        return f
+    target = Path.cwd() / f
     try:
-        return os.path.relpath(Path.cwd() / f, out_dir).replace(os.sep, "/")
-    except ValueError:
-        return f
+        if not target.is_file():
+            return ""
+        href = os.path.relpath(target, out_dir).replace(os.sep, "/")
+    except (ValueError, OSError):
+        return ""
+    return claims_view.safe_href(href)
+
+
+def rerun_command(case_id: str, adapter: str, env: str) -> str:
+    """The command line that re-runs one cell (inside the environment's installation)."""
+    return f"normconf run --env-name {shlex.quote(env)} -k {shlex.quote(case_id)} --adapters {shlex.quote(adapter)}"
+
+
+def cell_ref(case_id: str, adapter: str, env: str) -> str:
+    """The stable name of a cell in URLs: case id, adapter and environment."""
+    return f"{case_id}|{adapter}@{env}"
 
 
 def _json_for_script(obj) -> str:
@@ -80,7 +95,8 @@ def _json_for_script(obj) -> str:
     return s.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
-_METRIC_KEYS = ("max_abs", "max_rel", "max_ulp", "n_bad", "n", "atol", "rtol", "worst_expected", "worst_actual")
+_METRIC_KEYS = ("max_abs", "max_rel", "max_ulp", "n_bad", "n", "atol", "rtol", "worst_expected", "worst_actual",
+                "achievable", "ratio", "nan_count")
 
 
 def _row_info(matrix: model.Matrix, out_dir: Path | None) -> dict[int, tuple[str, str, str]]:
@@ -89,10 +105,17 @@ def _row_info(matrix: model.Matrix, out_dir: Path | None) -> dict[int, tuple[str
 
 
 def _drill_data(matrix: model.Matrix, info):
-    """Compact page data. A cell is 0 (no result) or
+    """Compact page data. A row is
+    [case id, parameters, reference, description, source, file, line, file link, layout, cells,
+     source link, dtype]; a cell is 0 (no result) or
     [status, text, metrics (list in _METRIC_KEYS order, or 0), worst_index, snippet, message, traceback,
-     explanation, duration, versions-if-they-differ-from-the-column, shape mismatch, output dtype]
+     explanation, duration, versions-if-they-differ-from-the-column, shape mismatch, output dtype,
+     root-cause group (index into causes, or -1), 1 if the max ULP figure is meaningful else 0]
     where strings are indices into the string table."""
+    cause_of = {}
+    for k, cause in enumerate(matrix.causes):
+        for rc in cause.cells:
+            cause_of[rc] = k
     table: dict[str, int] = {}  # string table: each distinct string is stored once in the page data
 
     def idx(text):
@@ -111,27 +134,33 @@ def _drill_data(matrix: model.Matrix, info):
             if r is None:
                 cells.append(0)
                 continue
-            m = r.metrics
-            metrics = [m.get(k) for k in _METRIC_KEYS] if m and "max_abs" in m else 0
-            fp = r.fingerprint.get("explanation", "") if r.fingerprint else ""
+            m = r.metrics if isinstance(r.metrics, dict) else {}
+            metrics = [m.get(k) for k in _METRIC_KEYS] if "max_abs" in m else 0
+            fp = r.fingerprint.get("explanation", "") if isinstance(r.fingerprint, dict) else ""
             cells.append([_LETTER.get(r.status, "m"), cell.text, metrics,
-                          (m.get("worst_index") or 0) if m else 0, idx(r.snippet), idx(r.message), idx(r.traceback),
-                          idx(fp), round(r.duration, 4), r.versions if r.versions and r.versions != col.versions else 0,
-                          idx(m.get("shape_mismatch")) if m else -1, idx(m.get("output_dtype")) if m else -1])
+                          (m.get("worst_index") or 0), idx(r.snippet), idx(r.message), idx(r.traceback),
+                          idx(str(fp)), round(r.duration, 4),
+                          r.versions if r.versions and r.versions != col.versions else 0,
+                          idx(m.get("shape_mismatch")), idx(m.get("output_dtype")),
+                          cause_of.get((row.index, col.index), -1),
+                          1 if model.ulp_meaningful(m, str(row.case.get("dtype", ""))) else 0])
         c = row.case
         p, ref, href = info[row.index]
-        rows.append([row.case_id, idx(p), idx(ref), idx(c.get("description", "")),
-                     idx(c.get("source", "")), idx(c.get("file", "")), c.get("line", 0), idx(href),
-                     c.get("layout", ""), cells])
-    cols = [{"a": c.adapter, "e": c.env, "v": c.versions} for c in matrix.columns]
-    return {"cols": cols, "rows": rows, "str": list(table), "metric_keys": list(_METRIC_KEYS)}
+        source = str(c.get("source", "") or "")
+        rows.append([row.case_id, idx(p), idx(ref), idx(str(c.get("description", ""))),
+                     idx(source), idx(str(c.get("file", ""))), c.get("line", 0), idx(href),
+                     str(c.get("layout", "")), cells, idx(claims_view.safe_url(source)), str(c.get("dtype", ""))])
+    cols = [{"a": c.adapter, "e": c.env, "v": c.versions, "f": c.framework} for c in matrix.columns]
+    causes = [{"id": c.id, "f": c.framework, "k": c.kind, "t": c.text} for c in matrix.causes]
+    return {"cols": cols, "rows": rows, "str": list(table), "metric_keys": list(_METRIC_KEYS), "causes": causes}
 
 
 def _header_html(matrix: model.Matrix) -> str:
     cells = ['<th scope="col" class="case">case</th>']
     for c in matrix.columns:
         versions = "".join(f"{escape(str(k))} {escape(str(v))}<br>" for k, v in c.versions.items())
-        cells.append(f'<th scope="col" data-a="{escape(c.adapter)}" data-e="{escape(c.env)}">'
+        cells.append(f'<th scope="col" data-a="{escape(c.adapter)}" data-e="{escape(c.env)}" '
+                     f'data-f="{escape(c.framework)}" data-k="{escape(c.key)}">'
                      f'<span class="ad">{escape(c.adapter)}</span><br><span class="env">{escape(c.env)}</span><br>'
                      f'<small>{versions}</small><button type="button" class="sort" data-col="{c.index}" hidden '
                      f'aria-label="sort rows by {escape(c.key)} error">sort ↓</button></th>')
@@ -142,15 +171,17 @@ def _matrix_html(matrix: model.Matrix, row_status: dict[int, str], info) -> str:
     """One table per (op, case file) group, each with its own caption and
     sticky header; groups off screen skip layout (content-visibility)."""
     head = _header_html(matrix)
+    width = 24 * 14 + len(matrix.columns) * 8.5 * 14  # the table's width at the desktop column widths
     out = []
     for g in matrix.groups:
-        out.append(f'<div class="grp" style="contain-intrinsic-size: auto {len(g.rows) * 23 + 90}px">'
+        out.append(f'<div class="grp" style="contain-intrinsic-size: auto {width}px auto {len(g.rows) * 23 + 90}px">'
                    f'<table class="mx" data-op="{escape(g.op)}"><caption>{escape(g.op)} — {escape(g.file)} '
                    f"({len(g.rows)} cases)</caption>{head}<tbody>")
         for row in g.rows:
             st = row_status[row.index]
             out.append(f'<tr data-r="{row.index}" data-id="{escape(row.case_id)}" '
-                       f'data-dt="{escape(str(row.case.get("dtype", "")))}" data-s="{st}">'
+                       f'data-dt="{escape(str(row.case.get("dtype", "")))}" '
+                       f'data-l="{escape(str(row.case.get("layout", "")))}" data-s="{st}">'
                        f'<th scope="row" title="{escape(info[row.index][0])}">{escape(row.case_id)}</th>')
             for j, cell in enumerate(row.cells):
                 text = escape(cell.text)
@@ -178,22 +209,26 @@ def _details_html(matrix: model.Matrix, row_status, info) -> tuple[str, int]:
                      f'<span class="{row_status[row.index][j]}">{escape(cell.word)} {escape(cell.number)}</span> '
                      f"{escape(row.case_id)} [{escape(col.key)}]</summary><dl>"
                      f"<dt>case</dt><dd>{escape(str(case.get('description', '')))} "
-                     f'<a href="{escape(href)}">{escape(str(case.get("file", "")))}:'
-                     f"{escape(str(case.get('line', '')))}</a></dd>"
-                     f"<dt>source</dt><dd>{escape(str(case.get('source', '')))}</dd>"
+                     f"{_link(href, str(case.get('file', '')) + ':' + str(case.get('line', '')))}</dd>"
+                     f"<dt>source</dt><dd>{_source_html(str(case.get('source', '') or ''))}</dd>"
                      f"<dt>parameters</dt><dd><code>{escape(p)}</code></dd>"
                      f"<dt>reference</dt><dd>{escape(ref)}</dd>"]
             if "max_abs" in m:
                 num = {k: escape(fnum(m.get(k))) for k in ("max_abs", "max_rel", "max_ulp", "atol", "rtol")}
+                ulp = (f"max {num['max_ulp']} ulp" if model.ulp_meaningful(m, str(case.get("dtype", "")))
+                       else "ULP not reported (the largest ULP distance is between values at or across zero)")
                 parts.append(f"<dt>metrics</dt><dd>max abs {num['max_abs']}, max rel {num['max_rel']}, "
-                             f"max {num['max_ulp']} ulp; tolerance |actual − expected| ≤ "
+                             f"{ulp}; tolerance |actual − expected| ≤ "
                              f"{num['atol']} + {num['rtol']}·|expected|</dd>")
+                if m.get("worst_expected") is not None:
+                    parts.append(f"<dt>largest difference</dt><dd>{escape(worst_text(m, case.get('layout', '')))}</dd>")
             if r.fingerprint and r.fingerprint.get("explanation"):
                 parts.append(f"<dt>explanation</dt><dd>{escape(str(r.fingerprint['explanation']))}</dd>")
             if r.versions:
                 parts.append("<dt>versions</dt><dd>" + escape(", ".join(f"{k} {v}" for k, v in r.versions.items()))
                              + "</dd>")
-            parts.append("</dl>")
+            parts.append(f"<dt>re-run</dt><dd><code>{escape(rerun_command(row.case_id, col.adapter, col.env))}"
+                         "</code></dd></dl>")
             for cls, text in (("snippet", r.snippet), ("message", r.message), ("traceback", r.traceback)):
                 if text:
                     parts.append(f'<pre class="{cls}">{escape(text)}</pre>')
@@ -202,11 +237,54 @@ def _details_html(matrix: model.Matrix, row_status, info) -> tuple[str, int]:
     return "".join(out), n
 
 
+def full(v) -> str:
+    """A number at full precision (the shortest text that reads back to the same float)."""
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return str(v)
+    if f == int(f) and abs(f) < 1e16:
+        return str(int(f))
+    return repr(f)
+
+
+def worst_text(m: dict, layout: str) -> str:
+    wi = m.get("worst_index") or []
+    names = list(str(layout)) if len(str(layout)) == len(wi) else []
+    at = ", ".join(f"{names[i]}={v}" if names else str(v) for i, v in enumerate(wi))
+    e, a = m.get("worst_expected"), m.get("worst_actual")
+    try:
+        d = f"{abs(float(a) - float(e)):.3g}"
+    except (TypeError, ValueError):
+        d = "?"
+    return f"at [{at}]: expected {full(e)}, got {full(a)} (difference {d})"
+
+
+def _link(href: str, text: str) -> str:
+    href = claims_view.safe_href(href)
+    if not href:
+        return escape(text)
+    return f'<a href="{escape(href)}">{escape(text)}</a>'
+
+
+def _source_html(source: str) -> str:
+    url = claims_view.safe_url(source)
+    if not url:
+        return escape(source)
+    rest = source.strip()[len(url):]
+    return f'<a href="{escape(url)}" rel="noreferrer">{escape(url)}</a>{escape(rest)}'
+
+
 def chart_geometry(stats: list[model.BoxStats], width=420):
     """Positions for a log-scale box plot of ULP errors (0 and 1 ulp at the left edge)."""
     finite_hi = [s.hi for s in stats if math.isfinite(s.hi)]
+    finite_q3 = [s.q3 for s in stats if math.isfinite(s.q3)]
     top = max([1.0] + finite_hi)
-    decades = max(1, math.ceil(math.log10(top)) if top > 1 else 1)
+    need = max(1, math.ceil(math.log10(top)) if top > 1 else 1)
+    # the axis covers every box and two decades above the largest; longer whiskers are clipped and marked
+    q3 = max([1.0] + finite_q3)
+    decades = max(1, min(need, (math.ceil(math.log10(q3)) if q3 > 1 else 0) + 2))
+    limit = 10.0 ** decades
 
     def x(v):
         if v is None or (isinstance(v, float) and math.isnan(v)):
@@ -214,7 +292,8 @@ def chart_geometry(stats: list[model.BoxStats], width=420):
         return round(width * min(math.log10(max(float(v), 1.0)), decades) / decades, 1)
 
     rows = [{"label": s.column.key, "n": s.n, "lo": x(s.lo), "q1": x(s.q1), "med": x(s.med), "q3": x(s.q3),
-             "hi": x(s.hi), "vmed": s.med, "vhi": s.hi, "inf": s.n_inf, "div": s.n_diverge} for s in stats]
+             "hi": x(s.hi), "vmed": s.med, "vhi": s.hi, "inf": s.n_inf, "div": s.n_diverge,
+             "clipped": math.isfinite(s.hi) and s.hi > limit, "near_zero": s.n_near_zero} for s in stats]
     ticks = [{"x": width * d / decades, "label": "≤1" if d == 0 else f"1e{d}"} for d in range(decades + 1)]
     return {"rows": rows, "ticks": ticks, "width": width}
 
@@ -230,17 +309,79 @@ def _seed_links(matrix: model.Matrix):
     return [(label, prefix) for label, prefix in SEED_QUESTION if any(i.startswith(prefix) for i in ids)]
 
 
+def column_totals(matrix: model.Matrix) -> list[dict]:
+    """Per column: version line and counts (agree, diverge split by expectation when recorded,
+    error/crash/timeout, n/a, skipped)."""
+    out = []
+    for c in matrix.columns:
+        cnt: dict[str, int] = {}
+        for per_op in matrix.summary.values():
+            for k, v in (per_op.get(c.index) or {}).items():
+                cnt[k] = cnt.get(k, 0) + v
+        ran = sum(v for k, v in cnt.items() if k not in ("unsupported", "skipped", "missing"))
+        exp = matrix.expected.get(c.index) or {}
+        out.append({"col": c, "versions": ", ".join(f"{k} {v}" for k, v in c.versions.items()),
+                    "agree": cnt.get("agree", 0), "diverge": cnt.get("diverge", 0),
+                    "expected": exp.get("expected", 0), "unexpected": exp.get("unexpected", 0),
+                    "known": bool(exp), "error": cnt.get("error", 0), "crash": cnt.get("crash", 0),
+                    "timeout": cnt.get("timeout", 0), "na": cnt.get("unsupported", 0), "skipped": cnt.get("skipped", 0),
+                    "ran": ran, "pct": (100.0 * cnt.get("agree", 0) / ran) if ran else None})
+    return out
+
+
+#: how many cells a root-cause group lists before pointing to the matrix filter
+CAUSE_LIST_LIMIT = 300
+
+
+def _causes_html(matrix: model.Matrix, row_status, out_dir_has_details: bool = True) -> str:
+    rows = {row.index: row for row in matrix.rows}
+    out = []
+    for cause in matrix.causes:
+        adapters = sorted({matrix.columns[c].key for _, c in cause.cells},
+                          key=lambda k: next(i for i, col in enumerate(matrix.columns) if col.key == k))
+        vals = [v for v in cause.max_abs if math.isfinite(v)]
+        rng = ""
+        if vals:
+            lo, hi = min(vals), max(vals)
+            rng = f"; max abs {fnum(lo)}" + (f" to {fnum(hi)}" if hi != lo else "")
+        n = len(cause.cells)
+        items = []
+        for r, c in cause.cells[:CAUSE_LIST_LIMIT]:
+            row, col = rows[r], matrix.columns[c]
+            cell = row.cells[c]
+            items.append(f'<li><a href="#x{r}-{c}" data-r="{r}" data-c="{c}">{escape(row.case_id)} '
+                         f'[{escape(col.key)}]</a> <span class="{row_status[r][c]}">{escape(cell.text)}</span></li>')
+        more = (f'<li>… and {n - CAUSE_LIST_LIMIT} more: <a href="#q=cause:{cause.id}">show them in the matrix</a></li>'
+                if n > CAUSE_LIST_LIMIT else "")
+        out.append(
+            f'<details class="cause" id="cause-{cause.id}" data-cause="{cause.id}"><summary>'
+            f'<b class="n">{n} {"cell" if n == 1 else "cells"}</b> <span class="fw">{escape(cause.framework)}</span> '
+            f'<span class="{_LETTER.get(cause.kind, "m")} kind">{escape(cause.kind)}</span> '
+            f'<span class="why">{escape(cause.text)}</span></summary>'
+            f'<p>{escape(", ".join(adapters))}{escape(rng)}'
+            f'{" (the numbers in the explanation vary between cells; the first is shown)" if cause.varies else ""}. '
+            f'<a href="#q=cause:{cause.id}">Show these rows in the matrix</a>.</p>'
+            f'<ul class="cells">{"".join(items)}{more}</ul></details>')
+    return "".join(out)
+
+
 def render(merged, baseline=None, out_dir: Path | None = None) -> str:
     matrix = model.build(merged)
     d = diff_results(baseline, merged) if baseline is not None else None
     row_status = {row.index: "".join(_LETTER.get(c.status, "m") for c in row.cells) for row in matrix.rows}
     info = _row_info(matrix, out_dir)
     details, n_details = _details_html(matrix, row_status, info)
+    claims = claims_view.build(merged)
+    n_odd = sum(1 for row in matrix.rows if row.odd)
     return _env().get_template("index.html.j2").render(
+        totals=column_totals(matrix), causes_html=Markup(_causes_html(matrix, row_status)), n_odd=n_odd,
+        headline=claims_view.headline(claims), claims_sorted=claims_view.report_order(claims), cv=claims_view,
+        frameworks=sorted({c.framework for c in matrix.columns}), claim_frameworks=sorted(
+            {str(v.claim.get("framework", "")) for v in claims}), full=full,
         m=matrix, headers=merged.headers, problems=merged.problems, n_results=len(merged.results),
         matrix_html=Markup(_matrix_html(matrix, row_status, info)), details_html=Markup(details), n_details=n_details,
         data_json=Markup(_json_for_script(_drill_data(matrix, info))), diff=d, chart=chart_geometry,
-        claims=claims_view.build(merged), seed_links=_seed_links(matrix), verdict_words=claims_view.verdict_words, safe_url=claims_view.safe_url,
+        claims=claims, seed_links=_seed_links(matrix), verdict_words=claims_view.verdict_words, safe_url=claims_view.safe_url,
     )
 
 

@@ -5,7 +5,9 @@ environment) pairs. Rendering only reads this model.
 """
 from __future__ import annotations
 
+import hashlib
 import math
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -18,6 +20,51 @@ STATUS_ORDER = ("agree", "diverge", "error", "crash", "timeout", "unsupported", 
 _ADAPTER_ORDER = {s.name: i for i, s in enumerate(BUILTIN)}
 _ENV_ORDER = {"current": 0, "legacy": 1}
 
+#: the framework each built-in adapter calls; the odd-one-out view and the
+#: root-cause groups count frameworks, not columns
+FRAMEWORKS = {
+    "torch": "PyTorch", "torch-functional": "PyTorch", "torch-cuda": "PyTorch", "torch-functional-cuda": "PyTorch",
+    "keras-tf": "Keras 3", "keras-jax": "Keras 3", "keras-torch": "Keras 3",
+    "keras-ops-tf": "Keras 3", "keras-ops-jax": "Keras 3", "keras-ops-torch": "Keras 3",
+    "tf-keras": "tf.keras", "tfa": "TensorFlow Addons", "flax-linen": "Flax", "flax-nnx": "Flax",
+    "jax": "JAX", "jax-gpu": "JAX", "gn-paper": "GN paper",
+}
+
+
+def framework_of(adapter: str) -> str:
+    """The framework an adapter calls (a plug-in adapter counts as its name's first word)."""
+    return FRAMEWORKS.get(adapter) or adapter.split("-")[0]
+
+
+#: significand bits and smallest normal exponent of each dtype
+_FLOAT_BITS = {"float64": (52, -1022), "float32": (23, -126), "float16": (10, -14), "bfloat16": (7, -126)}
+
+
+def spacing(x: float, dtype: str) -> float:
+    """The distance from |x| to the next larger number of ``dtype`` (one ULP at x)."""
+    mant, emin = _FLOAT_BITS.get(dtype, _FLOAT_BITS["float64"])
+    x = abs(x)
+    e = max(math.frexp(x)[1] - 1, emin) if x > 0 and math.isfinite(x) else emin
+    return 2.0 ** (e - mant)
+
+
+def ulp_meaningful(m: dict, dtype: str) -> bool:
+    """Whether the recorded max ULP distance measures precision.
+
+    ULP distance counts representable numbers between two values. Between
+    values on either side of zero, or very close to it, that count is
+    astronomically large for a harmless difference (0 vs -1e-17 in float64
+    is about 4e18 ULP). An element whose expected magnitude is at least the
+    absolute tolerance has at most ``2 * max_abs / spacing(atol)`` ULP; a
+    larger recorded maximum can only come from an element near zero, so it is
+    not reported."""
+    u, a, atol = _num(m.get("max_ulp")), _num(m.get("max_abs")), _num(m.get("atol"))
+    if not math.isfinite(u) or not math.isfinite(a):
+        return False
+    if not math.isfinite(atol) or atol <= 0:
+        return True
+    return u <= 2 * a / spacing(atol, dtype) + 1
+
 
 @dataclass
 class Column:
@@ -29,6 +76,10 @@ class Column:
     @property
     def key(self) -> str:
         return f"{self.adapter}@{self.env}"
+
+    @property
+    def framework(self) -> str:
+        return framework_of(self.adapter)
 
 
 @dataclass
@@ -54,7 +105,7 @@ class Row:
     case: dict
     cells: list[Cell]
     disagrees: bool = False
-    odd: int | None = None  # index of the one column that disagrees with all others
+    odd: str | None = None  # the one framework that disagrees while the others agree
 
 
 @dataclass
@@ -62,6 +113,18 @@ class Group:
     op: str
     file: str
     rows: list[Row] = field(default_factory=list)
+
+
+@dataclass
+class Cause:
+    """Disagreeing cells that share one explanation and one framework."""
+    id: str  # stable: a hash of the framework, kind and explanation with numbers blanked
+    framework: str
+    kind: str  # diverge | error | crash | timeout
+    text: str  # the explanation (or message) of the first cell
+    cells: list[tuple[int, int]] = field(default_factory=list)  # (row index, column index)
+    max_abs: list[float] = field(default_factory=list)
+    varies: bool = False  # the numbers in the explanation differ between cells
 
 
 @dataclass
@@ -75,6 +138,7 @@ class BoxStats:
     hi: float
     n_inf: int
     n_diverge: int
+    n_near_zero: int = 0  # agreeing cells whose ULP figure is not meaningful (values near zero)
 
 
 @dataclass
@@ -86,6 +150,8 @@ class Matrix:
     ops: list[str]
     dtypes: list[str]
     statuses: list[str]
+    causes: list[Cause] = field(default_factory=list)
+    expected: dict[int, Counter] = field(default_factory=dict)  # column -> {"expected": n, "unexpected": n}
 
     @property
     def rows(self):
@@ -108,6 +174,9 @@ def cell_text(r: Result | None) -> tuple[str, str, float]:
     m = r.metrics or {}
     if r.status == "agree":
         u = _num(m.get("max_ulp", 0))
+        if "max_abs" in m and not ulp_meaningful(m, str((r.case or {}).get("dtype", ""))):
+            a = _num(m.get("max_abs"))
+            return "agree", f"Δ {a:.2g}", 0.0
         return "agree", f"{u:.0f} ulp", u
     if r.status == "diverge":
         if m.get("shape_mismatch"):
@@ -119,6 +188,37 @@ def cell_text(r: Result | None) -> tuple[str, str, float]:
     if r.status == "unsupported":
         return "n/a", "", -1.0
     return r.status, "", 1e306
+
+
+_NUMBER = re.compile(r"(?<![A-Za-z_\d.])[-+]?\d+(?:\.\d+)?(?:e[-+]?\d+)?")
+
+
+def _cause_text(r: Result) -> str:
+    if r.status == "diverge":
+        fp = r.fingerprint if isinstance(r.fingerprint, dict) else {}
+        text = fp.get("explanation") or ""
+        if not text and (r.metrics or {}).get("shape_mismatch"):
+            text = str(r.metrics["shape_mismatch"])
+        return str(text or (r.message or "").split("\n", 1)[0] or "no explanation recorded")
+    return str((r.message or "").split("\n", 1)[0] or r.status)[:300]
+
+
+def expectation(r: Result) -> bool | None:
+    """True when a record says its divergence was expected, False when it says
+    unexpected, None when the record carries no expectation at all."""
+    e = getattr(r, "expectation", None)
+    if e is None:
+        return None
+    if isinstance(e, dict):
+        v = e.get("expected", e.get("status"))
+        if isinstance(v, bool):
+            return v
+        if isinstance(v, str):
+            return v.lower() not in ("", "unexpected", "none", "no")
+        return bool(e)
+    if isinstance(e, str):
+        return e.lower() not in ("", "unexpected", "none", "no")
+    return bool(e)
 
 
 def _unavailable(results: list[Result]) -> bool:
@@ -154,6 +254,10 @@ def build(merged: Merged) -> Matrix:
     summary: dict[str, dict[int, Counter]] = {}
     errors: dict[str, dict[int, list[float]]] = {}
     diverging: dict[str, Counter] = {}
+    near_zero: dict[str, Counter] = {}
+    causes: dict[str, Cause] = {}
+    expected: dict[int, Counter] = {c.index: Counter() for c in cols}
+    fw = [c.framework for c in cols]
     n = 0
     for cid in sorted(cases, key=order):
         case = cases[cid]
@@ -169,16 +273,38 @@ def build(merged: Merged) -> Matrix:
                 per_op = summary[op] = {c.index: Counter() for c in cols}
             per_op[col.index][st] += 1
             if r and r.status in ("agree", "diverge") and not (r.metrics or {}).get("shape_mismatch"):
-                errors.setdefault(op, {}).setdefault(col.index, []).append(_num(r.metrics.get("max_ulp")))
+                if r.status == "agree" and not ulp_meaningful(r.metrics or {}, str(case.get("dtype", ""))):
+                    near_zero.setdefault(op, Counter())[col.index] += 1
+                else:
+                    errors.setdefault(op, {}).setdefault(col.index, []).append(_num(r.metrics.get("max_ulp")))
                 if r.status == "diverge":
                     diverging.setdefault(op, Counter())[col.index] += 1
+            if r and r.status in DISAGREE:
+                text = _cause_text(r)
+                key = f"{fw[col.index]}\x00{r.status}\x00{_NUMBER.sub('#', text)}"
+                cid_ = hashlib.sha1(key.encode("utf-8", "replace")).hexdigest()[:10]
+                cause = causes.get(cid_)
+                if cause is None:
+                    cause = causes[cid_] = Cause(cid_, fw[col.index], r.status, text)
+                elif text != cause.text:
+                    cause.varies = True
+                cause.cells.append((n, col.index))
+                cause.max_abs.append(_num((r.metrics or {}).get("max_abs")))
+                if r.status == "diverge":
+                    x = expectation(r)
+                    if x is not None:
+                        expected[col.index]["expected" if x else "unexpected"] += 1
         row = Row(n, cid, case, cells)
         n += 1
-        bad = [i for i, c in enumerate(cells) if c.status in DISAGREE]
-        good = [i for i, c in enumerate(cells) if c.status == "agree"]
-        row.disagrees = bool(bad)
-        if len(bad) == 1 and len(good) >= 2:
-            row.odd = bad[0]
+        bad_fw, good_fw = set(), set()
+        for i, c in enumerate(cells):
+            if c.status in DISAGREE:
+                bad_fw.add(fw[i])
+            elif c.status == "agree":
+                good_fw.add(fw[i])
+        row.disagrees = bool(bad_fw)
+        if len(bad_fw) == 1 and len(good_fw - bad_fw) >= 2:
+            row.odd = next(iter(bad_fw))
         g.rows.append(row)
 
     charts: dict[str, list[BoxStats]] = {}
@@ -193,12 +319,14 @@ def build(merged: Merged) -> Matrix:
             if not finite:
                 finite = [math.nan]
             stats.append(BoxStats(col, len(vals), finite[0], _quantile(finite, .25), _quantile(finite, .5),
-                                  _quantile(finite, .75), finite[-1], n_inf, diverging.get(op, Counter())[col.index]))
+                                  _quantile(finite, .75), finite[-1], n_inf, diverging.get(op, Counter())[col.index],
+                                  near_zero.get(op, Counter())[col.index]))
         charts[op] = stats
     ops = [op for op in OP_ORDER if op in summary] + sorted(op for op in summary if op not in OP_ORDER)
     dtypes = sorted({c.get("dtype", "?") for c in cases.values()})
     statuses = [s for s in STATUS_ORDER if any(s in cnt for per in summary.values() for cnt in per.values())]
-    return Matrix(cols, list(groups.values()), summary, charts, ops, dtypes, statuses)
+    ordered = sorted(causes.values(), key=lambda c: (-len(c.cells), c.framework, c.kind, c.text))
+    return Matrix(cols, list(groups.values()), summary, charts, ops, dtypes, statuses, ordered, expected)
 
 
 def _versions_from(results: list[Result]) -> dict:

@@ -4,8 +4,9 @@ import re
 
 from harness.cli import main
 from harness.report.diff import diff, format_text
-from harness.report.html import render
-from harness.report.model import build, cell_text
+from harness.report.claims_view import safe_href, safe_url
+from harness.report.html import chart_geometry, render, rerun_command, worst_text
+from harness.report.model import BoxStats, Column, build, cell_text, ulp_meaningful
 from harness.results import Result, Writer, merge, read
 
 HOSTILE = '<script>alert("x")</script>"onmouseover=alert(1) </table> javascript:alert(1)'
@@ -59,13 +60,107 @@ def test_cell_words_and_numbers():
     assert cell_text(res("a", "t", "crash"))[:2] == ("crash", "")
 
 
+def test_ulp_is_reported_only_where_it_measures_precision():
+    # 0 vs -1.39e-17 in float64 is ~4.4e18 ULP apart: a harmless difference at zero
+    at_zero = {"max_abs": 1.39e-17, "max_ulp": 4404038610860739584.0, "atol": 1e-10, "rtol": 1e-10}
+    assert not ulp_meaningful(at_zero, "float64")
+    r = res("a", "t", "agree", metrics=at_zero, case=case("a", dtype="float64"))
+    assert cell_text(r)[:2] == ("agree", "Δ 1.4e-17")
+    # ordinary float32 output of order one: 1e-7 is about one ULP at 1.0
+    ok = {"max_abs": 2.4e-7, "max_ulp": 2.0, "atol": 1e-5, "rtol": 1e-5}
+    assert ulp_meaningful(ok, "float32")
+    assert cell_text(res("a", "t", "agree", metrics=ok))[:2] == ("agree", "2 ulp")
+    # an element just above the tolerance in magnitude can have many ULP: still meaningful
+    small = {"max_abs": 1e-9, "max_ulp": 300.0, "atol": 1e-5, "rtol": 1e-5}
+    assert ulp_meaningful(small, "float32")
+
+
+def test_worst_element_at_full_precision_with_its_difference():
+    m = {"worst_index": [1, 2, 0], "worst_expected": -2.757000113, "worst_actual": -2.7570681}
+    text = worst_text(m, "BTF")
+    assert text == "at [B=1, T=2, F=0]: expected -2.757000113, got -2.7570681 (difference 6.8e-05)"
+
+
+def test_charts_clip_outliers_to_a_sane_range():
+    col = Column(0, "torch", "current", {})
+    sane = BoxStats(col, 10, 0.0, 1.0, 2.0, 4.0, 30.0, 0, 0)
+    wild = BoxStats(col, 10, 0.0, 1.0, 3.0, 8.0, 4.4e18, 0, 2)
+    g = chart_geometry([sane, wild])
+    assert g["ticks"][-1]["label"] == "1e3"  # two decades above the largest box, not 19
+    assert [r["clipped"] for r in g["rows"]] == [False, True]
+    assert g["rows"][1]["hi"] == g["width"]
+
+
+def test_only_http_and_relative_urls_become_links():
+    for bad in ("javascript:alert(1)", "JaVaScRiPt:alert(1)", "java\tscript:alert(1)", "java\nscript:alert(1)",
+                " javascript:alert(1)", "\x01javascript:alert(1)", "data:text/html,<script>alert(1)</script>",
+                "vbscript:msgbox", "//evil.example", "/\\evil.example", "https:/\\evil.example", "file:///etc/passwd"):
+        assert safe_href(bad) == "", repr(bad)
+        assert safe_url(bad) == "", repr(bad)
+    assert safe_href("https://pytorch.org/docs") == "https://pytorch.org/docs"
+    assert safe_href("../cases/x.yaml") == "../cases/x.yaml"
+    assert safe_url("https://arxiv.org/abs/1803.08494 Sec. 3") == "https://arxiv.org/abs/1803.08494"
+    assert safe_url("cases/x.yaml") == ""  # a source is linked only when it is an address
+
+
+def test_sources_link_only_when_safe_in_the_page(tmp_path):
+    rs = [res("s-ok", "torch", "diverge", metrics={"max_abs": 1.0, "atol": 1e-5, "rtol": 1e-5, "max_ulp": 1e7},
+              case=case("s-ok", source="https://example.org/doc Sec. 2")),
+          res("s-tab", "torch", "diverge", metrics={"max_abs": 1.0, "atol": 1e-5, "rtol": 1e-5, "max_ulp": 1e7},
+              case=case("s-tab", source="java\tscript:alert(1)")),
+          res("s-data", "torch", "diverge", metrics={"max_abs": 1.0, "atol": 1e-5, "rtol": 1e-5, "max_ulp": 1e7},
+              case=case("s-data", source="data:text/html,x"))]
+    page = render(merge([results_file(tmp_path / "r.jsonl", "current", rs)]))
+    hrefs = re.findall(r'href="([^"#][^"]*)"', page)
+    assert "https://example.org/doc" in hrefs
+    assert all(h.startswith(("https://", "http://")) or not re.match(r"^[a-z]+:", h, re.I) for h in hrefs), hrefs
+    assert "java\tscript:alert(1)" in page and "data:text/html,x" in page  # shown as text
+
+
+def test_rerun_command_quotes_ids_for_the_shell():
+    assert rerun_command("gn-btf-g1-float32", "torch", "current") == \
+        "normconf run --env-name current -k gn-btf-g1-float32 --adapters torch"
+    assert rerun_command("x'; rm -rf ~", "torch", "current").endswith("-k 'x'\"'\"'; rm -rf ~' --adapters torch")
+
+
 def test_model_hides_uninstalled_columns_and_finds_the_odd_one_out(tmp_path):
     m = build(merge([sample(tmp_path)]))
     assert [c.key for c in m.columns] == ["torch@current", "keras-tf@current", "flax-linen@current"]
     row = next(r for r in m.rows if r.case_id == "gn-1")
-    assert row.disagrees and m.columns[row.odd].adapter == "flax-linen"
+    assert row.disagrees and row.odd == "Flax"
     assert m.summary["group_norm"][0]["agree"] == 1
     assert m.charts["group_norm"]
+
+
+def test_odd_one_out_counts_frameworks_not_columns(tmp_path):
+    ok = {"max_abs": 1e-7, "max_ulp": 1.0, "atol": 1e-5, "rtol": 1e-5}
+    bad = dict(ok, max_abs=6.8e-5, max_ulp=600.0)
+    rs = [res("both-torch", "torch", "diverge", metrics=bad), res("both-torch", "torch-functional", "diverge", metrics=bad),
+          res("both-torch", "keras-tf", "agree", metrics=ok), res("both-torch", "flax-linen", "agree", metrics=ok),
+          res("both-torch", "jax", "agree", metrics=ok),
+          res("two-fw", "torch", "diverge", metrics=bad), res("two-fw", "flax-linen", "diverge", metrics=bad),
+          res("two-fw", "keras-tf", "agree", metrics=ok), res("two-fw", "jax", "agree", metrics=ok)]
+    m = build(merge([results_file(tmp_path / "r.jsonl", "current", rs)]))
+    odd = {r.case_id: r.odd for r in m.rows}
+    assert odd == {"both-torch": "PyTorch", "two-fw": None}
+
+
+def test_disagreements_group_by_explanation_and_framework(tmp_path):
+    bad = {"max_abs": 1e-8, "max_ulp": 1e8, "atol": 1e-10, "rtol": 1e-10}
+    f32 = "the expected semantics at float32 precision (max abs {}): the float64 result was computed in float32"
+    rs = [res(f"c{i}", a, "diverge", metrics=bad, case=case(f"c{i}", dtype="float64"),
+              fingerprint={"explanation": f32.format(v)})
+          for i, v in enumerate(("9.6e-08", "5.9e-08", "1.2e-07")) for a in ("keras-jax", "keras-torch")]
+    rs.append(res("c0", "torch", "diverge", metrics=bad, fingerprint={"explanation": f32.format("1e-08")}))
+    rs.append(res("c1", "torch", "diverge", metrics=bad, fingerprint={"explanation": "normalized over {T,F}; the case expects {F}"}))
+    m = build(merge([results_file(tmp_path / "r.jsonl", "current", rs)]))
+    sizes = [(c.framework, len(c.cells)) for c in m.causes]
+    assert sizes == [("Keras 3", 6), ("PyTorch", 1), ("PyTorch", 1)]
+    assert m.causes[0].varies
+    again = build(merge([results_file(tmp_path / "r2.jsonl", "current", list(reversed(rs)))]))
+    assert [c.id for c in again.causes][0] == m.causes[0].id  # stable across rebuilds
+    page = render(merge([results_file(tmp_path / "r3.jsonl", "current", rs)]))
+    assert f'id="cause-{m.causes[0].id}"' in page and "6 cells" in page
 
 
 def test_hostile_strings_are_inert_in_the_html(tmp_path):
@@ -86,7 +181,7 @@ def test_hostile_strings_are_inert_in_the_html(tmp_path):
 def test_report_has_its_sections(tmp_path):
     page = render(merge([sample(tmp_path)]))
     for text in ("<caption>", 'scope="col"', 'scope="row"', 'id="summary"', 'id="charts"', "<svg",
-                 'id="disagreements"', 'id="provenance"', "torch 2.13.0", "diverge 1.19", "agree 2 ulp"):
+                 'id="causes"', 'id="top"', '<main>', 'id="provenance"', "torch 2.13.0", "diverge 1.19", "agree 2 ulp"):
         assert text in page, text
 
 

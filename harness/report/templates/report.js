@@ -2,11 +2,16 @@
   "use strict";
   var grid = document.getElementById("grid");
   var form = document.getElementById("filters");
-  var FIELDS = ["op", "adapter", "env", "status", "dtype", "q", "view", "sort", "cell"];
-  var LETTER = {agree: "a", diverge: "d", error: "e", crash: "c", timeout: "t", unsupported: "u", skipped: "s", missing: "m"};
+  var qInput = form.elements.q;
+  var FIELDS = ["q", "view", "sort", "cell"];
+  var LEGACY = {op: "op", adapter: "adapter", env: "env", status: "status", dtype: "dtype"};
+  var KEYS = ["op", "adapter", "env", "fw", "status", "dtype", "layout", "id", "cause"];
+  var STATUS = {agree: "a", diverge: "d", error: "e", crash: "c", timeout: "t", unsupported: "u", "n/a": "u", na: "u",
+                skipped: "s", missing: "m", disagree: "dect"};
   var BAD = "dect";
   var tables = Array.prototype.slice.call(grid.querySelectorAll("table.mx"));
   var heads = tables.length ? Array.prototype.slice.call(tables[0].tHead.rows[0].cells, 1) : [];
+  var cols = heads.map(function (th) { return {a: th.dataset.a, e: th.dataset.e, f: th.dataset.f, k: th.dataset.k}; });
   var bodies = tables.map(function (t) { return t.tBodies[0]; });
   var rows = Array.prototype.slice.call(grid.querySelectorAll("tr[data-r]"));
   var data = null;
@@ -17,105 +22,172 @@
   var style = document.createElement("style");
   document.head.appendChild(style);
 
+  // ---- URL state: #q=<query>&view=<view>&sort=<adapter@env>&cell=<case id>|<adapter@env>
   function readState() {
-    var st = {};
+    var st = {}, legacy = [];
     var h = location.hash.replace(/^#/, "");
     if (h.indexOf("=") < 0) return st;
     h.split("&").forEach(function (kv) {
       var i = kv.indexOf("=");
-      if (i > 0) {
-        var k = decodeURIComponent(kv.slice(0, i));
-        if (FIELDS.indexOf(k) >= 0) st[k] = decodeURIComponent(kv.slice(i + 1).replace(/\+/g, " "));
-      }
+      if (i <= 0) return;
+      var k, v;
+      try {
+        k = decodeURIComponent(kv.slice(0, i));
+        v = decodeURIComponent(kv.slice(i + 1).replace(/\+/g, " "));
+      } catch (e) { return; }
+      if (FIELDS.indexOf(k) >= 0) st[k] = v;
+      else if (LEGACY[k] && v) legacy.push(LEGACY[k] + ":" + v);
     });
+    if (legacy.length) st.q = ((st.q || "") + " " + legacy.join(" ")).trim();
+    if (st.sort && /^\d+$/.test(st.sort) && cols[+st.sort]) st.sort = cols[+st.sort].k;
     return st;
   }
   function writeState(st) {
     var parts = [];
     FIELDS.forEach(function (k) { if (st[k]) parts.push(k + "=" + encodeURIComponent(st[k])); });
-    var h = parts.length ? "#" + parts.join("&") : location.pathname + location.search;
-    history.replaceState(null, "", parts.length ? h : h);
+    history.replaceState(null, "", parts.length ? "#" + parts.join("&") : location.pathname + location.search);
   }
   function formState() {
-    var st = {};
-    ["op", "adapter", "env", "status", "dtype", "q"].forEach(function (k) { st[k] = form.elements[k].value.trim(); });
     var v = form.querySelector("input[name=view]:checked");
-    st.view = v ? v.value : "";
-    st.sort = state.sort || "";
-    st.cell = state.cell || "";
-    return st;
+    return {q: qInput.value.trim(), view: v ? v.value : "", sort: state.sort || "", cell: state.cell || ""};
   }
   function setForm(st) {
-    ["op", "adapter", "env", "status", "dtype", "q"].forEach(function (k) { form.elements[k].value = st[k] || ""; });
+    qInput.value = st.q || "";
     Array.prototype.forEach.call(form.querySelectorAll("input[name=view]"), function (r) { r.checked = r.value === (st.view || ""); });
   }
-
   var state = readState();
 
+  // ---- the query language: words, and key:value terms (value globs with *, alternatives by commas)
+  function glob(v) {
+    var re = v.replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*");
+    return new RegExp("^" + re + "$", "i");
+  }
+  function parseQuery(q) {
+    var out = {terms: {}, words: []};
+    (q.match(/"[^"]*"|\S+/g) || []).forEach(function (tok) {
+      tok = tok.replace(/^"|"$/g, "");
+      var i = tok.indexOf(":");
+      var key = i > 0 ? tok.slice(0, i).toLowerCase() : "";
+      if (key === "framework") key = "fw";
+      if (KEYS.indexOf(key) >= 0) {
+        var list = out.terms[key] || (out.terms[key] = []);
+        tok.slice(i + 1).split(",").forEach(function (v) {
+          v = v.trim();
+          if (!v) return;
+          if (key === "status") list.push(STATUS[v.toLowerCase()] || "?");
+          else list.push(glob(v));
+        });
+      } else if (tok) out.words.push(tok.toLowerCase());
+    });
+    return out;
+  }
+  function any(list, s) {
+    if (!list) return true;
+    for (var i = 0; i < list.length; i++) if (list[i].test(s)) return true;
+    return false;
+  }
+  var rowText = null;
+  function textOf(r) {
+    if (!rowText) {
+      var d = getData();
+      var S = function (i) { return i >= 0 ? d.str[i] : ""; };
+      rowText = d.rows.map(function (row) {
+        var parts = [row[0], S(row[3])];
+        row[9].forEach(function (cell) {
+          if (!cell) return;
+          parts.push(S(cell[7]));
+          if (cell[0] !== "a" && cell[0] !== "d" && cell[5] >= 0) parts.push(S(cell[5]).split("\n")[0]);
+        });
+        return parts.join("\n").toLowerCase();
+      });
+    }
+    return rowText[r];
+  }
+
   function apply() {
-    var visCols = [];
-    var css = [];
-    heads.forEach(function (th, i) {
-      var ok = (!state.adapter || th.dataset.a === state.adapter) && (!state.env || th.dataset.e === state.env);
-      if (ok) visCols.push(i);
+    var pq = parseQuery(state.q || "");
+    var t = pq.terms;
+    var visCols = [], css = [];
+    cols.forEach(function (c, i) {
+      if (any(t.adapter, c.a) && any(t.env, c.e) && any(t.fw, c.f)) visCols.push(i);
       else css.push("#grid tr > :nth-child(" + (i + 2) + ")");
     });
     style.textContent = css.length ? css.join(",") + "{display:none}" : "";
-    var want = state.status ? (LETTER[state.status] || "?") : "";
-    var q = (state.q || "").toLowerCase();
+    var want = t.status ? t.status.join("") : "";
+    var causeIdx = null;
+    if (t.cause) {
+      causeIdx = {};
+      getData().causes.forEach(function (c, k) { if (any(t.cause, c.id)) causeIdx[k] = true; });
+    }
     var shown = 0;
     rows.forEach(function (tr) {
       var s = tr.dataset.s;
-      var ok = (!state.op || tr.parentNode.parentNode.dataset.op === state.op) && (!state.dtype || tr.dataset.dt === state.dtype) &&
-        (!q || tr.dataset.id.toLowerCase().indexOf(q) >= 0);
-      if (ok && (want || state.view)) {
-        var hasWant = !want, nbad = 0, ngood = 0;
+      var r = +tr.dataset.r;
+      var ok = any(t.op, tr.parentNode.parentNode.dataset.op) && any(t.dtype, tr.dataset.dt) &&
+        any(t.layout, tr.dataset.l) && any(t.id, tr.dataset.id);
+      for (var w = 0; ok && w < pq.words.length; w++) ok = textOf(r).indexOf(pq.words[w]) >= 0;
+      if (ok && (want || causeIdx || state.view)) {
+        var hasWant = !want, hasCause = !causeIdx, nbad = 0;
+        var fwBad = {}, fwGood = {};
+        var cells = causeIdx ? getData().rows[r][9] : null;
         for (var j = 0; j < visCols.length; j++) {
-          var ch = s.charAt(visCols[j]);
-          if (ch === want) hasWant = true;
-          if (BAD.indexOf(ch) >= 0) nbad++;
-          else if (ch === "a") ngood++;
+          var c = visCols[j];
+          var ch = s.charAt(c);
+          if (want && want.indexOf(ch) >= 0) hasWant = true;
+          if (causeIdx && cells[c] && causeIdx[cells[c][12]]) hasCause = true;
+          if (BAD.indexOf(ch) >= 0) { nbad++; fwBad[cols[c].f] = true; }
+          else if (ch === "a") fwGood[cols[c].f] = true;
         }
-        ok = hasWant && (state.view !== "disagree" || nbad > 0) && (state.view !== "odd" || (nbad === 1 && ngood >= 2));
+        var odd = false;
+        if (state.view === "odd") {
+          var bad = Object.keys(fwBad);
+          var good = Object.keys(fwGood).filter(function (f) { return !fwBad[f]; });
+          odd = bad.length === 1 && good.length >= 2;
+        }
+        ok = hasWant && hasCause && (state.view !== "disagree" || nbad > 0) && (state.view !== "odd" || odd);
       }
       tr.hidden = !ok;
       if (ok) shown++;
     });
     bodies.forEach(function (tb) {
-      var any = false;
-      for (var i = 0; i < tb.rows.length; i++) if (!tb.rows[i].hidden) { any = true; break; }
-      tb.parentNode.parentNode.hidden = !any;
+      var anyRow = false;
+      for (var i = 0; i < tb.rows.length; i++) if (!tb.rows[i].hidden) { anyRow = true; break; }
+      tb.parentNode.parentNode.hidden = !anyRow;
     });
     document.getElementById("nomatch").hidden = shown > 0;
     document.getElementById("count").textContent = shown + " of " + rows.length + " cases shown";
   }
 
+  // ---- sorting by one column's errors, worst first
   var RANK = {a: 0, d: 1e12, e: 1e305, c: 1e306, t: 1e306, u: -1, s: -1, m: -2};
   function sortValue(r, c) {
     var cell = getData().rows[r][9][c];
     if (!cell) return -2;
     var v = RANK[cell[0]];
     var m = cell[2];
-    if (cell[0] === "a" && m) v = Number(m[2]);
+    if (cell[0] === "a" && m) v = cell[13] ? Number(m[2]) : 0;
     if (cell[0] === "d") v = m ? 1e12 + Math.min(Number(m[0]), 1e200) : 1e300;
     return isNaN(v) ? 1e300 : v;
   }
+  function colIndex(key) {
+    for (var i = 0; i < cols.length; i++) if (cols[i].k === key) return i;
+    return -1;
+  }
   var sortedBy = -1;
   function sortRows() {
-    var col = state.sort === "" || state.sort === undefined ? -1 : parseInt(state.sort, 10);
+    var col = state.sort ? colIndex(state.sort) : -1;
     tables.forEach(function (t) {
       Array.prototype.forEach.call(t.tHead.rows[0].cells, function (th, k) {
         if (k === 0) return;
         var b = th.querySelector("button.sort");
         if (b) b.setAttribute("aria-pressed", String(k - 1 === col));
-        th.setAttribute("aria-sort", k - 1 === col ? "descending" : "none");
+        if (k - 1 === col) th.setAttribute("aria-sort", "descending"); else th.removeAttribute("aria-sort");
       });
     });
     if (col === sortedBy) return;
     sortedBy = col;
     bodies.forEach(function (tb) {
-      var trs = Array.prototype.slice.call(tb.rows);
-      var keyed = trs.map(function (tr) {
+      var keyed = Array.prototype.map.call(tb.rows, function (tr) {
         var r = parseInt(tr.dataset.r, 10);
         return [col < 0 ? 0 : sortValue(r, col), r, tr];
       });
@@ -126,6 +198,7 @@
     });
   }
 
+  // ---- the drill-down dialog
   function el(tag, text, cls) {
     var e = document.createElement(tag);
     if (text !== undefined && text !== null) e.textContent = String(text);
@@ -136,8 +209,48 @@
     if (typeof v === "number") return Math.abs(v) >= 1e-3 && Math.abs(v) < 1e6 ? String(+v.toPrecision(4)) : v.toExponential(3);
     return v === undefined || v === null ? "" : String(v);
   }
-  var selected = null;
-  function openCell(r, c) {
+  function full(v) {  // full precision: the shortest text that reads back to the same double
+    if (typeof v === "number") return String(v);
+    return v === undefined || v === null ? "" : String(v);
+  }
+  function shq(s) {
+    s = String(s);
+    return /^[A-Za-z0-9@%+=:,.\/_-]+$/.test(s) ? s : "'" + s.replace(/'/g, "'\"'\"'") + "'";
+  }
+  function safeHref(h) {
+    if (!h || /[\x00-\x20\x7f-\x9f\\]/.test(h) || h.slice(0, 2) === "//") return "";
+    if (/^[A-Za-z][A-Za-z0-9+.-]*:/.test(h)) return /^https?:\/\/[^\/\\]/i.test(h) ? h : "";
+    return h;
+  }
+  function copyText(text, status) {
+    function done(ok) { status.textContent = ok ? "copied" : "select the line and copy it"; }
+    function fallback() {
+      var ta = el("textarea");
+      ta.value = text;
+      ta.setAttribute("readonly", "");
+      ta.style.position = "fixed"; ta.style.left = "-9999px";
+      document.body.appendChild(ta);
+      ta.select();
+      var ok = false;
+      try { ok = document.execCommand("copy"); } catch (e) { ok = false; }
+      document.body.removeChild(ta);
+      done(ok);
+    }
+    if (navigator.clipboard && navigator.clipboard.writeText) navigator.clipboard.writeText(text).then(function () { done(true); }, fallback);
+    else fallback();
+  }
+  var rowById = null;
+  function findCell(ref) {
+    var i = ref.lastIndexOf("|");
+    if (i < 0) return null;
+    var d = getData();
+    if (!rowById) { rowById = {}; d.rows.forEach(function (row, r) { rowById[row[0]] = r; }); }
+    var r = rowById[ref.slice(0, i)], c = colIndex(ref.slice(i + 1));
+    return r === undefined || c < 0 ? null : [r, c];
+  }
+  var drill = document.getElementById("drill");
+  var selected = null, opener = null;
+  function openCell(r, c, from) {
     var d = getData();
     var row = d.rows[r], col = d.cols[c];
     if (!row || !col) return;
@@ -145,67 +258,127 @@
     var cell = row[9][c];
     var body = document.getElementById("drill-body");
     body.textContent = "";
-    body.appendChild(el("h3", row[0] + " [" + col.a + "@" + col.e + "]"));
+    document.getElementById("drill-title").textContent = row[0] + " [" + col.a + "@" + col.e + "]";
     if (cell) body.appendChild(el("p", cell[1], cell[0]));
     var dl = el("dl");
     function item(k, v, href) {
-      if (v === undefined || v === null || v === "") return;
+      if (v === undefined || v === null || v === "") return null;
       dl.appendChild(el("dt", k));
       var dd = el("dd");
+      href = safeHref(href);
       if (href) { var a = el("a", v); a.setAttribute("href", href); dd.appendChild(a); } else dd.textContent = String(v);
       dl.appendChild(dd);
+      return dd;
     }
     item("case", S(row[3]));
     item("file", S(row[5]) + ":" + row[6], S(row[7]));
-    item("source", S(row[4]));
+    var src = S(row[4]), url = S(row[10]);
+    if (!url) item("source", src);
+    else {
+      dl.appendChild(el("dt", "source"));
+      var sdd = el("dd");
+      var a = el("a", url);
+      a.setAttribute("href", url);
+      a.setAttribute("rel", "noreferrer");
+      sdd.appendChild(a);
+      var rest = src.trim().slice(url.length);
+      if (rest) sdd.appendChild(document.createTextNode(rest));
+      dl.appendChild(sdd);
+    }
     item("parameters", S(row[1]));
     item("reference", S(row[2]));
     if (cell) {
       var m = cell[2];
       if (cell[10] >= 0) item("shape", S(cell[10]));
       if (m) {
-        item("metrics", "max abs " + fmt(m[0]) + ", max rel " + fmt(m[1]) + ", max " + fmt(m[2]) + " ulp; " + m[3] + " of " + m[4] + " elements outside tolerance");
+        var ulp = cell[13] ? "max " + fmt(m[2]) + " ulp" : "ULP not reported (the largest ULP distance is between values at or across zero)";
+        item("metrics", "max abs " + fmt(m[0]) + ", max rel " + fmt(m[1]) + ", " + ulp + "; " + m[3] + " of " + m[4] + " elements outside tolerance");
         item("tolerance", "|actual - expected| <= " + fmt(m[5]) + " + " + fmt(m[6]) + " * |expected|");
         var wi = cell[3];
-        if (wi) {
+        if (wi && m[7] !== null && m[7] !== undefined) {
           var names = (row[8] || "").split("");
           var at = wi.map(function (v, i) { return (names.length === wi.length ? names[i] + "=" : "") + v; });
-          item("largest difference", "at [" + at.join(", ") + "]: expected " + fmt(m[7]) + ", got " + fmt(m[8]));
+          var diff = Math.abs(Number(m[8]) - Number(m[7]));
+          item("largest difference", "at [" + at.join(", ") + "]: expected " + full(m[7]) + ", got " + full(m[8]) +
+               " (difference " + (isNaN(diff) ? "?" : +diff.toPrecision(3)) + ")");
         }
+        if (m[9] !== undefined && m[9] !== null) item("achievable", "max abs " + fmt(m[9]) + " for a stable implementation in " + row[11]);
+        if (m[10] !== undefined && m[10] !== null) item("ratio", fmt(m[10]) + " times the achievable error");
+        if (m[11]) item("non-finite", m[11] + " NaN elements where the reference has none");
       }
       if (cell[11] >= 0) item("output dtype", S(cell[11]));
       item("explanation", S(cell[7]));
+      if (cell[12] >= 0) {
+        var cause = d.causes[cell[12]];
+        dl.appendChild(el("dt", "root cause"));
+        var cdd = el("dd");
+        var ca = el("a", cause.f + ": " + cause.k + " group");
+        ca.setAttribute("href", "#cause-" + cause.id);
+        cdd.appendChild(ca);
+        cdd.appendChild(document.createTextNode(" · "));
+        var cf = el("a", "its rows in the matrix");
+        cf.setAttribute("href", "#q=cause:" + cause.id);
+        cdd.appendChild(cf);
+        dl.appendChild(cdd);
+      }
       var v = cell[9] || col.v;
       item("versions", Object.keys(v).map(function (k) { return k + " " + v[k]; }).join(", "));
       item("duration", fmt(cell[8]) + " s");
     }
     body.appendChild(dl);
-    if (cell && cell[4] >= 0) { body.appendChild(el("h4", "call")); body.appendChild(el("pre", S(cell[4]), "snippet")); }
-    if (cell && cell[5] >= 0) { body.appendChild(el("h4", "message")); body.appendChild(el("pre", S(cell[5]), "message")); }
-    if (cell && cell[6] >= 0) { body.appendChild(el("h4", "traceback")); body.appendChild(el("pre", S(cell[6]), "traceback")); }
+    body.appendChild(el("h3", "re-run this cell"));
+    var cmd = "normconf run --env-name " + shq(col.e) + " -k " + shq(row[0]) + " --adapters " + shq(col.a);
+    var box = el("div", null, "cmd");
+    var code = el("code", cmd, "rerun");
+    var btn = el("button", "copy");
+    btn.type = "button";
+    btn.setAttribute("aria-label", "copy the re-run command");
+    var out = el("output");
+    out.setAttribute("aria-live", "polite");
+    btn.addEventListener("click", function () { copyText(cmd, out); });
+    box.appendChild(code); box.appendChild(btn); box.appendChild(out);
+    body.appendChild(box);
+    body.appendChild(el("p", "Run it where the " + col.e + " environment is installed (tox -e " + col.e + " -- -k ... takes the same options).", "help"));
+    function pre(title, i, cls) {
+      if (!cell || i < 0) return;
+      body.appendChild(el("h3", title));
+      var p = el("pre", S(i), cls);
+      p.tabIndex = 0;
+      body.appendChild(p);
+    }
+    pre("call", cell ? cell[4] : -1, "snippet");
+    pre("message", cell ? cell[5] : -1, "message");
+    pre("traceback", cell ? cell[6] : -1, "traceback");
     if (!cell) body.appendChild(el("p", "No result for this cell."));
-    var drill = document.getElementById("drill");
-    drill.hidden = false;
     if (selected) selected.classList.remove("sel");
     var tr = grid.querySelector('tr[data-r="' + r + '"]');
-    if (tr) { selected = tr.cells[c + 1]; selected.classList.add("sel"); }
-    state.cell = r + "." + c;
+    selected = tr ? tr.cells[c + 1] : null;
+    if (selected) selected.classList.add("sel");
+    if (!drill.open) opener = from || (document.activeElement !== document.body ? document.activeElement : null) || selected;
+    state.cell = row[0] + "|" + col.a + "@" + col.e;
     writeState(state);
-    drill.focus();
+    if (!drill.open) drill.show();
+    document.getElementById("drill-close").focus();
   }
   function closeCell() {
-    document.getElementById("drill").hidden = true;
+    if (!drill.open && !state.cell) return;
+    if (drill.open) drill.close();
     if (selected) selected.classList.remove("sel");
-    selected = null;
+    var back = opener || selected;
+    selected = null; opener = null;
     state.cell = "";
     writeState(state);
+    if (back && document.contains(back)) {
+      if (back.tabIndex < 0 && !back.hasAttribute("tabindex")) back.setAttribute("tabindex", "-1");
+      back.focus();
+    }
   }
 
   grid.addEventListener("click", function (ev) {
     var b = ev.target.closest("button.sort");
     if (b) {
-      var c = b.dataset.col;
-      state.sort = state.sort === c ? "" : c;
+      var key = cols[+b.dataset.col].k;
+      state.sort = state.sort === key ? "" : key;
       writeState(state);
       sortRows();
       return;
@@ -215,33 +388,61 @@
     var tr = td.parentNode;
     if (tr.dataset.r === undefined) return;
     ev.preventDefault();
-    openCell(parseInt(tr.dataset.r, 10), td.cellIndex - 1);
+    openCell(parseInt(tr.dataset.r, 10), td.cellIndex - 1, ev.target.closest("a") || td);
+  });
+  document.getElementById("causes").addEventListener("click", function (ev) {
+    var a = ev.target.closest("a[data-r]");
+    if (!a) return;
+    ev.preventDefault();
+    openCell(+a.dataset.r, +a.dataset.c, a);
   });
   document.getElementById("drill-close").addEventListener("click", closeCell);
-  document.addEventListener("keydown", function (ev) { if (ev.key === "Escape") closeCell(); });
+  drill.addEventListener("cancel", function (ev) { ev.preventDefault(); closeCell(); });
+  document.addEventListener("keydown", function (ev) { if (ev.key === "Escape" && drill.open) closeCell(); });
   form.addEventListener("input", function () { state = formState(); writeState(state); apply(); });
   form.addEventListener("change", function () { state = formState(); writeState(state); apply(); });
   form.addEventListener("submit", function (ev) { ev.preventDefault(); });
-  function reset(ev) { if (ev) ev.preventDefault(); state = {}; setForm(state); writeState(state); apply(); closeCell(); }
+  function reset(ev) { if (ev) ev.preventDefault(); state = {}; setForm(state); writeState(state); apply(); closeCell(); sortRows(); }
   document.getElementById("reset").addEventListener("click", reset);
   document.getElementById("clear").addEventListener("click", reset);
+  function openFromState() {
+    var rc = state.cell ? findCell(state.cell) : null;
+    if (rc) openCell(rc[0], rc[1]);
+  }
   window.addEventListener("hashchange", function () {
     if (location.hash.indexOf("=") < 0) return;
     state = readState(); setForm(state); apply(); sortRows();
-    if (state.cell) { var p = state.cell.split("."); openCell(parseInt(p[0], 10), parseInt(p[1], 10)); }
+    if (state.q || state.view) grid.scrollIntoView();
+    openFromState();
   });
+
+  // ---- claims: filter by framework and verdict
+  var cform = document.getElementById("claim-filters");
+  if (cform) {
+    var items = Array.prototype.slice.call(document.querySelectorAll("ul.claims > li"));
+    var capply = function () {
+      var fw = cform.elements.cfw.value, v = cform.elements.cv.value, n = 0;
+      items.forEach(function (li) {
+        var ok = (!fw || li.dataset.fw === fw) && (!v || li.dataset.v.split("|").indexOf(v) >= 0);
+        li.hidden = !ok;
+        if (ok) n++;
+      });
+      document.getElementById("claim-count").textContent = n + " of " + items.length + " claims";
+    };
+    cform.addEventListener("change", capply);
+    cform.addEventListener("submit", function (ev) { ev.preventDefault(); });
+    cform.hidden = false;
+    capply();
+  }
 
   form.hidden = false;
   Array.prototype.forEach.call(document.querySelectorAll(".js-only"), function (e) { e.hidden = false; });
   Array.prototype.forEach.call(grid.querySelectorAll("button.sort"), function (b) { b.hidden = false; });
   setForm(state);
-  if (["op", "adapter", "env", "status", "dtype", "q", "view"].some(function (k) { return state[k]; })) apply();
+  if (state.q || state.view) apply();
   else document.getElementById("count").textContent = rows.length + " cases";
   if (state.sort) sortRows();
-  if (state.cell) {
-    var p = state.cell.split(".");
-    openCell(parseInt(p[0], 10), parseInt(p[1], 10));
-  }
+  openFromState();
   window.normconfReady = performance.now();
   // parse the drill-down data while the page is idle, so the first click is quick
   if (window.requestIdleCallback) window.requestIdleCallback(function () { getData(); }, {timeout: 3000});
