@@ -8,16 +8,15 @@ from __future__ import annotations
 import itertools
 import math
 import os
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import jsonschema
-import yaml
 
 from .layouts import LAYOUTS, Layout
 from .reference import OPS, Semantics, op_semantics
+from .yamlsource import CaseError, check_grid, load_yaml, read_source  # noqa: F401 - CaseError, load_yaml re-exported
 
 DTYPES = ("float16", "bfloat16", "float32", "float64")
 AFFINES = ("none", "ones", "random")
@@ -104,19 +103,6 @@ _DEFAULTS = {
 }
 
 
-class CaseError(Exception):
-    """A bad case file. ``str()`` is one line: file:line: key 'k': message."""
-
-    def __init__(self, file, line, key, message):
-        self.file, self.line, self.key, self.message = str(file), line, key, message
-        super().__init__(str(self))
-
-    def __str__(self):
-        where = f"{self.file}:{self.line}" if self.line else self.file
-        key = f" key '{self.key}':" if self.key else ""
-        return f"{where}:{key} {self.message}"
-
-
 @dataclass(frozen=True)
 class Case:
     """One expanded case: every parameter is a single value."""
@@ -183,65 +169,6 @@ class Case:
             tags=tuple(d.get("tags", ())), skip=d.get("skip", ""), file=d.get("file", ""),
             line=int(d.get("line", 0)),
         )
-
-
-# --- YAML with line numbers ---------------------------------------------------
-
-class _Loader(yaml.SafeLoader):
-    """SafeLoader that also reads YAML 1.2 floats such as ``1e-5``."""
-
-
-_Loader.yaml_implicit_resolvers = {k: list(v) for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()}
-_Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:float",
-    re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
-    list("-+0123456789"),
-)
-
-
-_PLAIN_TAGS = {"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"}
-
-
-def _to_python(loader, node, path, lines, file):
-    lines[path] = node.start_mark.line + 1
-    if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)) and node.tag not in _PLAIN_TAGS:
-        raise CaseError(file, node.start_mark.line + 1, None, f"YAML tag {node.tag} is not allowed")
-    if isinstance(node, yaml.MappingNode):
-        out = {}
-        for knode, vnode in node.value:
-            key = loader.construct_object(knode, deep=True)
-            if not isinstance(key, str):
-                raise CaseError(file, knode.start_mark.line + 1, str(key), "keys must be strings")
-            if key in out:
-                raise CaseError(file, knode.start_mark.line + 1, key, "duplicate key")
-            out[key] = _to_python(loader, vnode, path + (key,), lines, file)
-            lines[path + (key,)] = knode.start_mark.line + 1
-        return out
-    if isinstance(node, yaml.SequenceNode):
-        return [_to_python(loader, v, path + (i,), lines, file) for i, v in enumerate(node.value)]
-    return loader.construct_object(node, deep=True)
-
-
-def load_yaml(text: str, file) -> tuple[Any, dict[tuple, int]]:
-    """Parse YAML safely; return the data and a map from key path to line."""
-    lines: dict[tuple, int] = {}
-    try:
-        loader = _Loader(text)
-        try:
-            node = loader.get_single_node()
-            data = None if node is None else _to_python(loader, node, (), lines, file)
-        finally:
-            loader.dispose()
-    except yaml.MarkedYAMLError as e:
-        mark = e.problem_mark or e.context_mark
-        line = mark.line + 1 if mark else 0
-        problem = " ".join(str(e.problem or e.context or "syntax error").split())
-        if e.context and e.context_mark and e.problem_mark and e.context_mark.line != e.problem_mark.line:
-            problem += f" ({' '.join(e.context.split())} at line {e.context_mark.line + 1})"
-        raise CaseError(file, line, None, f"YAML syntax error: {problem}") from None
-    except yaml.YAMLError as e:
-        raise CaseError(file, 0, None, f"YAML error: {' '.join(str(e).split())}") from None
-    return data, lines
 
 
 def _line(lines, path):
@@ -458,16 +385,13 @@ def load_file(path, *, max_elements: int | None = None, display: str | None = No
     file = display or str(path)
     if max_elements is None:
         max_elements = max_elements_default()
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
-        raise CaseError(file, 0, None, f"cannot read: {e}") from None
-    data, lines = load_yaml(text, file)
+    data, lines = load_yaml(read_source(path, file), file)
     if data is None:
         raise CaseError(file, 1, None, "empty file (expected a mapping with 'cases')")
     err = schema_error(file, data, lines)
     if err:
         raise err
+    check_grid(file, data, lines)
     defaults = data.get("defaults", {})
     seen: dict[str, int] = {}
     out: list[Case] = []
@@ -500,6 +424,9 @@ def load_tree(paths, *, max_elements=None, relative_to=None):
             got = load_file(p, max_elements=max_elements, display=disp)
         except CaseError as e:
             errors.append(e)
+            continue
+        except Exception as e:  # noqa: BLE001 - a bad file is one error, never the end of the listing
+            errors.append(CaseError(disp, 0, None, f"cannot load: {type(e).__name__}: {e}"))
             continue
         dup = next((c for c in got if c.id in seen), None)
         if dup:

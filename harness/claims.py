@@ -25,11 +25,11 @@ from __future__ import annotations
 import itertools
 import math
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
 from .cases import Case, CaseError, _line, load_yaml, schema_error
+from .yamlsource import read_source
 from .compare import compare
 from .inputs import make_inputs
 from .layouts import Layout
@@ -142,11 +142,7 @@ class Claim:
 
 def load_claims(path, display=None) -> list[Claim]:
     file = display or str(path)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
-        raise CaseError(file, 0, None, f"cannot read: {e}") from None
-    data, lines = load_yaml(text, file)
+    data, lines = load_yaml(read_source(path, file), file)
     if data is None:
         raise CaseError(file, 1, None, "empty file (expected a mapping with 'claims')")
     err = schema_error(file, data, lines, SCHEMA)

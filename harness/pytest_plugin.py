@@ -87,13 +87,19 @@ def pytest_sessionfinish(session):
         r.close()
 
 
+def _as_case_error(file, e: Exception) -> CaseError:
+    if isinstance(e, CaseError):
+        return e
+    return CaseError(file, 0, None, f"cannot load: {type(e).__name__}: {e}")
+
+
 class CaseFile(pytest.File):
     def collect(self):
         rel = os.path.relpath(self.path, self.config.rootpath)
         try:
             cases = load_file(self.path, max_elements=self.config.getoption("--max-elements"), display=rel)
-        except CaseError as e:
-            yield CaseFileError.from_parent(self, name="<invalid case file>", error=e)
+        except Exception as e:  # noqa: BLE001 - one bad file is one failing item; the others still run
+            yield CaseFileError.from_parent(self, name="<invalid case file>", error=_as_case_error(rel, e))
             return
         seen = self.config.stash[_SEEN]
         for c in cases:
@@ -121,8 +127,8 @@ class ClaimFile(pytest.File):
         rel = os.path.relpath(self.path, self.config.rootpath)
         try:
             claims = load_claims(self.path, display=rel)
-        except CaseError as e:
-            yield CaseFileError.from_parent(self, name="<invalid claims file>", error=e)
+        except Exception as e:  # noqa: BLE001 - one bad file is one failing item; the others still run
+            yield CaseFileError.from_parent(self, name="<invalid claims file>", error=_as_case_error(rel, e))
             return
         selected = _adapters(self.config)
         known = registry()
