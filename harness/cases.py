@@ -42,6 +42,30 @@ _INPUT = {
     },
 }
 
+_TOLERANCE = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["reason"],
+    "minProperties": 2,
+    "properties": {
+        "reason": {"type": "string", "minLength": 1},
+        "factor": {"type": "number", "exclusiveMinimum": 0},
+        "atol": {"type": "number", "minimum": 0},
+        "rtol": {"type": "number", "minimum": 0},
+    },
+    "not": {"required": ["factor", "atol"]},
+}
+
+_EXPECT = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["raises"],
+    "properties": {
+        "raises": {"type": "string", "pattern": r"^[A-Za-z_][A-Za-z0-9_]*$"},
+        "message": _one_or_list({"type": "string", "minLength": 1}),
+    },
+}
+
 _CASE_PROPERTIES = {
     "id": {"type": "string", "pattern": r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"},
     "description": {"type": "string", "minLength": 1},
@@ -54,11 +78,13 @@ _CASE_PROPERTIES = {
         "additionalProperties": _one_or_list({"type": "integer", "minimum": 1}),
     },
     "groups": _one_or_list({"type": "integer", "minimum": 1}),
-    "epsilon": _one_or_list({"type": "number", "exclusiveMinimum": 0}),
+    "epsilon": _one_or_list({"anyOf": [{"type": "number", "exclusiveMinimum": 0}, {"const": "default"}]}),
     "dtype": _one_or_list({"enum": list(DTYPES)}),
     "affine": _one_or_list({"enum": list(AFFINES)}),
     "axes": _one_or_list({"type": "string", "pattern": "^[A-Z]+$"}),
     "affine_axes": {"type": "string", "pattern": "^[A-Z]+$"},
+    "tolerance": _TOLERANCE,
+    "expect": _EXPECT,
     "input": _INPUT,
     "seed": _one_or_list({"type": "integer", "minimum": 0, "maximum": 2**63 - 1}),
     "check": {"enum": list(CHECKS)},
@@ -114,7 +140,7 @@ class Case:
     layout: str
     sizes: tuple[tuple[str, int], ...]
     dtype: str
-    epsilon: float
+    epsilon: float | None  # None: the framework's default (``epsilon: default``)
     affine: str
     seed: int
     input: tuple[tuple[str, Any], ...]
@@ -122,6 +148,8 @@ class Case:
     axes: str | None = None
     affine_axes: str | None = None
     check: str = "forward"
+    tolerance: tuple[tuple[str, Any], ...] = ()
+    expect: tuple[tuple[str, Any], ...] = ()
     tags: tuple[str, ...] = ()
     skip: str = ""
     file: str = ""
@@ -142,8 +170,22 @@ class Case:
 
     @property
     def semantics(self) -> Semantics:
-        return op_semantics(self.op, self.layout, axes=self.axes, groups=self.groups, eps=self.epsilon,
+        """The operator's semantics; with ``epsilon: default`` its epsilon is 0
+        until :meth:`semantics_with` is given the framework's documented default."""
+        return self.semantics_with(self.epsilon if self.epsilon is not None else 0.0)
+
+    def semantics_with(self, eps: float) -> Semantics:
+        return op_semantics(self.op, self.layout, axes=self.axes, groups=self.groups, eps=eps,
                             affine_axes=self.affine_axes)
+
+    @property
+    def tolerance_spec(self):
+        from .compare import Tolerance
+        return Tolerance.from_dict(dict(self.tolerance))
+
+    @property
+    def expect_spec(self) -> dict[str, Any]:
+        return dict(self.expect)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -151,7 +193,9 @@ class Case:
             "op": self.op, "layout": self.layout, "shape": dict(self.sizes),
             "dtype": self.dtype, "epsilon": self.epsilon, "affine": self.affine,
             "seed": self.seed, "input": dict(self.input), "groups": self.groups,
-            "axes": self.axes, "affine_axes": self.affine_axes, "check": self.check, "tags": list(self.tags), "skip": self.skip,
+            "axes": self.axes, "affine_axes": self.affine_axes, "check": self.check,
+            "tolerance": dict(self.tolerance) or None, "expect": dict(self.expect) or None,
+            "tags": list(self.tags), "skip": self.skip,
             "file": self.file, "line": self.line,
         }
 
@@ -162,10 +206,13 @@ class Case:
             id=d["id"], description=d.get("description", ""), source=d.get("source", ""),
             op=d["op"], layout=d["layout"],
             sizes=tuple((a, int(d["shape"][a])) for a in lay.axes),
-            dtype=d["dtype"], epsilon=float(d["epsilon"]), affine=d["affine"],
+            dtype=d["dtype"], epsilon=None if d.get("epsilon") in (None, "default") else float(d["epsilon"]),
+            affine=d["affine"],
             seed=int(d["seed"]), input=tuple(sorted(d["input"].items())),
             groups=d.get("groups"), axes=d.get("axes"), affine_axes=d.get("affine_axes"),
             check=d.get("check", "forward"),
+            tolerance=tuple(sorted((d.get("tolerance") or {}).items())),
+            expect=tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in (d.get("expect") or {}).items())),
             tags=tuple(d.get("tags", ())), skip=d.get("skip", ""), file=d.get("file", ""),
             line=int(d.get("line", 0)),
         )
@@ -230,7 +277,7 @@ def _token(key, value) -> str:
     if key == "seed":
         return f"seed{value}"
     if key == "epsilon":
-        return f"eps{_fmt(float(value))}"
+        return "eps-default" if value == "default" else f"eps{_fmt(float(value))}"
     if key == "dtype":
         return value
     if key.startswith("shape."):
@@ -265,9 +312,11 @@ def _expand_one(file, raw, defaults, lines, path, max_elements) -> list[Case]:
         raise CaseError(file, base_line, "groups", "group_norm needs groups")
     if op != "group_norm" and "groups" in entry:
         raise CaseError(file, where("groups"), "groups", f"only group_norm takes groups, not {op}")
-    for key in ("axes", "affine_axes"):
-        if op not in ("layer_norm", "rms_norm") and key in entry:
-            raise CaseError(file, where(key), key, f"only layer_norm and rms_norm take {key}, not {op}")
+    if op not in ("layer_norm", "rms_norm", "group_norm") and "axes" in entry:
+        raise CaseError(file, where("axes"), "axes", f"only layer_norm, rms_norm and group_norm take axes, not {op}")
+    if op not in ("layer_norm", "rms_norm") and "affine_axes" in entry:
+        raise CaseError(file, where("affine_axes"), "affine_axes",
+                        f"only layer_norm and rms_norm take affine_axes, not {op}")
     dist = entry["input"].get("distribution", "normal")
     need = {"normal": ("mean", "std"), "uniform": ("low", "high"), "constant": ("value",)}[dist]
     for k in need:
@@ -321,7 +370,7 @@ def _combos(file, raw, entry, grid, shown, layout, op, dist, where, max_elements
                             f"{n} elements exceed the cap of {max_elements} (case {cid}; "
                             "raise it with --max-elements or NORMCONF_MAX_ELEMENTS)")
         groups = p.get("groups")
-        if groups is not None:
+        if groups is not None and "expect" not in entry:
             C = sizes[layout.channel]
             if C % groups:
                 raise CaseError(file, where("groups"), "groups",
@@ -333,6 +382,10 @@ def _combos(file, raw, entry, grid, shown, layout, op, dist, where, max_elements
                 raise CaseError(file, where("axes"), "axes",
                                 f"'{axes}' must name distinct axes of layout {layout.name} (case {cid})")
             axes = "".join(layout.ordered(axes))
+            if op == "group_norm" and layout.channel not in axes:
+                raise CaseError(file, where("axes"), "axes",
+                                f"group_norm statistics always span the channels of a group: '{axes}' must include "
+                                f"{layout.channel} (case {cid})")
         affine_axes = entry.get("affine_axes")
         if affine_axes is not None:
             if any(a not in layout.axes for a in affine_axes) or len(set(affine_axes)) != len(affine_axes):
@@ -349,9 +402,13 @@ def _combos(file, raw, entry, grid, shown, layout, op, dist, where, max_elements
         out.append(Case(
             id=cid, description=entry["description"], source=entry["source"], op=op,
             layout=layout.name, sizes=tuple((a, int(sizes[a])) for a in layout.axes),
-            dtype=p["dtype"], epsilon=float(p["epsilon"]), affine=p["affine"], seed=int(p["seed"]),
+            dtype=p["dtype"], epsilon=None if p["epsilon"] == "default" else float(p["epsilon"]),
+            affine=p["affine"], seed=int(p["seed"]),
             input=tuple(sorted(inp.items())), groups=groups, axes=axes, affine_axes=affine_axes,
             check=entry["check"],
+            tolerance=tuple(sorted(entry.get("tolerance", {}).items())),
+            expect=tuple(sorted((k, tuple(v) if isinstance(v, list) else v)
+                                for k, v in entry.get("expect", {}).items())),
             tags=tuple(entry["tags"]), skip=entry.get("skip", ""), file=str(file), line=base_line,
             params=tuple((k, v) for k, v in p.items()),
         ))
@@ -366,7 +423,8 @@ def params_text(case: dict) -> str:
     for k in ("groups", "axes", "affine_axes"):
         if case.get(k) is not None:
             p.append(f"{k}={case[k]}")
-    p += [f"eps={_fmt(case.get('epsilon'))}", f"dtype={case.get('dtype')}", f"affine={case.get('affine')}",
+    eps = case.get("epsilon")
+    p += [f"eps={'default' if eps in (None, 'default') else _fmt(eps)}", f"dtype={case.get('dtype')}", f"affine={case.get('affine')}",
           f"seed={case.get('seed')}"]
     inp = case.get("input") or {}
     if inp:

@@ -1,35 +1,67 @@
-"""Tolerance policy and error metrics.
+"""The verdict rule and error metrics.
 
-An output element passes when ``|actual - expected| <= atol + rtol * |expected|``
-(NaN matches only NaN, an infinity only the same infinity). ``expected`` is the
-float64 reference computed from the dtype-rounded inputs. The per-dtype
-tolerances below are the whole policy; README explains them.
+A cell's *error* is the largest ``|actual - expected|`` over its output, where
+``expected`` is the float64 reference computed from the dtype-rounded inputs.
+Its *achievable error* is the largest error that numerically stable
+implementations in the case's dtype reach on the same input
+(:mod:`harness.numerics`). The cell agrees when
 
-Metrics reported for every cell: max absolute error, max relative error (over
-elements whose reference magnitude is at least ``atol``, so that values near
-zero do not dominate), max ULP distance in the case dtype (the reference
-rounded to that dtype vs the actual output), and where the largest absolute
-difference sits.
+    error <= FACTOR * achievable + FLOOR[dtype]
+
+and its output has NaN or an infinity exactly where the reference has the same
+(NaN or an infinity where the reference is finite, or the reverse, always
+diverges). README explains why FACTOR is what it is. A case may set its own
+``tolerance``: a ``factor`` replacing FACTOR, or ``atol``/``rtol`` for the
+elementwise rule ``|actual - expected| <= atol + rtol * |expected|``.
+
+Metrics recorded for every cell: the error (max abs), the achievable error,
+their ratio, the allowed error, the max relative error (over elements whose
+reference magnitude is at least the floor), the max ULP distance in the case
+dtype (measured in the dtype's spacing at the expected value, over elements
+not near zero), NaN/inf counts and where the largest difference sits.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, asdict
+import math
+from dataclasses import asdict, dataclass
 
 import numpy as np
 
 from .inputs import np_dtype
 
-#: dtype -> (atol, rtol)
-TOLERANCES = {
-    "float64": (1e-10, 1e-10),
-    "float32": (1e-5, 1e-5),
-    "float16": (1e-2, 1e-2),
-    "bfloat16": (6e-2, 6e-2),
+#: an error this many times the achievable error is an algorithmic difference, not rounding
+FACTOR = 8.0
+#: dtype -> the smallest error ever called a divergence: 4 units in the last place at 1.0
+FLOOR = {
+    "float64": 4 * 2.0 ** -52,
+    "float32": 4 * 2.0 ** -23,
+    "float16": 4 * 2.0 ** -10,
+    "bfloat16": 4 * 2.0 ** -7,
 }
 
 
-def tolerance(dtype: str) -> tuple[float, float]:
-    return TOLERANCES[dtype]
+@dataclass(frozen=True)
+class Tolerance:
+    """A case's own tolerance: ``factor`` on the achievable error, or elementwise ``atol``/``rtol``."""
+
+    reason: str
+    factor: float | None = None
+    atol: float | None = None
+    rtol: float | None = None
+
+    def to_dict(self) -> dict:
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
+    @classmethod
+    def from_dict(cls, d) -> "Tolerance | None":
+        if not d:
+            return None
+        return cls(reason=str(d.get("reason", "")), factor=d.get("factor"), atol=d.get("atol"), rtol=d.get("rtol"))
+
+    def describe(self) -> str:
+        if self.factor is not None:
+            return f"{self.factor:g} x achievable error + floor"
+        return f"|actual - expected| <= {self.atol or 0:g} + {self.rtol or 0:g} * |expected|"
 
 
 @dataclass
@@ -37,11 +69,19 @@ class Comparison:
     ok: bool
     max_abs: float
     max_rel: float
-    max_ulp: float
-    atol: float
-    rtol: float
+    max_ulp: float | None
     n: int
     n_bad: int
+    achievable: float = 0.0
+    allowed: float = 0.0
+    ratio: float | None = None
+    factor: float = FACTOR
+    floor: float = 0.0
+    rule: str = "achievable"  # achievable | factor | atol/rtol
+    n_nan: int = 0
+    n_inf: int = 0
+    n_ref_nonfinite: int = 0
+    nonfinite: str | None = None  # "3 of 60 outputs are NaN", when outputs are not finite where the reference is
     worst_index: list[int] | None = None
     worst_expected: float | None = None
     worst_actual: float | None = None
@@ -75,38 +115,93 @@ def _f(v):
     return None if v is None else float(v)
 
 
-def compare(actual, expected, dtype: str, *, atol=None, rtol=None) -> Comparison:
-    d_atol, d_rtol = tolerance(dtype)
-    atol = d_atol if atol is None else atol
-    rtol = d_rtol if rtol is None else rtol
+#: dtype -> bits of precision (significand bits including the implicit one)
+_PRECISION = {"float64": 53, "float32": 24, "float16": 11, "bfloat16": 8}
+
+
+def ulp_spacing_error(actual64: np.ndarray, expected64: np.ndarray, dtype: str) -> float | None:
+    """Largest ``|actual - expected|`` in units of ``dtype``'s spacing at the
+    expected value (an ULP there), over elements not near zero (``|expected|``
+    at least 1/1024 of the largest); None when there are none."""
+    fin = np.isfinite(expected64) & np.isfinite(actual64)
+    if not fin.any():
+        return None
+    e, a = expected64[fin], actual64[fin]
+    mag = np.abs(e)
+    top = float(mag.max())
+    if top == 0:
+        return None
+    big = mag >= top / 1024
+    _, k = np.frexp(mag[big])  # |e| = f * 2**k with f in [0.5, 1)
+    spacing = np.ldexp(1.0, k - _PRECISION[dtype])
+    return float(np.max(np.abs(a[big] - e[big]) / spacing))
+
+
+def _count(mask) -> int:
+    return int(np.count_nonzero(mask))
+
+
+def nonfinite_text(a: np.ndarray, e: np.ndarray) -> str | None:
+    """'N of M outputs are NaN' (and/or inf) where the reference is finite; the
+    reverse when the reference is not finite and the output is."""
+    fin_e = np.isfinite(e)
+    n = e.size
+    parts = []
+    nan = _count(np.isnan(a) & fin_e)
+    inf = _count(np.isinf(a) & fin_e)
+    if nan:
+        parts.append(f"{nan} of {n} outputs are NaN")
+    if inf:
+        parts.append(f"{inf} of {n} outputs are inf")
+    rev = _count(~fin_e & np.isfinite(a))
+    if rev:
+        parts.append(f"{rev} of {n} outputs are finite where the reference is not")
+    return "; ".join(parts) or None
+
+
+def compare(actual, expected, dtype: str, *, achievable: float = 0.0, tolerance: Tolerance | None = None,
+            factor: float | None = None) -> Comparison:
+    """Judge ``actual`` against the float64 ``expected`` given the ``achievable`` error."""
+    floor = FLOOR[dtype]
+    factor = FACTOR if factor is None else factor
+    rule = "achievable"
+    if tolerance is not None and tolerance.factor is not None:
+        factor, rule = float(tolerance.factor), "factor"
     e = np.asarray(expected, np.float64)
     a_raw = np.asarray(actual)
+    achievable = float(achievable) if achievable is not None and math.isfinite(achievable) else 0.0
+    allowed = factor * achievable + floor
     if a_raw.shape != e.shape:
-        return Comparison(False, float("inf"), float("inf"), float("inf"), atol, rtol, int(e.size), int(e.size),
+        return Comparison(False, math.inf, math.inf, None, int(e.size), int(e.size), achievable, allowed, None,
+                          factor, floor, rule,
                           shape_mismatch=f"output shape {list(a_raw.shape)} != expected {list(e.shape)}")
     a = a_raw.astype(np.float64)
     n = int(e.size)
     if n == 0:
-        return Comparison(True, 0.0, 0.0, 0.0, atol, rtol, 0, 0)
+        return Comparison(True, 0.0, 0.0, None, 0, 0, achievable, allowed, None, factor, floor, rule)
     with np.errstate(all="ignore"):
         diff = np.abs(a - e)
         same_special = (np.isnan(a) & np.isnan(e)) | (np.isinf(a) & np.isinf(e) & (np.sign(a) == np.sign(e)))
         diff = np.where(same_special, 0.0, diff)
         diff = np.where(np.isnan(diff), np.inf, diff)  # NaN on one side only
-        bad = diff > atol + rtol * np.abs(np.where(np.isfinite(e), e, 0.0))
+        if tolerance is not None and tolerance.factor is None:
+            rule = "atol/rtol"
+            bound = (tolerance.atol or 0.0) + (tolerance.rtol or 0.0) * np.abs(np.where(np.isfinite(e), e, 0.0))
+            bad = diff > bound
+        else:
+            bad = diff > allowed
         bad &= ~same_special
-        big = np.abs(e) >= atol
+        big = np.abs(e) >= floor
         rel = np.where(big & np.isfinite(e), diff / np.where(big, np.abs(e), 1.0), 0.0)
-        ulp = ulp_distance(a_raw, e, dtype)
-        ulp = np.where(same_special, 0.0, ulp)
-        ulp = np.where(np.isnan(ulp), np.inf, ulp)
     worst = int(np.argmax(diff))
     idx = [int(i) for i in np.unravel_index(worst, e.shape)]
+    max_abs = float(diff.max())
+    ratio = max_abs / achievable if achievable > 0 else (0.0 if max_abs == 0 else None)
     return Comparison(
         ok=not bool(bad.any()),
-        max_abs=float(diff.max()),
-        max_rel=float(rel.max()),
-        max_ulp=float(ulp.max()),
-        atol=atol, rtol=rtol, n=n, n_bad=int(bad.sum()),
+        max_abs=max_abs, max_rel=float(rel.max()), max_ulp=ulp_spacing_error(a, e, dtype), n=n,
+        n_bad=int(bad.sum()), achievable=achievable, allowed=allowed, ratio=ratio, factor=factor, floor=floor,
+        rule=rule, n_nan=_count(np.isnan(a)), n_inf=_count(np.isinf(a)), n_ref_nonfinite=_count(~np.isfinite(e)),
+        nonfinite=nonfinite_text(a, e),
         worst_index=idx, worst_expected=_f(e.flat[worst]), worst_actual=_f(a.flat[worst]),
     )

@@ -9,7 +9,13 @@ then means reducing over the channels of one group.
     y = x / sqrt(mean(x**2) + eps) * gamma                 (RMS, not centred)
 
 ``var`` is the biased (1/m) variance unless ``ddof`` says otherwise, and
-``eps`` sits inside the square root unless ``eps_outside`` says otherwise. The
+``eps`` sits inside the square root unless ``eps_outside`` says otherwise.
+
+The reference is written to be more exact than any float64 implementation
+can be, because float64 cells are judged against it too: the mean is the
+float64 mean corrected by the mean of the residuals (so a mean of 1e4 costs
+the deviations no digits), and the deviations are scaled by a power of two
+before squaring (exact), so squares never overflow. The
 variants exist so that a divergence can be explained by the member of the
 family that reproduces it; the operators themselves use the defaults.
 """
@@ -61,7 +67,8 @@ class Semantics:
 def op_semantics(op: str, layout: str, *, axes=None, groups=None, eps=1e-5, affine_axes=None) -> Semantics:
     """The semantics an operator is defined to have (DESIGN.md table). For
     layer_norm and rms_norm the affine transform spans the reduced axes unless
-    ``affine_axes`` names others (Flax's ``feature_axes``)."""
+    ``affine_axes`` names others (Flax's ``feature_axes``). For group_norm,
+    ``axes`` names the axes the statistics span (the group's channels always)."""
     lay = Layout(layout)
     if op == "batch_norm":
         stat = tuple(a for a in lay.axes if a != lay.channel)
@@ -72,7 +79,10 @@ def op_semantics(op: str, layout: str, *, axes=None, groups=None, eps=1e-5, affi
     if op == "group_norm":
         if groups is None:
             raise ValueError("group_norm needs groups")
-        return Semantics(layout, (lay.channel,) + lay.spatial, (lay.channel,), groups=groups, eps=eps)
+        # statistics over the channels of a group and, by default, every spatial axis;
+        # ``axes`` names them explicitly (Flax's reduction_axes), the channel always among them
+        stat = lay.ordered(set(axes) | {lay.channel}) if axes else (lay.channel,) + lay.spatial
+        return Semantics(layout, stat, (lay.channel,), groups=groups, eps=eps)
     if op == "instance_norm":
         if not lay.spatial:
             raise ValueError(f"instance_norm needs a spatial axis; layout {layout} has none")
@@ -122,17 +132,23 @@ def normalize(x, sem: Semantics, gamma=None, beta=None) -> np.ndarray:
     xs, dims = _grouped(x, lay, sem.groups)
     red = tuple(sorted(dims[a] for a in sem.stat_axes))
     with np.errstate(all="ignore"):
+        m = int(np.prod([xs.shape[d] for d in red])) if red else 1
         if sem.center:
-            mean = xs.mean(axis=red, keepdims=True)
-            m = int(np.prod([xs.shape[d] for d in red])) if red else 1
-            dev = xs - mean
-            var = (dev * dev).sum(axis=red, keepdims=True) / (m - sem.ddof)
-            num = dev
+            # corrected two-pass mean: the float64 mean plus the mean of the
+            # residuals, so that large means do not cost the deviations digits
+            m1 = xs.mean(axis=red, keepdims=True)
+            r1 = xs - m1
+            num = r1 - r1.mean(axis=red, keepdims=True)
         else:
-            var = (xs * xs).mean(axis=red, keepdims=True)
             num = xs
-        den = np.sqrt(var) + sem.eps if sem.eps_outside else np.sqrt(var + sem.eps)
-        y = (num / den).reshape(x.shape)
+        # scale by a power of two (exact) so that squares never overflow
+        mx = np.max(np.abs(num), axis=red, keepdims=True)
+        _, e = np.frexp(np.where(np.isfinite(mx) & (mx > 0), mx, 1.0))
+        s = np.ldexp(1.0, e)
+        d = num / s
+        var = (d * d).sum(axis=red, keepdims=True) / (m - sem.ddof if sem.center else m)
+        den = np.sqrt(var) + sem.eps / s if sem.eps_outside else np.sqrt(var + sem.eps / (s * s))
+        y = (d / den).reshape(x.shape)
     return apply_affine(y, sem, gamma, beta)
 
 

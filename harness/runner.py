@@ -1,14 +1,13 @@
-"""Runs one cell (case x adapter): inputs -> reference and adapter -> compare -> Result."""
+"""Runs one cell (case x adapter): inputs -> reference, achievable error and adapter -> verdict -> Result."""
 from __future__ import annotations
 
 import time
 
 from .adapters import registry
 from .cases import params_text
-from .compare import compare
 from .inputs import make_inputs
 from .layouts import Layout
-from .reference import normalize
+from .numerics import judge
 from .results import Result, Writer
 from .semantics import fingerprint
 from .workers import DEFAULT_CELL_TIMEOUT, DEFAULT_STARTUP_TIMEOUT, WorkerPool
@@ -18,20 +17,28 @@ def explain(case, result: Result) -> str:
     """A multi-line, human message for a cell that did not agree."""
     m = result.metrics
     lines = [f"{result.status}: {case.id} [{result.adapter}] ({params_text(case.to_dict())})"]
-    if result.status == "diverge":
+    if result.status == "diverge" and m.get("expected_error"):
+        lines.append(f"  {m['expected_error']}")
+    elif result.status == "diverge":
         if m.get("shape_mismatch"):
             lines.append(f"  {m['shape_mismatch']}")
         else:
+            if m.get("nonfinite"):
+                lines.append(f"  {m['nonfinite']}")
             lay = Layout(case.layout)
-            where = ", ".join(f"{a}={i}" for a, i in zip(lay.axes, m["worst_index"]))
-            lines.append(f"  max abs error {m['max_abs']:.3g}, max rel error {m['max_rel']:.3g}, "
-                         f"max {m['max_ulp']:.0f} ulp; {m['n_bad']} of {m['n']} elements outside tolerance")
-            lines.append(f"  tolerance: |actual - expected| <= {m['atol']:g} + {m['rtol']:g} * |expected|")
-            lines.append(f"  largest difference at [{where}]: expected {m['worst_expected']!r}, "
-                         f"got {m['worst_actual']!r}")
+            where = ", ".join(f"{a}={i}" for a, i in zip(lay.axes, m.get("worst_index") or []))
+            lines.append(f"  error {_g(m.get('max_abs'))} (max abs), achievable {_g(m.get('achievable'))}, "
+                         f"ratio {_g(m.get('ratio'))}; {m.get('n_bad')} of {m.get('n')} elements above the "
+                         f"allowed {_g(m.get('allowed'))}")
+            lines.append(f"  rule: {rule_text(m, case)}")
+            lines.append(f"  largest difference at [{where}]: expected {m.get('worst_expected')!r}, "
+                         f"got {m.get('worst_actual')!r}")
         if m.get("output_dtype") and m["output_dtype"] != case.dtype:
             lines.append(f"  output dtype {m['output_dtype']} (case dtype {case.dtype})")
-        lines.append(f"  reference: {case.semantics.describe()}")
+        if m.get("epsilon_default"):
+            d = m["epsilon_default"]
+            lines.append(f"  epsilon: the documented default {d.get('value')!r} ({d.get('source')})")
+        lines.append(f"  reference: {case.semantics_with(_eps(case, m)).describe()}")
         if result.fingerprint and result.fingerprint.get("explanation"):
             lines.append(f"  explanation: {result.fingerprint['explanation']}")
     elif result.message:
@@ -43,11 +50,52 @@ def explain(case, result: Result) -> str:
     return "\n".join(lines)
 
 
-def _fingerprint(case, inputs, y) -> dict:
+def _g(v) -> str:
+    return f"{v:.3g}" if isinstance(v, (int, float)) else str(v)
+
+
+def rule_text(m: dict, case=None) -> str:
+    """The verdict rule a cell was judged by, in one line."""
+    if m.get("rule") == "atol/rtol":
+        t = (case.tolerance_spec if case is not None else None)
+        reason = f" (case tolerance: {t.reason})" if t else ""
+        return f"the case's own |actual - expected| <= atol + rtol * |expected|{reason}"
+    why = ""
+    if m.get("rule") == "factor" and case is not None and case.tolerance_spec:
+        why = f" (case tolerance: {case.tolerance_spec.reason})"
+    return (f"error <= {_g(m.get('factor'))} x achievable {_g(m.get('achievable'))} + floor {_g(m.get('floor'))} "
+            f"= {_g(m.get('allowed'))}{why}")
+
+
+def _eps(case, metrics) -> float:
+    if case.epsilon is not None:
+        return case.epsilon
+    return float((metrics.get("epsilon_default") or {}).get("value", 0.0))
+
+
+def _fingerprint(case, inputs, y, sem, achievable) -> dict:
     try:
-        return fingerprint(inputs.x, y, case.semantics, case.dtype, inputs.gamma, inputs.beta)
+        return fingerprint(inputs.x, y, sem, case.dtype, inputs.gamma, inputs.beta, achievable=achievable)
     except Exception as e:  # noqa: BLE001 - an explanation must never cost the result
         return {"matches": [], "explanation": f"fingerprinting failed: {type(e).__name__}: {e}"}
+
+
+def expected_error(case, reply) -> tuple[str, str]:
+    """(status, message) of a case that expects the call to raise."""
+    want = case.expect_spec
+    etype = want["raises"]
+    msgs = want.get("message")
+    msgs = [msgs] if isinstance(msgs, str) else list(msgs or ())
+    if reply.status == "ok":
+        return "diverge", f"expected {etype}, but the call returned an output"
+    said = reply.message or ""
+    types = (reply.info or {}).get("exception_types") or [said.split(":", 1)[0]]
+    if etype not in types:
+        return "diverge", f"raised {said}; the case expects {etype}"
+    if msgs and not any(t.lower() in said.lower() for t in msgs):
+        alts = " or ".join(repr(t) for t in msgs)
+        return "diverge", f"raised {said}; the message lacks {alts}"
+    return "agree", f"raised {said}"
 
 
 class Runner:
@@ -78,11 +126,19 @@ class Runner:
             self._announced.add(adapter)
             if self.writer:
                 self.writer.adapter(adapter, reply.versions)
-        metrics, status = {}, reply.status
-        if reply.status == "ok":
-            expected = normalize(inputs.x, case.semantics, inputs.gamma, inputs.beta)
-            cmp = compare(reply.y, expected, case.dtype)
-            metrics = cmp.metrics()
+        metrics, status, sem, cmp = {}, reply.status, None, None
+        if case.expect and reply.status in ("ok", "error"):
+            status, said = expected_error(case, reply)
+            metrics = {"expected_error" if status == "diverge" else "raised": said}
+        elif reply.status == "ok":
+            eps = case.epsilon
+            if eps is None:
+                doc = (reply.info or {}).get("epsilon_default")
+                metrics["epsilon_default"] = doc
+                eps = float(doc["value"])
+            sem = case.semantics_with(eps)
+            cmp, _ = judge(reply.y, inputs.x, sem, case.dtype, inputs.gamma, inputs.beta, case.tolerance_spec)
+            metrics.update(cmp.metrics())
             metrics["output_dtype"] = str(getattr(reply.y, "dtype", type(reply.y).__name__))
             status = "agree" if cmp.ok else "diverge"
         result = Result(
@@ -91,7 +147,8 @@ class Runner:
             duration=time.perf_counter() - t0, case=case.to_dict(),
         )
         if status == "diverge":
-            result.fingerprint = _fingerprint(case, inputs, reply.y)
+            if cmp is not None and not cmp.shape_mismatch:
+                result.fingerprint = _fingerprint(case, inputs, reply.y, sem, cmp.achievable)
             result.message = explain(case, result)
         if self.writer:
             self.writer.write(result)

@@ -5,7 +5,7 @@ the channel axis split into groups), centred or RMS, epsilon inside or
 outside the square root, biased or unbiased variance, with or without the
 case's affine transform". Given an input and an output that disagrees with
 the expected semantics, :func:`fingerprint` searches the family for the
-members that reproduce the output within the case's tolerance and states the
+members that reproduce the output as closely as the verdict rule asks and states the
 difference in words: "normalized over {T,F}; the case expects {F}".
 """
 from __future__ import annotations
@@ -15,10 +15,11 @@ from dataclasses import asdict
 
 import numpy as np
 
-from .compare import compare
+from .compare import compare, nonfinite_text
 from .inputs import np_dtype
 from .layouts import Layout
-from .reference import Semantics, apply_affine, normalize
+from .numerics import accumulation_dtype, achievable_error, one_pass, squares_overflow, stable
+from .reference import Semantics, normalize
 
 #: epsilon values frameworks use as defaults (tried besides the case's own)
 COMMON_EPSILONS = (1e-3, 1e-5, 1e-6, 1e-7, 1.001e-5, 0.0)
@@ -90,9 +91,13 @@ def difference(found: Semantics, expected: Semantics) -> str:
     return "; ".join(parts) or "the expected semantics"
 
 
-def fingerprint(x, y, expected: Semantics, dtype: str, gamma=None, beta=None, *, max_matches=8) -> dict:
-    """Members of the family that reproduce ``y`` from ``x`` within the tolerance
-    of ``dtype``. Returns a JSON-ready dict with an ``explanation`` in words."""
+def fingerprint(x, y, expected: Semantics, dtype: str, gamma=None, beta=None, *, achievable=None,
+                max_matches=8) -> dict:
+    """Members of the family that reproduce ``y`` from ``x`` as closely as the
+    verdict rule asks of the expected semantics (``achievable`` is the expected
+    semantics' achievable error on this input; computed when not given).
+    Returns a JSON-ready dict with an ``explanation`` in words. A member whose
+    own output is NaN or infinite never explains anything."""
     x = np.asarray(x)
     y = np.asarray(y)
     lay = Layout(expected.layout)
@@ -100,13 +105,25 @@ def fingerprint(x, y, expected: Semantics, dtype: str, gamma=None, beta=None, *,
     if y.shape != x.shape:
         return {"matches": [], "explanation": f"output shape {list(y.shape)} differs from input shape "
                                               f"{list(x.shape)}; no member of the family changes the shape"}
+    try:
+        ref = normalize(x, expected, gamma, beta)  # the expected output, used by every check below
+    except ValueError:
+        ref = None
+    if achievable is None:
+        achievable = achievable_error(x, ref, expected, dtype, gamma, beta) if ref is not None else 0.0
+    y64 = np.asarray(y, np.float64)
+    nonfinite = nonfinite_text(y64, ref) if ref is not None else None
+    if nonfinite:
+        return _explain_nonfinite(x, y64, ref, expected, dtype, gamma, beta, nonfinite, achievable)
 
     def err(sem, with_affine=True):
         try:
             out = normalize(x, sem, gamma if with_affine else None, beta if with_affine else None)
         except ValueError:
             return None
-        return compare(y, out, dtype)
+        if not np.all(np.isfinite(out)):
+            return None  # a member that produces NaN/inf explains nothing
+        return compare(y, out, dtype, achievable=achievable)
 
     # stage 1: structure; stage 2: numerics around the best structures
     scored = []
@@ -132,11 +149,7 @@ def fingerprint(x, y, expected: Semantics, dtype: str, gamma=None, beta=None, *,
     # A numerical variant (epsilon value or placement, variance estimator) of the
     # expected structure only explains an output it fits clearly better than
     # the expected semantics does; otherwise it is fitting rounding noise.
-    try:
-        ref = normalize(x, expected, gamma, beta)  # the expected output, used by every check below
-    except ValueError:
-        ref = None
-    c_expected = compare(y, ref, dtype) if ref is not None else None
+    c_expected = compare(y, ref, dtype, achievable=achievable) if ref is not None else None
     if c_expected is not None:
         def structural(sem):
             return (set(sem.stat_axes), sem.groups, sem.center) != (set(expected.stat_axes), expected.groups,
@@ -170,78 +183,92 @@ def fingerprint(x, y, expected: Semantics, dtype: str, gamma=None, beta=None, *,
             b_err, b_sem = c_expected.max_abs, expected
         out["closest"] = _sem_dict(b_sem)
         out["closest_max_abs"] = float(b_err)
-        lower = _lower_precision(y, ref, dtype) if ref is not None else None
+        lower = _lower_precision(x, y, ref, expected, dtype, gamma, beta) if ref is not None else None
         if _key(b_sem) == _key(expected) and lower:
             out["computed_in"] = lower
             out["explanation"] = (f"the expected semantics at {lower} precision (max abs {b_err:.3g}): the "
                                   f"{dtype} result was computed in {lower}")
         elif _key(b_sem) == _key(expected):
-            out["explanation"] = (f"no member of the family reproduces the output; the closest is the expected "
-                                  f"semantics itself (max abs {b_err:.3g}): a numerical difference, not a "
-                                  f"different formula")
+            ratio = f"{b_err / achievable:.3g}x" if achievable > 0 else "far above"
+            numerical = (f"max abs {b_err:.3g}, {ratio} the {achievable:.3g} a stable {dtype} implementation "
+                         f"reaches")
             probe = variance_probe(x, y, ref, expected, dtype, gamma, beta)
             if probe:
                 out["variance_probe"] = probe
-                if probe["one_pass_like"]:
-                    out["explanation"] += (
-                        f"; its size matches a one-pass variance E[x²]−E[x]² computed in {dtype} (emulated max abs "
-                        f"{probe['one_pass_max_abs']:.3g}), while a two-pass variance in {dtype} stays at "
-                        f"{probe['two_pass_max_abs']:.3g}")
+            if probe and probe["one_pass_like"]:
+                out["explanation"] = (
+                    f"one-pass variance E[x²]−E[x]² accumulated in {probe['accumulation']}: the error "
+                    f"({numerical}) matches an emulated one-pass variance (max abs {probe['one_pass_max_abs']:.3g}), "
+                    f"while a two-pass variance stays at {probe['two_pass_max_abs']:.3g}; the formula is the "
+                    f"expected one")
+            else:
+                out["explanation"] = (f"no member of the family reproduces the output; the closest is the expected "
+                                      f"semantics itself ({numerical}): a numerical difference, not a different "
+                                      f"formula")
+                if probe:
+                    out["explanation"] += ("; its size does not match a one-pass variance either (emulated max abs "
+                                           f"{probe['one_pass_max_abs']:.3g}): the cause is not identified")
         else:
             out["explanation"] = (f"no member of the family reproduces the output; closest: "
                                   f"{difference(b_sem, expected)} (max abs {b_err:.3g})")
     return out
 
 
+def _explain_nonfinite(x, y64, ref, expected, dtype, gamma, beta, text, achievable) -> dict:
+    """An output with NaN/inf where the reference is finite: say so first, then what is known of why."""
+    parts = [text]
+    big = squares_overflow(x, dtype)
+    if big is not None:
+        parts.append(f"x² overflows {accumulation_dtype(dtype)} here (max |x| = {big:.3g}); a careful "
+                     f"implementation that scales before squaring still returns finite values (error "
+                     f"{achievable:.3g})")
+    elif expected.center and np.isnan(y64).any():
+        raw = one_pass(x, expected, dtype, gamma, beta, clip=False)
+        got, emu = np.isnan(y64), np.isnan(raw)
+        if emu.any() and (got & emu).sum() >= 0.5 * (got | emu).sum():
+            parts.append(f"the NaNs sit where a one-pass variance E[x²]−E[x]² in {accumulation_dtype(dtype)} "
+                         f"turns negative (not clipped at 0; emulated: {int(emu.sum())} NaN outputs)")
+        else:
+            parts.append("no member of the family produces NaN on this input")
+    fin = np.isfinite(y64) & np.isfinite(ref)
+    if fin.any():
+        d = float(np.max(np.abs(y64[fin] - ref[fin])))
+        parts.append(f"the finite outputs differ from the reference by at most {d:.3g}")
+    return {"matches": [], "n_matches": 0, "nonfinite": text, "explanation": "; ".join(parts)}
+
+
 _LOWER = {"float64": ("float32",), "float32": ("float16", "bfloat16")}
 
 
-def _emulate(x, sem: Semantics, dtype: str, one_pass: bool, gamma, beta):
-    """The expected semantics computed in ``dtype`` with a one- or two-pass variance."""
-    dt = np_dtype(dtype)
-    lay = Layout(sem.layout)
-    xs = np.asarray(x).astype(dt)
-    dims = {a: i for i, a in enumerate(lay.axes)}
-    if sem.groups:
-        c = lay.index(lay.channel)
-        C = xs.shape[c]
-        xs = xs.reshape(xs.shape[:c] + (sem.groups, C // sem.groups) + xs.shape[c + 1:])
-        dims = {a: (i if i < c else i + 1) for i, a in enumerate(lay.axes)}
-    red = tuple(sorted(dims[a] for a in sem.stat_axes))
-    with np.errstate(all="ignore"):
-        mean = xs.mean(axis=red, keepdims=True, dtype=dt)
-        if one_pass:
-            var = np.maximum((xs * xs).mean(axis=red, keepdims=True, dtype=dt) - mean * mean, dt.type(0))
-        else:
-            var = ((xs - mean) ** 2).mean(axis=red, keepdims=True, dtype=dt)
-        y = ((xs - mean) / np.sqrt(var + dt.type(sem.eps))).reshape(np.asarray(x).shape).astype(np.float64)
-    return apply_affine(y, sem, gamma, beta)
-
-
 def variance_probe(x, y, ref, expected: Semantics, dtype: str, gamma=None, beta=None):
-    """For a centred op in float32/float16: how large the error of a one-pass
-    and of a two-pass variance in the case dtype would be, and whether the
-    observed error looks like the one-pass kind (at least a tenth of the
-    emulated one-pass error, which itself is over 4x the two-pass one). ``ref``
-    is the expected output."""
-    if not expected.center or dtype not in ("float32", "float16", "bfloat16"):
+    """For a centred op: how large the error of a one-pass and of a two-pass
+    variance would be (statistics in the accumulation dtype: float32 for half
+    precision), and whether the observed error looks like the one-pass kind
+    (at least a tenth of the emulated one-pass error, which itself is over 4x
+    the two-pass one). ``ref`` is the expected output."""
+    if not expected.center:
         return None
-    observed = float(np.nanmax(np.abs(np.asarray(y, np.float64) - ref)))
-    one = float(np.nanmax(np.abs(_emulate(x, expected, dtype, True, gamma, beta) - ref)))
-    two = float(np.nanmax(np.abs(_emulate(x, expected, dtype, False, gamma, beta) - ref)))
+    with np.errstate(all="ignore"):
+        observed = float(np.nanmax(np.abs(np.asarray(y, np.float64) - ref)))
+        one = float(np.nanmax(np.abs(one_pass(x, expected, dtype, gamma, beta) - ref)))
+        two = float(np.nanmax(np.abs(stable(x, expected, dtype, gamma, beta) - ref)))
     like = one > 4 * two and observed >= one / 10 and observed > 2 * two
-    return {"observed_max_abs": observed, "one_pass_max_abs": one, "two_pass_max_abs": two, "one_pass_like": like}
+    return {"observed_max_abs": observed, "one_pass_max_abs": one, "two_pass_max_abs": two, "one_pass_like": like,
+            "accumulation": accumulation_dtype(dtype)}
 
 
-def _lower_precision(y, ref, dtype):
+def _lower_precision(x, y, ref, expected, dtype, gamma, beta):
     """The lower precision an output was evidently computed in: every value is
-    exactly representable in it and its errors against the expected output
-    ``ref`` fit that precision's tolerance."""
+    exactly representable in it and its error against the expected output
+    ``ref`` is what that precision achieves."""
     y64 = np.asarray(y, np.float64)
     for lower in _LOWER.get(dtype, ()):
         with np.errstate(all="ignore"):
             representable = np.array_equal(y64.astype(np_dtype(lower)).astype(np.float64), y64, equal_nan=True)
-        if representable and compare(y, ref, lower).ok:
+        if not representable:
+            continue
+        ach = achievable_error(np.asarray(x, np.float64).astype(np_dtype(lower)), ref, expected, lower, gamma, beta)
+        if compare(y, ref, lower, achievable=ach).ok:
             return lower
     return None
 

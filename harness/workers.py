@@ -10,6 +10,14 @@ harness talks to it over a ``multiprocessing`` pipe, one cell at a time.
 * A cell that does not answer within its timeout is ``timeout``: the worker is
   killed and restarted.
 * A framework that is not installed makes its cells ``unsupported``.
+* An output that is not a numeric numpy array (an object, a string array, a
+  complex array, ``None``) makes the cell ``error`` naming what came back.
+* Each worker leads its own process group: on a timeout, a crash or at the end
+  of the run the whole tree (the worker and anything its framework started) is
+  killed.
+* A worker that cannot start (its import hangs past the startup timeout or
+  dies) is not started again in that run: its later cells are ``crash`` at
+  once, with the first failure's message.
 """
 from __future__ import annotations
 
@@ -19,6 +27,8 @@ import signal
 import time
 import traceback
 from dataclasses import dataclass, field
+
+import numpy as np
 
 from .adapters import AdapterSpec, load_adapter
 from .results import NOT_AVAILABLE, NOT_INSTALLED
@@ -36,13 +46,84 @@ class Reply:
     traceback: str = ""
     duration: float = 0.0
     versions: dict = field(default_factory=dict)
+    #: what the adapter says besides the output (e.g. the documented default epsilon it used),
+    #: and for an error the exception's class names, most derived first
+    info: dict = field(default_factory=dict)
 
 
 def _framework_missing(exc: BaseException) -> bool:
     return isinstance(exc, ModuleNotFoundError) and not (exc.name or "").startswith("harness")
 
 
+def output_problem(y) -> str:
+    """Why ``y`` cannot be compared as an adapter's output ('' when it can)."""
+    if not isinstance(y, (np.ndarray, np.generic)):
+        return f"adapter returned {type(y).__module__}.{type(y).__qualname__}, not a numpy array"
+    dt = y.dtype
+    if dt.kind in "fiu":
+        return ""
+    if dt.kind == "V" and dt.names is None and dt.name.startswith(("bfloat16", "float8", "float6", "float4")):
+        return ""  # ml_dtypes floats
+    return f"adapter returned an array of dtype {dt} ({dt.kind!r}), not a real numeric array"
+
+
+def _check_output(out):
+    if not hasattr(out, "y"):
+        raise TypeError(f"adapter returned {type(out).__qualname__}, not an Output")
+    problem = output_problem(out.y)
+    if problem:
+        raise TypeError(problem)
+    if not isinstance(out.snippet, str):
+        raise TypeError(f"adapter returned a snippet of type {type(out.snippet).__qualname__}, not str")
+
+
+def _descendants(pid: int) -> list[int]:
+    """Every process below ``pid`` (Linux /proc; empty elsewhere)."""
+    children: dict[int, list[int]] = {}
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return []
+    for e in entries:
+        if not e.isdigit():
+            continue
+        try:
+            with open(f"/proc/{e}/stat", "rb") as f:
+                ppid = int(f.read().rsplit(b")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        children.setdefault(ppid, []).append(int(e))
+    out, todo = [], [pid]
+    while todo:
+        for c in children.get(todo.pop(), []):
+            out.append(c)
+            todo.append(c)
+    return out
+
+
+def kill_group(pid: int) -> None:
+    """SIGKILL the process group a worker leads (setpgid in _worker_main)."""
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except OSError:
+        pass
+
+
+def kill_tree(pid: int) -> None:
+    """SIGKILL a live worker, every descendant found under it (also those that left its group) and its group."""
+    for p in _descendants(pid):
+        try:
+            os.kill(p, signal.SIGKILL)
+        except OSError:
+            pass
+    kill_group(pid)
+
+
 def _worker_main(conn, specs, env):  # runs in the child process
+    try:
+        os.setpgid(0, 0)
+    except (AttributeError, OSError):
+        pass
     os.environ.update(env)
     adapters, problems = {}, {}
     for spec in specs:
@@ -75,19 +156,23 @@ def _worker_main(conn, specs, env):  # runs in the child process
         name, case, inputs = msg
         if name in problems:
             status, text = problems[name]
-            conn.send((status, None, "", text, "", 0.0))
+            conn.send((status, None, "", text, "", 0.0, {}))
             continue
         ad = adapters[name]
         t0 = time.perf_counter()
         try:
             reason = ad.supports(case)
             if reason:
-                conn.send(("unsupported", None, "", reason, "", 0.0))
+                conn.send(("unsupported", None, "", reason, "", 0.0, {}))
                 continue
             out = ad.run(case, inputs)
-            conn.send(("ok", out.y, out.snippet, "", "", time.perf_counter() - t0))
+            _check_output(out)
+            info = dict(getattr(out, "info", None) or {})
+            if case.epsilon is None and hasattr(ad, "documented_epsilon"):
+                info.setdefault("epsilon_default", ad.documented_epsilon(case))
+            conn.send(("ok", out.y, out.snippet, "", "", time.perf_counter() - t0, info))
         except MemoryError as e:
-            conn.send(("crash", None, "", f"MemoryError: {e}", traceback.format_exc(), time.perf_counter() - t0))
+            conn.send(("crash", None, "", f"MemoryError: {e}", traceback.format_exc(), time.perf_counter() - t0, {}))
             os._exit(3)
         except Exception as e:  # noqa: BLE001 - the framework raised
             snippet = ""
@@ -96,7 +181,7 @@ def _worker_main(conn, specs, env):  # runs in the child process
             except Exception:  # noqa: BLE001
                 pass
             conn.send(("error", None, snippet, f"{type(e).__name__}: {e}", traceback.format_exc(),
-                       time.perf_counter() - t0))
+                       time.perf_counter() - t0, {"exception_types": [c.__name__ for c in type(e).__mro__]}))
 
 
 def _describe_exit(code) -> str:
@@ -125,6 +210,7 @@ class Worker:
         self.versions: dict[str, dict] = {}
         self.problems: dict[str, tuple] = {}
         self.restarts = 0
+        self.start_failure = ""  # set when the worker could not start: not retried in this run
 
     # -- lifecycle ----------------------------------------------------------
     def start(self):
@@ -152,6 +238,8 @@ class Worker:
             return None
         self.proc.join(wait)
         code = self.proc.exitcode
+        if code is not None:
+            kill_group(self.proc.pid)  # what the worker started dies with it
         if self.conn is not None:
             self.conn.close()
         self.proc, self.conn = None, None
@@ -159,6 +247,7 @@ class Worker:
 
     def kill(self):
         if self.proc is not None and self.proc.is_alive():
+            kill_tree(self.proc.pid)
             self.proc.kill()
         self._reap()
 
@@ -173,12 +262,15 @@ class Worker:
 
     # -- calls ----------------------------------------------------------------
     def call(self, name: str, case, inputs, timeout=DEFAULT_CELL_TIMEOUT) -> Reply:
+        if self.start_failure:
+            return Reply("crash", message=self.start_failure)
         if not self.alive():
             if self.proc is not None:
                 self._reap()
             try:
                 self.start()
             except RuntimeError as e:
+                self.start_failure = f"{e} (earlier in this run; not started again)"
                 return Reply("crash", message=str(e))
         t0 = time.perf_counter()
         try:
@@ -193,16 +285,21 @@ class Worker:
             return Reply("timeout", message=f"no answer within {timeout:g}s; worker killed and restarted",
                          duration=time.perf_counter() - t0, versions=self.versions.get(name, {}))
         try:
-            status, y, snippet, message, tb, dur = self.conn.recv()
+            status, y, snippet, message, tb, dur, info = self.conn.recv()
         except (EOFError, OSError):
             code = self._reap()
             self.restarts += 1
             return Reply("crash", message=_describe_exit(code), duration=time.perf_counter() - t0,
                          versions=self.versions.get(name, {}))
+        except Exception as e:  # noqa: BLE001 - a reply this process cannot unpickle
+            return Reply("error", message=f"unreadable reply from the worker: {type(e).__name__}: {e}",
+                         duration=time.perf_counter() - t0, versions=self.versions.get(name, {}))
+        if status == "ok" and output_problem(y):
+            status, y, message = "error", None, output_problem(y)
         if status == "crash":
             self._reap()
             self.restarts += 1
-        return Reply(status, y, snippet, message, tb, dur, self.versions.get(name, {}))
+        return Reply(status, y, snippet, message, tb, dur, self.versions.get(name, {}), info)
 
 
 class WorkerPool:

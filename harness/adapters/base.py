@@ -27,15 +27,20 @@ case has no affine transform, and beta is None for rms_norm).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
+
+from ..layouts import Layout
 
 
 @dataclass
 class Output:
     y: np.ndarray
     snippet: str
+    #: facts about the call besides the output: ``epsilon_default`` (the
+    #: documented default epsilon used when the case says ``epsilon: default``)
+    info: dict = field(default_factory=dict)
 
 
 class Adapter:
@@ -48,6 +53,12 @@ class Adapter:
     missing_ops: dict = {}
     #: whether layer/RMS norm parameters can span other axes than the reduced ones
     decoupled_affine: bool = False
+    #: whether group norm statistics can span other axes than the group's channels and every spatial axis
+    group_axes: bool = False
+    #: op -> (documented default epsilon, the documentation's words, their source): the
+    #: value a call without an epsilon argument uses by the docs (``epsilon: default``
+    #: cases); a dict dtype -> value where the docs make it depend on the dtype
+    default_epsilons: dict = {}
 
     def versions(self) -> dict[str, str]:
         return {}
@@ -62,7 +73,14 @@ class Adapter:
             return f"{self.name} does not run layout {case.layout}"
         if case.dtype not in self.dtypes:
             return f"{self.name} does not run dtype {case.dtype}"
+        if case.epsilon is None and self.documented_epsilon(case) is None:
+            return f"{self.name} documents no default epsilon for {case.op}"
         sem = case.semantics
+        if case.op == "group_norm" and not self.group_axes \
+                and set(sem.stat_axes) != {Layout(case.layout).channel, *Layout(case.layout).spatial}:
+            return (f"{self.name} group norm always reduces over the group's channels and every spatial axis; "
+                    f"it cannot reduce over {{{','.join(Layout(case.layout).ordered(sem.stat_axes))}}} "
+                    "(fold the other axes into the batch)")
         if set(sem.affine_axes) != set(sem.stat_axes) and case.op in ("layer_norm", "rms_norm") \
                 and not self.decoupled_affine:
             return (f"{self.name} {case.op} parameters always span the normalized axes; it cannot put them "
@@ -72,8 +90,25 @@ class Adapter:
     def supports_case(self, case) -> str | None:
         return None
 
+    def documented_epsilon(self, case) -> dict | None:
+        """The documented default epsilon for ``case`` (value, quote, source), or None."""
+        entry = self.default_epsilons.get(case.op)
+        if entry is None:
+            return None
+        value, quote, source = entry
+        if isinstance(value, dict):
+            value = value.get(case.dtype)
+            if value is None:
+                return None
+        return {"value": float(value), "quote": quote, "source": source}
+
     def run(self, case, inputs) -> Output:  # pragma: no cover - interface
         raise NotImplementedError
+
+
+def eps_kw(case, name: str) -> list[str]:
+    """``[name=<epsilon>]``, or nothing for ``epsilon: default`` (the call leaves it out)."""
+    return [] if case.epsilon is None else [f"{name}={fmt(case.epsilon)}"]
 
 
 def fmt(v) -> str:

@@ -39,7 +39,18 @@ import flax.linen
 import flax.nnx
 
 from ..layouts import Layout, channels_last, permutation
-from .base import fmt
+from .base import eps_kw, fmt
+
+_SRC = "https://github.com/google/flax/blob/v0.12.8/flax/{}/normalization.py"
+
+
+def _defaults(api: str) -> dict:
+    """The documented defaults of Flax 0.12 (the signatures: the docstrings name no value)."""
+    src = _SRC.format(api)
+    sig = "epsilon: float = {:g}"
+    return {op: (1e-5 if op == "batch_norm" else 1e-6, f"{cls}(..., {sig.format(1e-5 if op == 'batch_norm' else 1e-6)})",
+                 src) for op, cls in _CLASSES.items()}
+
 from .jax_adapter import JaxBase, axis_arg
 
 _CLASSES = {"batch_norm": "BatchNorm", "layer_norm": "LayerNorm", "group_norm": "GroupNorm",
@@ -50,6 +61,7 @@ class _Flax(JaxBase):
     ops = frozenset(_CLASSES)
     api = ""  # "linen" or "nnx"
     decoupled_affine = True  # LayerNorm/RMSNorm take feature_axes apart from reduction_axes
+    group_axes = True  # GroupNorm takes reduction_axes
 
     def versions(self):
         return {"flax": flax.__version__, **super().versions()}
@@ -84,12 +96,16 @@ class _Flax(JaxBase):
                 kw = [f"feature_axes={c}"]
             else:  # group_norm: channels must be the last axis
                 kw = [f"num_groups={case.groups}", "group_size=None"]
+                target = lay.name
                 if not lay.channels_last:
                     target = channels_last(lay.name)
                     lines.append(f"# {lay.name} -> {target}: Flax GroupNorm wants channels last")
                     lines.append(f"xt = x.transpose{fmt(permutation(lay.name, target))}")
                     xin, back = "xt", f".transpose{fmt(permutation(target, lay.name))}"
-        kw.append(f"epsilon={fmt(case.epsilon)}")
+                if case.axes:  # statistics over these axes (the channels last among them)
+                    red = [target.index(a) - len(target) for a in Layout(target).ordered(case.axes)]
+                    kw.append(f"reduction_axes={red[0] if len(red) == 1 else fmt(tuple(red))}")
+        kw += eps_kw(case, "epsilon")
         kw += [f"dtype={dt}", f"param_dtype={dt}"]
         has_bias = case.op != "rms_norm"
         if case.affine == "none":
@@ -124,10 +140,12 @@ class _Flax(JaxBase):
 class FlaxLinen(_Flax):
     name = "flax-linen"
     api = "linen"
+    default_epsilons = _defaults("linen")
     nn_module = flax.linen
 
 
 class FlaxNNX(_Flax):
     name = "flax-nnx"
     api = "nnx"
+    default_epsilons = _defaults("nnx")
     nn_module = flax.nnx

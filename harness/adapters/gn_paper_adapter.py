@@ -20,7 +20,7 @@ import tensorflow as tf
 
 from ..layouts import Layout, channels_first, permutation
 from ._tf import run_tf
-from .base import Adapter, Output, fmt
+from .base import Adapter, Output, eps_kw, fmt
 
 _NOT_GN = "the paper's code is group norm only"
 _REASONS = {
@@ -59,6 +59,9 @@ class GNPaper(Adapter):
     ops = frozenset({"group_norm"})
     missing_ops = _REASONS
     dtypes = frozenset({"float16", "bfloat16", "float32", "float64"})
+    #: the paper's function signature: GroupNorm(x, gamma, beta, G, eps=1e-5)
+    default_epsilons = {"group_norm": (1e-5, "def GroupNorm(x, gamma, beta, G, eps=1e-5):",
+                                       "Wu & He, Group Normalization (arXiv:1803.08494), Figure 3")}
 
     def versions(self):
         return {"tensorflow": tf.__version__}
@@ -71,6 +74,7 @@ class GNPaper(Adapter):
         C = case.size[lay.channel]
         lines = [paper_function(spatial), ""]
         pshape = fmt([1, C] + [1] * len(spatial))
+        eps = "".join(", " + k for k in eps_kw(case, "eps"))
         if case.affine == "none":
             lines.append("# no affine transform: the paper's code always applies one, so pass 1 and 0")
             g = f"tf.ones({pshape}, tf.{case.dtype})"
@@ -85,10 +89,9 @@ class GNPaper(Adapter):
             lines.append(f"# {lay.name} -> {target}: the paper's code takes channels first"
                          + (f" ({names})" if names else ""))
             lines.append(f"xt = tf.transpose(x, {fwd})")
-            lines.append(f"y = tf.transpose(GroupNorm(xt, {g}, {b}, G={case.groups}, eps={fmt(case.epsilon)}), "
-                         f"{back})")
+            lines.append(f"y = tf.transpose(GroupNorm(xt, {g}, {b}, G={case.groups}{eps}), {back})")
         else:
-            lines.append(f"y = GroupNorm(x, {g}, {b}, G={case.groups}, eps={fmt(case.epsilon)})")
+            lines.append(f"y = GroupNorm(x, {g}, {b}, G={case.groups}{eps})")
         return "\n".join(lines)
 
     def run(self, case, inputs) -> Output:

@@ -33,7 +33,7 @@ import jaxlib  # noqa: E402
 import numpy as np  # noqa: E402
 
 from ..layouts import Layout  # noqa: E402
-from .base import Adapter, Output, fmt, run_snippet  # noqa: E402
+from .base import Adapter, Output, eps_kw, fmt, run_snippet  # noqa: E402
 
 
 def axis_arg(idx) -> str:
@@ -103,7 +103,11 @@ class JaxNN(JaxBase):
     name = "jax"
     ops = frozenset({"batch_norm", "layer_norm", "group_norm", "instance_norm", "rms_norm"})
     decoupled_affine = True  # the user writes the affine transform
+    group_axes = True  # the user picks the reduced axes of the grouped array
     nn_module = jax.nn
+    default_epsilons = {op: (1e-5, "def standardize(x, axis=-1, mean=None, variance=None, epsilon=1e-5, ...)",
+                             "https://github.com/jax-ml/jax/blob/jax-v0.10.2/jax/_src/nn/functions.py")
+                        for op in ("batch_norm", "layer_norm", "group_norm", "instance_norm")}
 
     def supports_case(self, case):
         if case.op == "rms_norm" and not hasattr(jax.nn, "rms_norm"):
@@ -115,7 +119,7 @@ class JaxNN(JaxBase):
         lay = Layout(case.layout)
         sizes = case.size
         sem = case.semantics
-        eps = fmt(case.epsilon)
+        eps = "".join(", " + k for k in eps_kw(case, "epsilon"))
         lines = []
         if case.op == "group_norm":
             c = lay.index(lay.channel)
@@ -124,13 +128,14 @@ class JaxNN(JaxBase):
             gshape = case.shape[:c] + (G, C // G) + case.shape[c + 1:]
             # dims of the grouped array: axes after the channel move up by one;
             # the channels of one group sit at c + 1
-            red = sorted([lay.index(a) + (1 if lay.index(a) > c else 0) for a in lay.spatial] + [c + 1])
+            red = sorted(lay.index(a) + (1 if lay.index(a) > c else 0) for a in sem.stat_axes if a != lay.channel)
+            red = sorted(red + [c + 1])
             lines.append(f"# split {lay.channel}={C} into ({G} groups, {C // G} channels per group)")
             lines.append(f"xg = x.reshape{fmt(gshape)}")
-            lines.append(f"y = jax.nn.standardize(xg, axis={axis_arg(red)}, epsilon={eps}).reshape(x.shape)")
+            lines.append(f"y = jax.nn.standardize(xg, axis={axis_arg(red)}{eps}).reshape(x.shape)")
         else:
             red = lay.indices(lay.ordered(sem.stat_axes))
-            lines.append(f"y = jax.nn.standardize(x, axis={axis_arg(red)}, epsilon={eps})")
+            lines.append(f"y = jax.nn.standardize(x, axis={axis_arg(red)}{eps})")
         if case.affine != "none":
             g = affine_operand("gamma", lay, sem.affine_axes, sizes)
             b = affine_operand("beta", lay, sem.affine_axes, sizes)

@@ -46,9 +46,31 @@ if _REQUESTED == "jax":  # before keras creates any array
 import keras  # noqa: E402
 
 from ..layouts import Layout  # noqa: E402
-from .base import Adapter, Output, fmt, run_snippet  # noqa: E402
+from .base import Adapter, Output, eps_kw, fmt, run_snippet  # noqa: E402
 
 _HALF = ("float16", "bfloat16")
+
+_K = "https://github.com/keras-team/keras/blob/v3.15.1/keras/src/"
+_VAR = "epsilon: Small float added to variance to avoid dividing by zero. Defaults to 1e-3."
+#: documented defaults of the Keras 3.15 layers (docstrings, or the signature where the docstring is silent)
+LAYER_EPSILONS = {
+    "layer_norm": (1e-3, _VAR, _K + "layers/normalization/layer_normalization.py"),
+    "group_norm": (1e-3, _VAR, _K + "layers/normalization/group_normalization.py"),
+    "instance_norm": (1e-3, _VAR + " (GroupNormalization, groups=-1)",
+                      _K + "layers/normalization/group_normalization.py"),
+    "batch_norm": (1e-3, "def __init__(self, axis=-1, momentum=0.99, epsilon=1e-3, ...)",
+                   _K + "layers/normalization/batch_normalization.py"),
+    "rms_norm": (1e-6, "def __init__(self, axis=-1, epsilon=1e-6, **kwargs)",
+                 _K + "layers/normalization/rms_normalization.py"),
+}
+_BACKEND_EPS = "epsilon: A lower bound value for the norm. Defaults to `backend.epsilon()`. (keras.config.epsilon(): 1e-7)"
+#: keras.ops: epsilon=None means backend.epsilon(), 1e-7 unless the user changed it
+OPS_EPSILONS = {
+    "layer_norm": (1e-7, _BACKEND_EPS, _K + "ops/nn.py"),
+    "rms_norm": (1e-7, _BACKEND_EPS, _K + "ops/nn.py"),
+    "batch_norm": (1e-3, "def batch_normalization(x, mean, variance, axis, offset=None, scale=None, epsilon=1e-3)",
+                   _K + "ops/nn.py"),
+}
 
 
 def _axis(lay: Layout, a: str) -> int:
@@ -141,6 +163,7 @@ class KerasLayers(_Keras):
 
     prefix = "keras"
     ops = frozenset({"batch_norm", "layer_norm", "group_norm", "instance_norm", "rms_norm"})
+    default_epsilons = LAYER_EPSILONS
 
     def supports_case(self, case):
         if case.op == "rms_norm" and not hasattr(keras.layers, "RMSNormalization"):
@@ -149,7 +172,7 @@ class KerasLayers(_Keras):
 
     def code(self, case) -> str:
         lay = Layout(case.layout)
-        eps = fmt(case.epsilon)
+        eps = "".join(", " + k for k in eps_kw(case, "epsilon"))
         dt = f"dtype={case.dtype!r}"
         setp = case.affine == "random"
         noaff = case.affine == "none"
@@ -159,25 +182,25 @@ class KerasLayers(_Keras):
         if case.op == "layer_norm":
             axes = case.axes or lay.axes[-1]
             aff = ", center=False, scale=False" if noaff else ""
-            lines.append(f"m = keras.layers.LayerNormalization(axis={_axes_arg(lay, axes)}, epsilon={eps}{aff}, {dt})")
+            lines.append(f"m = keras.layers.LayerNormalization(axis={_axes_arg(lay, axes)}{eps}{aff}, {dt})")
         elif case.op == "rms_norm":
             axes = case.axes or lay.axes[-1]
             if noaff:
                 lines.append("# RMSNormalization has no scale=False; its scale is initialised to ones")
-            lines.append(f"m = keras.layers.RMSNormalization(axis={_axes_arg(lay, axes)}, epsilon={eps}, {dt})")
+            lines.append(f"m = keras.layers.RMSNormalization(axis={_axes_arg(lay, axes)}{eps}, {dt})")
             weights = ("scale",)
         else:
             ax = _axis(lay, lay.channel)
             aff = ", center=False, scale=False" if noaff else ""
             if case.op == "batch_norm":
-                lines.append(f"m = keras.layers.BatchNormalization(axis={ax}, epsilon={eps}{aff}, {dt})")
+                lines.append(f"m = keras.layers.BatchNormalization(axis={ax}{eps}{aff}, {dt})")
                 call = "y = m(x, training=True)  # batch statistics"
             elif case.op == "group_norm":
-                lines.append(f"m = keras.layers.GroupNormalization(groups={case.groups}, axis={ax}, "
-                             f"epsilon={eps}{aff}, {dt})")
+                lines.append(f"m = keras.layers.GroupNormalization(groups={case.groups}, axis={ax}"
+                             f"{eps}{aff}, {dt})")
             elif case.op == "instance_norm":
-                lines.append(f"m = keras.layers.GroupNormalization(groups=-1, axis={ax}, "
-                             f"epsilon={eps}{aff}, {dt})  # groups=-1: instance normalization")
+                lines.append(f"m = keras.layers.GroupNormalization(groups=-1, axis={ax}"
+                             f"{eps}{aff}, {dt})  # groups=-1: instance normalization")
             else:
                 raise ValueError(f"unknown op {case.op}")
         if setp:
@@ -196,6 +219,7 @@ class KerasOps(_Keras):
 
     prefix = "keras-ops"
     ops = frozenset({"batch_norm", "layer_norm", "rms_norm"})
+    default_epsilons = OPS_EPSILONS
 
     @property
     def missing_ops(self):
@@ -209,13 +233,13 @@ class KerasOps(_Keras):
 
     def code(self, case) -> str:
         lay = Layout(case.layout)
-        eps = fmt(case.epsilon)
+        eps = "".join(", " + k for k in eps_kw(case, "epsilon"))
         affine = case.affine != "none"
         lines = self._prelude(case)
         if case.op == "layer_norm":
             axes = case.axes or lay.axes[-1]
             gb = "gamma=gamma, beta=beta, " if affine else ""
-            lines.append(f"y = keras.ops.layer_normalization(x, {gb}axis={_axes_arg(lay, axes)}, epsilon={eps})")
+            lines.append(f"y = keras.ops.layer_normalization(x, {gb}axis={_axes_arg(lay, axes)}{eps})")
         elif case.op == "rms_norm":
             axes = case.axes or lay.axes[-1]
             sc = ""
@@ -226,13 +250,13 @@ class KerasOps(_Keras):
                     # scale must broadcast against x, so a user shapes it
                     bshape = tuple(case.size[a] if a in axes else 1 for a in lay.axes)
                     sc = f"scale=keras.ops.reshape(gamma, {fmt(bshape)}), "
-            lines.append(f"y = keras.ops.rms_normalization(x, {sc}axis={_axes_arg(lay, axes)}, epsilon={eps})")
+            lines.append(f"y = keras.ops.rms_normalization(x, {sc}axis={_axes_arg(lay, axes)}{eps})")
         elif case.op == "batch_norm":
             red = [lay.index(a) for a in lay.axes if a != lay.channel]
             ax = _axis(lay, lay.channel)
             lines.append(f"mean, variance = keras.ops.moments(x, axes={red})  # batch statistics")
-            ob = "offset=beta, scale=gamma, " if affine else ""
-            lines.append(f"y = keras.ops.batch_normalization(x, mean, variance, axis={ax}, {ob}epsilon={eps})")
+            ob = ", offset=beta, scale=gamma" if affine else ""
+            lines.append(f"y = keras.ops.batch_normalization(x, mean, variance, axis={ax}{ob}{eps})")
         else:
             raise ValueError(f"keras.ops has no {case.op}")
         return "\n".join(lines)

@@ -19,7 +19,18 @@ import tensorflow as tf
 
 from ..layouts import Layout
 from ._tf import run_tf
-from .base import Adapter, Output, fmt
+from .base import Adapter, Output, eps_kw, fmt
+
+_TK = "https://github.com/keras-team/keras/blob/v2.15.0/keras/layers/normalization/"
+_VAR = "epsilon: Small float added to variance to avoid dividing by zero. Defaults to 1e-3."
+#: documented defaults of tf.keras 2.15 (docstrings, or the signature where the docstring is silent)
+DEFAULT_EPSILONS = {
+    "layer_norm": (1e-3, _VAR, _TK + "layer_normalization.py"),
+    "group_norm": (1e-3, _VAR, _TK + "group_normalization.py"),
+    "instance_norm": (1e-3, _VAR + " (GroupNormalization, groups=-1)", _TK + "group_normalization.py"),
+    "batch_norm": (1e-3, "def __init__(self, axis=-1, momentum=0.99, epsilon=1e-3, ...)",
+                   _TK + "batch_normalization.py"),
+}
 
 
 _HALF = ("float16", "bfloat16")
@@ -49,6 +60,7 @@ class TfKeras(Adapter):
     name = "tf-keras"
     ops = frozenset({"batch_norm", "layer_norm", "group_norm", "instance_norm"})
     dtypes = frozenset({"float16", "bfloat16", "float32", "float64"})
+    default_epsilons = DEFAULT_EPSILONS
 
     def versions(self):
         return {"tensorflow": tf.__version__, "keras": _tf_keras_version()}
@@ -76,10 +88,9 @@ class TfKeras(Adapter):
     # -- code generation ------------------------------------------------------
     def code(self, case) -> str:
         lay = Layout(case.layout)
-        common = f"epsilon={fmt(case.epsilon)}"
-        if case.affine == "none":
-            common += ", center=False, scale=False"
-        common += f", dtype={case.dtype!r}"
+        common = ", ".join(eps_kw(case, "epsilon")
+                           + (["center=False", "scale=False"] if case.affine == "none" else [])
+                           + [f"dtype={case.dtype!r}"])
         call = "m(x)"
         lines = []
         if case.op == "layer_norm":

@@ -20,7 +20,16 @@ import tensorflow_addons as tfa
 
 from ..layouts import Layout
 from ._tf import run_tf
-from .base import Adapter, Output, fmt
+from .base import Adapter, Output, eps_kw
+
+_TFA = "https://github.com/tensorflow/addons/blob/v0.23.0/tensorflow_addons/layers/normalizations.py"
+#: documented defaults of TensorFlow Addons 0.23 (InstanceNormalization is GroupNormalization(groups=-1))
+DEFAULT_EPSILONS = {
+    "group_norm": (1e-3, "epsilon: Small float added to variance to avoid dividing by zero.  (signature: "
+                         "epsilon: float = 1e-3)", _TFA),
+    "instance_norm": (1e-3, "InstanceNormalization(GroupNormalization) with groups=-1; epsilon: float = 1e-3",
+                      _TFA),
+}
 
 _ELSEWHERE = {
     "batch_norm": "TFA has no batch norm; use tf.keras.layers.BatchNormalization",
@@ -34,6 +43,7 @@ class TFAddons(Adapter):
     name = "tfa"
     ops = frozenset({"group_norm", "instance_norm"})
     missing_ops = _ELSEWHERE
+    default_epsilons = DEFAULT_EPSILONS
     dtypes = frozenset({"float16", "bfloat16", "float32", "float64"})
 
     def versions(self):
@@ -47,10 +57,9 @@ class TFAddons(Adapter):
         lay = Layout(case.layout)
         c = lay.index(lay.channel)
         axis = "-1" if c == lay.rank - 1 else str(c)
-        common = f"axis={axis}, epsilon={fmt(case.epsilon)}"
-        if case.affine == "none":
-            common += ", center=False, scale=False"
-        common += f", dtype={case.dtype!r}"
+        common = ", ".join([f"axis={axis}"] + eps_kw(case, "epsilon")
+                           + (["center=False", "scale=False"] if case.affine == "none" else [])
+                           + [f"dtype={case.dtype!r}"])
         lines = []
         if case.op == "group_norm":
             lines.append(f"m = tfa.layers.GroupNormalization(groups={case.groups}, {common})")

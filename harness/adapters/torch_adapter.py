@@ -13,7 +13,23 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ..layouts import Layout, channels_first, permutation
-from .base import Adapter, Output, fmt, run_snippet
+from .base import Adapter, Output, eps_kw, fmt, run_snippet
+
+_DOC = "eps: a value added to the denominator for numerical stability. Default: 1e-5"
+_F32_EPS, _F64_EPS = 2.0 ** -23, 2.0 ** -52
+_RMS_DOC = ("eps (float, optional): ... If not specified, uses the machine epsilon of the computation (opmath) "
+            "type: fp16/bf16 and fp32 inputs use torch.finfo(torch.float32).eps, while fp64 inputs use "
+            "torch.finfo(torch.float64).eps. Default: None")
+_SRC = "https://docs.pytorch.org/docs/2.13/generated/torch.nn.{}.html"
+#: the documented defaults of torch 2.13 (module docstrings; the functional forms share them)
+DEFAULT_EPSILONS = {
+    "batch_norm": (1e-5, _DOC, _SRC.format("BatchNorm2d")),
+    "layer_norm": (1e-5, _DOC, _SRC.format("LayerNorm")),
+    "group_norm": (1e-5, _DOC, _SRC.format("GroupNorm")),
+    "instance_norm": (1e-5, _DOC, _SRC.format("InstanceNorm2d")),
+    "rms_norm": ({"float16": _F32_EPS, "bfloat16": _F32_EPS, "float32": _F32_EPS, "float64": _F64_EPS},
+                 _RMS_DOC, _SRC.format("RMSNorm")),
+}
 
 _TORCH_DTYPES = {"float16": torch.float16, "bfloat16": torch.bfloat16,
                  "float32": torch.float32, "float64": torch.float64}
@@ -47,6 +63,7 @@ def _perm_code(src: str, dst: str) -> tuple[str, str]:
 class _Torch(Adapter):
     ops = frozenset({"batch_norm", "layer_norm", "group_norm", "instance_norm", "rms_norm"})
     dtypes = frozenset({"float16", "bfloat16", "float32", "float64"})
+    default_epsilons = DEFAULT_EPSILONS
     functional = False
     device = "cpu"
 
@@ -89,14 +106,16 @@ class _Torch(Adapter):
                 lines.append(f"# {lay.name} -> {target}: torch normalizes the trailing dims")
             xin = f"x{fwd}"
             w = "gamma" if affine else "None"
-            eps = fmt(case.epsilon)
+            eps = eps_kw(case, "eps")
             ln = case.op == "layer_norm"
             if self.functional:
-                fn, bias = ("F.layer_norm", f", bias={'beta' if affine else 'None'}") if ln else ("F.rms_norm", "")
-                lines.append(f"y = {fn}({xin}, {fmt(nshape)}, weight={w}{bias}, eps={eps}){back}")
+                fn = "F.layer_norm" if ln else "F.rms_norm"
+                kw = [f"weight={w}"] + ([f"bias={'beta' if affine else 'None'}"] if ln else []) + eps
+                lines.append(f"y = {fn}({xin}, {fmt(nshape)}, {', '.join(kw)}){back}")
             else:
                 cls = "LayerNorm" if ln else "RMSNorm"
-                lines.append(f"m = nn.{cls}({fmt(nshape)}, eps={eps}, elementwise_affine={affine}, dtype={tdt})")
+                kw = [fmt(nshape)] + eps + [f"elementwise_affine={affine}", f"dtype={tdt}"]
+                lines.append(f"m = nn.{cls}({', '.join(kw)})")
                 if setp:
                     lines.append("with torch.no_grad():\n    m.weight.copy_(gamma)" + ("\n    m.bias.copy_(beta)" if ln else ""))
                 lines.append(f"y = m({xin}){back}")
@@ -112,16 +131,16 @@ class _Torch(Adapter):
         nd = len(lay.spatial)
         w = "gamma" if affine else "None"
         b = "beta" if affine else "None"
-        eps = fmt(case.epsilon)
+        eps = "".join(", " + k for k in eps_kw(case, "eps"))
         functional = {
-            "batch_norm": f"F.batch_norm({xin}, None, None, weight={w}, bias={b}, training=True, eps={eps})",
-            "group_norm": f"F.group_norm({xin}, {case.groups}, weight={w}, bias={b}, eps={eps})",
-            "instance_norm": f"F.instance_norm({xin}, weight={w}, bias={b}, eps={eps})",
+            "batch_norm": f"F.batch_norm({xin}, None, None, weight={w}, bias={b}, training=True{eps})",
+            "group_norm": f"F.group_norm({xin}, {case.groups}, weight={w}, bias={b}{eps})",
+            "instance_norm": f"F.instance_norm({xin}, weight={w}, bias={b}{eps})",
         }[case.op]
         module = {
-            "batch_norm": f"nn.BatchNorm{max(nd, 1)}d({C}, eps={eps}, affine={affine}, dtype={tdt})",
-            "group_norm": f"nn.GroupNorm({case.groups}, {C}, eps={eps}, affine={affine}, dtype={tdt})",
-            "instance_norm": f"nn.InstanceNorm{nd}d({C}, eps={eps}, affine={affine}, dtype={tdt})",
+            "batch_norm": f"nn.BatchNorm{max(nd, 1)}d({C}{eps}, affine={affine}, dtype={tdt})",
+            "group_norm": f"nn.GroupNorm({case.groups}, {C}{eps}, affine={affine}, dtype={tdt})",
+            "instance_norm": f"nn.InstanceNorm{nd}d({C}{eps}, affine={affine}, dtype={tdt})",
         }[case.op]
         if self.functional:
             lines.append(f"y = {functional}{back}")
