@@ -38,7 +38,7 @@ _INPUT = {
         "std": _one_or_list({"type": "number", "minimum": 0}),
         "low": {"type": "number"},
         "high": {"type": "number"},
-        "value": {"type": "number"},
+        "value": _one_or_list({"type": "number"}),
     },
 }
 
@@ -347,7 +347,7 @@ def _expand_one(file, raw, defaults, lines, path, max_elements) -> list[Case]:
         for key in ("groups", "affine", "seed"):
             if key in entry:
                 grid.append((key, _as_list(entry[key])))
-        for k in ("mean", "std"):
+        for k in ("mean", "std", "value"):
             if k in entry["input"]:
                 grid.append((f"input.{k}", _as_list(entry["input"][k])))
         for key in ("epsilon", "dtype"):
@@ -396,7 +396,7 @@ def _combos(file, raw, entry, grid, shown, layout, op, dist, where, max_elements
             raise CaseError(file, where("layout"), "layout",
                             f"instance_norm needs a spatial axis; layout {layout.name} has none (case {cid})")
         inp = {**entry["input"], "distribution": dist}
-        for k in ("mean", "std"):
+        for k in ("mean", "std", "value"):
             if f"input.{k}" in p:
                 inp[k] = float(p[f"input.{k}"])
         out.append(Case(

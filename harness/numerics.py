@@ -72,17 +72,18 @@ def _pow2_scale(a: np.ndarray, dt) -> np.ndarray:
 
 
 def stable(x, sem: Semantics, dtype: str, gamma=None, beta=None, *, summation="pairwise",
-           invert=False, affine_in_dtype=False) -> np.ndarray:
+           invert=False, affine_in_dtype=False, accumulate=None) -> np.ndarray:
     """``sem`` computed the stable way in ``dtype`` (statistics in the accumulation dtype).
 
     ``summation``: "pairwise" (numpy's reduction) or "sequential" (a running
     sum, as a plain loop writes it); ``invert``: multiply by 1/sqrt(var+eps)
     instead of dividing; ``affine_in_dtype``: round the normalized value to
-    ``dtype`` and apply gamma/beta in ``dtype``. Returns float64 values that
-    are exactly representable in ``dtype``.
+    ``dtype`` and apply gamma/beta in ``dtype``; ``accumulate``: the dtype of
+    the statistics (default: :func:`accumulation_dtype`). Returns float64
+    values that are exactly representable in ``dtype``.
     """
     out_dt = np_dtype(dtype)
-    dt = np_dtype(accumulation_dtype(dtype))
+    dt = np_dtype(accumulate or accumulation_dtype(dtype))
     flat, back = _blocks(np.asarray(x).astype(dt), sem)
     m = flat.shape[-1]
     with np.errstate(all="ignore"):
@@ -138,12 +139,36 @@ def stable_variants(dtype: str):
     return out
 
 
+#: dtype -> unit roundoff
+UNIT_ROUNDOFF = {"float64": 2.0 ** -53, "float32": 2.0 ** -24, "float16": 2.0 ** -11, "bfloat16": 2.0 ** -8}
+
+
+def sensitivity(x, sem: Semantics, dtype: str, gamma=None) -> float:
+    """The change of the output when every input moves by one rounding of the
+    accumulation dtype: u * max |x| / sqrt(var + eps) * max |gamma|. A backward-stable
+    implementation is exact for inputs perturbed that much, so it may be off by this."""
+    x64 = np.asarray(x, np.float64)
+    with np.errstate(all="ignore"):
+        flat, _ = _blocks(x64, sem)
+        if sem.center:
+            var = flat.var(axis=-1, keepdims=True)
+        else:
+            var = (flat * flat).mean(axis=-1, keepdims=True)
+        scale = np.max(np.abs(flat) / np.sqrt(var + sem.eps)) if flat.size else 0.0
+    g = float(np.max(np.abs(np.asarray(gamma, np.float64)))) if gamma is not None and np.size(gamma) else 1.0
+    u = UNIT_ROUNDOFF[accumulation_dtype(dtype)]
+    out = u * float(scale) * g
+    return out if np.isfinite(out) else 0.0
+
+
 def achievable_error(x, ref, sem: Semantics, dtype: str, gamma=None, beta=None) -> float:
-    """The largest error any stable implementation in ``dtype`` has against the
-    float64 reference output ``ref`` (elements where ``ref`` is not finite are left out)."""
+    """The largest error stable implementations in ``dtype`` have against the
+    float64 reference output ``ref`` (elements where ``ref`` is not finite are
+    left out): the worst of the emulated stable implementations, and at least
+    the output's sensitivity to one rounding of every input (:func:`sensitivity`)."""
     ref = np.asarray(ref, np.float64)
     fin = np.isfinite(ref)
-    worst = 0.0
+    worst = sensitivity(x, sem, dtype, gamma)
     for kw in stable_variants(dtype):
         y = stable(x, sem, dtype, gamma, beta, **kw)
         with np.errstate(all="ignore"):

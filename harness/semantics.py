@@ -19,7 +19,7 @@ from .compare import compare, nonfinite_text
 from .inputs import np_dtype
 from .layouts import Layout
 from .numerics import accumulation_dtype, achievable_error, one_pass, squares_overflow, stable
-from .reference import Semantics, normalize
+from .reference import Semantics, apply_affine, normalize
 
 #: epsilon values frameworks use as defaults (tried besides the case's own)
 COMMON_EPSILONS = (1e-3, 1e-5, 1e-6, 1e-7, 1.001e-5, 0.0)
@@ -116,6 +116,10 @@ def fingerprint(x, y, expected: Semantics, dtype: str, gamma=None, beta=None, *,
     if nonfinite:
         return _explain_nonfinite(x, y64, ref, expected, dtype, gamma, beta, nonfinite, achievable)
 
+    collapsed = _collapsed(x, y64, ref, expected, dtype, gamma, beta, achievable)
+    if collapsed:
+        return {"matches": [], "n_matches": 0, "explanation": collapsed}
+
     def err(sem, with_affine=True):
         try:
             out = normalize(x, sem, gamma if with_affine else None, beta if with_affine else None)
@@ -201,6 +205,11 @@ def fingerprint(x, y, expected: Semantics, dtype: str, gamma=None, beta=None, *,
                     f"({numerical}) matches an emulated one-pass variance (max abs {probe['one_pass_max_abs']:.3g}), "
                     f"while a two-pass variance stays at {probe['two_pass_max_abs']:.3g}; the formula is the "
                     f"expected one")
+            elif probe and probe.get("low_accumulation_like"):
+                out["explanation"] = (
+                    f"statistics accumulated in {dtype} rather than float32: the error ({numerical}) matches a "
+                    f"two-pass implementation that accumulates in {dtype} (emulated max abs "
+                    f"{probe['low_accumulation_max_abs']:.3g}); the formula is the expected one")
             else:
                 out["explanation"] = (f"no member of the family reproduces the output; the closest is the expected "
                                       f"semantics itself ({numerical}): a numerical difference, not a different "
@@ -212,6 +221,23 @@ def fingerprint(x, y, expected: Semantics, dtype: str, gamma=None, beta=None, *,
             out["explanation"] = (f"no member of the family reproduces the output; closest: "
                                   f"{difference(b_sem, expected)} (max abs {b_err:.3g})")
     return out
+
+
+def _collapsed(x, y64, ref, expected, dtype, gamma, beta, achievable) -> str | None:
+    """Every normalized value 0 (the output is beta, or 0) where the reference is not:
+    typically a variance that overflowed to inf."""
+    if ref is None:
+        return None
+    base = apply_affine(np.zeros_like(ref), expected, gamma, beta)
+    allowed = compare(ref, ref, dtype, achievable=achievable).allowed
+    if np.max(np.abs(y64 - base)) > allowed or np.max(np.abs(ref - base)) <= 8 * allowed:
+        return None
+    text = "every normalized value is 0 (the output is " + ("beta" if beta is not None else "0") + ")"
+    mx = float(np.max(np.abs(np.asarray(x, np.float64))))
+    if mx * mx > float(np.finfo(np_dtype(dtype)).max):
+        text += (f": x² overflows {dtype} (max |x| = {mx:.3g}), so a variance accumulated in {dtype} is inf; "
+                 f"accumulated in {accumulation_dtype(dtype)} it is finite")
+    return text
 
 
 def _explain_nonfinite(x, y64, ref, expected, dtype, gamma, beta, text, achievable) -> dict:
@@ -253,8 +279,14 @@ def variance_probe(x, y, ref, expected: Semantics, dtype: str, gamma=None, beta=
         one = float(np.nanmax(np.abs(one_pass(x, expected, dtype, gamma, beta) - ref)))
         two = float(np.nanmax(np.abs(stable(x, expected, dtype, gamma, beta) - ref)))
     like = one > 4 * two and observed >= one / 10 and observed > 2 * two
-    return {"observed_max_abs": observed, "one_pass_max_abs": one, "two_pass_max_abs": two, "one_pass_like": like,
-            "accumulation": accumulation_dtype(dtype)}
+    out = {"observed_max_abs": observed, "one_pass_max_abs": one, "two_pass_max_abs": two, "one_pass_like": like,
+           "accumulation": accumulation_dtype(dtype)}
+    if accumulation_dtype(dtype) != dtype:  # half precision: statistics kept in the dtype itself?
+        with np.errstate(all="ignore"):
+            low = float(np.nanmax(np.abs(stable(x, expected, dtype, gamma, beta, accumulate=dtype) - ref)))
+        out["low_accumulation_max_abs"] = low
+        out["low_accumulation_like"] = bool(low > 4 * two and low / 4 <= observed <= 4 * low)
+    return out
 
 
 def _lower_precision(x, y, ref, expected, dtype, gamma, beta):

@@ -89,17 +89,35 @@ def test_float64_computed_in_float32_is_named():
 
 
 def test_one_pass_variance_is_recognised_by_its_size():
-    from harness.semantics import _emulate
+    from harness.numerics import one_pass, stable
     expected = op_semantics("layer_norm", "BTF", eps=1e-5)
     x = (100.0 + rng.standard_normal((2, 4, 64))).astype(np.float32)
-    y = _emulate(x, expected, "float32", True, None, None).astype(np.float32)
+    y = one_pass(x, expected, "float32").astype(np.float32)
     fp = fingerprint(x, y, expected, "float32")
     assert fp["variance_probe"]["one_pass_like"]
-    assert "one-pass variance E[x²]−E[x]² computed in float32" in fp["explanation"]
+    assert fp["explanation"].startswith("one-pass variance E[x²]−E[x]² accumulated in float32")
     # a stable two-pass computation in float32 is not flagged
-    y2 = _emulate(x, expected, "float32", False, None, None).astype(np.float32) + 3e-5
+    y2 = stable(x, expected, "float32").astype(np.float32) + 3e-5
     fp2 = fingerprint(x, y2, expected, "float32")
     assert not fp2.get("variance_probe", {}).get("one_pass_like")
+
+
+def test_half_precision_statistics_kept_in_half_are_named():
+    from harness.numerics import stable
+    expected = op_semantics("layer_norm", "BTF", eps=1e-5)
+    x = (100.0 + rng.standard_normal((2, 4, 64))).astype(np.float16)
+    y = stable(x, expected, "float16", accumulate="float16").astype(np.float16)
+    fp = fingerprint(x, y, expected, "float16")
+    assert fp["explanation"].startswith("statistics accumulated in float16 rather than float32"), fp
+
+
+def test_output_collapsed_to_beta_is_said_so():
+    expected = op_semantics("layer_norm", "BTF", eps=1e-5)
+    x = np.linspace(-6e4, 6e4, 2 * 4 * 8).astype(np.float16).reshape(2, 4, 8)
+    beta = np.linspace(-1, 1, 8)
+    y = np.broadcast_to(beta, x.shape).astype(np.float16)
+    fp = fingerprint(x, y, expected, "float16", np.ones(8), beta)
+    assert fp["explanation"].startswith("every normalized value is 0 (the output is beta): x² overflows float16")
 
 
 def test_numerical_variants_do_not_explain_rounding_noise():
