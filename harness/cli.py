@@ -5,6 +5,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from .yamlsource import printable
+
 
 def _is_test_path(arg: str) -> bool:
     """A case directory, a case file or a node id among the pytest arguments."""
@@ -39,8 +41,10 @@ def _result_paths(items) -> list[Path]:
             out += sorted(p.glob("*.jsonl"))
         elif p.is_file():
             out.append(p)
+        elif p.exists():
+            print(f"normconf: warning: {printable(p)}: not a regular file (skipped)", file=sys.stderr)
         else:
-            print(f"normconf: no results at {p} (skipped)", file=sys.stderr)
+            print(f"normconf: no results at {printable(p)} (skipped)", file=sys.stderr)
     return out
 
 

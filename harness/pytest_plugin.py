@@ -27,6 +27,9 @@ def pytest_addoption(parser):
                 help="environment name recorded in results (default: $NORMCONF_ENV, $TOX_ENV_NAME or 'local')")
     g.addoption("--results", default=None,
                 help="results JSONL path (default: reports/results/<env>.jsonl); 'none' writes nothing")
+    g.addoption("--resume", action="store_true", default=False,
+                help="continue the results file: skip cells already recorded with the same case content and "
+                     "framework versions, append the rest (without it, an existing results file is moved aside)")
     g.addoption("--cases-root", default=None, help="directory holding case files (default: <rootdir>/cases)")
     g.addoption("--cell-timeout", type=float, default=DEFAULT_CELL_TIMEOUT, help="seconds per cell")
     g.addoption("--startup-timeout", type=float, default=DEFAULT_STARTUP_TIMEOUT,
@@ -76,9 +79,20 @@ def _runner(config) -> Runner:
             res = str(Path(config.rootpath, "reports", "results", f"{env}.jsonl"))
         r = Runner(env, None if res == "none" else res, _adapters(config),
                    cell_timeout=config.getoption("--cell-timeout"),
-                   startup_timeout=config.getoption("--startup-timeout"))
+                   startup_timeout=config.getoption("--startup-timeout"),
+                   resume=config.getoption("--resume"))
         config.stash[_RUNNER] = r
     return r
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    r = config.stash.get(_RUNNER, None)
+    if r is not None and r.writer is not None and r.writer.moved_aside:
+        terminalreporter.write_line(f"normconf: moved the earlier results file {r.writer.path} to "
+                                    f"{r.writer.moved_aside} (use --resume to continue it instead)")
+    if r is not None and config.getoption("--resume"):
+        terminalreporter.write_line(f"normconf: resumed: {r.resumed} cell(s) and claim(s) already recorded "
+                                    "were not run again")
 
 
 def pytest_sessionfinish(session):

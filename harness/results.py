@@ -5,6 +5,16 @@ one ``result`` record per cell, written and flushed as each cell finishes, so
 an interrupted run keeps everything it computed. Merging is keyed by
 (environment, adapter, case id); the newer record wins, which makes merging
 files from many environments or machines associative.
+
+The writer never truncates a file it did not create: an existing results file
+is moved aside (``<name>.jsonl.<UTC time>.bak``) unless the run resumes it, in
+which case new records are appended after a second header.
+
+Readers treat every file as untrusted: only regular files are opened (a FIFO,
+a device or a directory is skipped without blocking), lines are bounded, and a
+line that is not JSON, not UTF-8, or has a missing field or a field of the
+wrong type is skipped with a warning naming the file and line, on stderr and
+in ``problems``.
 """
 from __future__ import annotations
 
@@ -13,6 +23,7 @@ import json
 import math
 import os
 import platform
+import stat
 import subprocess
 import sys
 from dataclasses import asdict, dataclass, field
@@ -172,15 +183,47 @@ def provenance(env: str) -> dict[str, Any]:
     }
 
 
-class Writer:
-    """Streams records to a JSONL file; every line is flushed when written."""
+def _aside_name(path: Path) -> Path:
+    stamp = utc_now().replace(":", "").replace("-", "")
+    for i in range(1000):
+        cand = path.with_name(f"{path.name}.{stamp}{'' if i == 0 else f'-{i}'}.bak")
+        if not os.path.lexists(cand):
+            return cand
+    raise FileExistsError(f"no free name to move {path} aside")
 
-    def __init__(self, path, env: str, header_extra: dict | None = None):
+
+class Writer:
+    """Streams records to a JSONL file; every line is flushed when written.
+
+    Never truncates a file it did not create: with ``resume`` it appends to an
+    existing file (after a header marked ``resumed``); without, an existing file
+    is first renamed to ``<name>.<UTC time>.bak`` (``moved_aside``) and a new
+    file is created exclusively."""
+
+    def __init__(self, path, env: str, header_extra: dict | None = None, *, resume: bool = False):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.env = env
-        self._f = open(self.path, "w", encoding="utf-8")
-        self._write(json.dumps({**provenance(env), **(header_extra or {})}))
+        self.moved_aside: Path | None = None
+        extra = dict(header_extra or {})
+        if resume and self.path.is_file():
+            self._f = open(self.path, "a", encoding="utf-8")
+            if self.path.stat().st_size and not _ends_with_newline(self.path):
+                self._f.write("\n")  # a killed run's partial last line stays on its own line
+            extra["resumed"] = True
+        else:
+            while True:
+                if os.path.lexists(self.path):
+                    self.moved_aside = _aside_name(self.path)
+                    os.rename(self.path, self.moved_aside)
+                    print(f"normconf: moved the earlier results file {self.path} to {self.moved_aside} "
+                          "(use --resume to continue it instead)", file=sys.stderr)
+                try:
+                    self._f = open(self.path, "x", encoding="utf-8")
+                    break
+                except FileExistsError:
+                    continue
+        self._write(json.dumps({**provenance(env), **extra}))
 
     def _write(self, line: str):
         self._f.write(line + "\n")
@@ -197,6 +240,12 @@ class Writer:
             self._f.close()
 
 
+def _ends_with_newline(path: Path) -> bool:
+    with open(path, "rb") as f:
+        f.seek(-1, os.SEEK_END)
+        return f.read(1) == b"\n"
+
+
 @dataclass
 class RunFile:
     path: str
@@ -207,38 +256,209 @@ class RunFile:
     claims: list[ClaimResult] = field(default_factory=list)
 
 
-def read(path) -> RunFile:
-    """Read one results file. A truncated last line (a killed run) is reported, not fatal."""
+MAX_LINE_BYTES = 64 * 1024 * 1024
+MAX_PROBLEMS_PER_FILE = 50
+
+
+def _printable(text) -> str:
+    from .yamlsource import printable
+    return printable(text)
+
+
+def _is_str(v):
+    return isinstance(v, str)
+
+
+def _is_num(v):
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _is_int(v):
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _str_dict(v):
+    return isinstance(v, dict) and all(isinstance(k, str) for k in v)
+
+
+def _versions(v):
+    return _str_dict(v) and all(isinstance(x, (str, int, float, bool)) or x is None for x in v.values())
+
+
+def _opt(check):
+    return lambda v: v is None or check(v)
+
+
+def _list_of(check):
+    return lambda v: isinstance(v, list) and all(check(x) for x in v)
+
+
+_CASE_TYPES = {
+    "id": _is_str, "description": _is_str, "source": _is_str, "op": _is_str, "layout": _is_str,
+    "shape": lambda v: _str_dict(v) and all(_is_int(x) for x in v.values()),
+    "dtype": _is_str, "epsilon": _opt(_is_num), "affine": _is_str, "seed": _is_int,
+    "input": lambda v: _str_dict(v) and all(_is_num(x) or isinstance(x, str) for x in v.values()),
+    "groups": _opt(_is_int), "axes": _opt(_is_str), "affine_axes": _opt(_is_str), "check": _is_str,
+    "tags": _list_of(_is_str), "skip": _opt(_is_str), "file": _is_str, "line": _is_int,
+}
+
+_RESULT_TYPES = {
+    "case_id": _is_str, "adapter": _is_str, "env": _is_str, "status": lambda v: v in STATUSES,
+    "versions": _versions, "metrics": _str_dict, "fingerprint": _opt(_str_dict), "message": _is_str,
+    "traceback": _is_str, "snippet": _is_str, "duration": _is_num, "case": _str_dict, "time": _is_str,
+}
+_RESULT_REQUIRED = ("case_id", "adapter", "env", "status")
+
+def _num_or_special(v):
+    return _is_num(v) or v in ("nan", "inf", "-inf")  # how the writer spells non-finite numbers
+
+
+def _trial(v):
+    return (_str_dict(v) and isinstance(v.get("input"), str) and _list_of(_is_str)(v.get("variants"))
+            and isinstance(v.get("holds"), bool) and _num_or_special(v.get("max_diff"))
+            and isinstance(v.get("note", ""), str))
+
+
+def _claim_dict(v):
+    return _str_dict(v) and all(_str_dict(v[side]) and isinstance(v[side].get("op", ""), str)
+                                for side in ("left", "right") if v.get(side) is not None)
+
+
+_CLAIM_TYPES = {
+    "claim_id": _is_str, "adapter": _is_str, "env": _is_str, "verdict": lambda v: v in VERDICTS,
+    "condition": _is_str, "max_diff": _num_or_special, "explanation": _is_str,
+    "per_input": lambda v: _str_dict(v) and all(isinstance(x, str) for x in v.values()),
+    "trials": _list_of(_trial), "error": _is_str, "versions": _versions, "claim": _claim_dict,
+    "duration": _is_num, "time": _is_str,
+}
+_CLAIM_REQUIRED = ("claim_id", "adapter", "env", "verdict")
+
+_HEADER_TYPES = {"env": _is_str, "started": _is_str}
+
+
+def _type_problem(rec: dict, types: dict, required=()) -> str:
+    for k in required:
+        if k not in rec:
+            return f"missing field {k!r}"
+    for k, check in types.items():
+        if k in rec and not check(rec[k]):
+            return f"field {k!r} has a wrong type or value ({type(rec[k]).__name__})"
+    if types is _RESULT_TYPES and isinstance(rec.get("case"), dict):
+        for k, check in _CASE_TYPES.items():
+            if k in rec["case"] and not check(rec["case"][k]):
+                return f"field 'case.{k}' has a wrong type or value ({type(rec['case'][k]).__name__})"
+    return ""
+
+
+def _open_regular(path):
+    """A binary file object for a regular file, or a reason it is not one. Never blocks on a FIFO."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except OSError as e:
+        return None, f"cannot open ({e.strerror or e})"
+    try:
+        mode = os.fstat(fd).st_mode
+    except OSError as e:
+        os.close(fd)
+        return None, f"cannot open ({e.strerror or e})"
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        return None, "is a directory" if stat.S_ISDIR(mode) else "not a regular file"
+    return os.fdopen(fd, "rb"), ""
+
+
+def _bounded_lines(f, limit):
+    """(line number, bytes or None when the line is longer than ``limit``)."""
+    n = 0
+    while True:
+        line = f.readline(limit + 1)
+        if not line:
+            return
+        n += 1
+        if len(line) > limit and not line.endswith(b"\n"):
+            while True:  # skip the rest of the over-long line
+                rest = f.readline(1 << 20)
+                if not rest or rest.endswith(b"\n"):
+                    break
+            yield n, None
+            continue
+        yield n, line
+
+
+def read(path, *, warn: bool = True) -> RunFile:
+    """Read one results file, keeping every well-formed record. A bad line (a killed run's
+    truncated last line, non-JSON, invalid UTF-8, a wrong type) is skipped and reported in
+    ``problems``, and, with ``warn``, on stderr; a file that is not a regular file is skipped."""
     header, adapters, results, problems, claims = {}, {}, [], [], []
-    with open(path, "rb") as f:
-        for n, line in enumerate(f, 1):
+    shown = _printable(path)
+    extra = 0
+
+    def problem(text):
+        nonlocal extra
+        if len(problems) >= MAX_PROBLEMS_PER_FILE:
+            extra += 1
+            return
+        problems.append(text)
+        if warn:
+            print(f"normconf: warning: {text}", file=sys.stderr)
+
+    f, why = _open_regular(path)
+    if f is None:
+        problem(f"{shown}: skipped: {why}")
+        return RunFile(str(path), header, adapters, results, problems, claims)
+    with f:
+        for n, line in _bounded_lines(f, MAX_LINE_BYTES):
+            where = f"{shown}:{n}"
+            if line is None:
+                problem(f"{where}: line longer than {MAX_LINE_BYTES} bytes (skipped)")
+                continue
             line = line.strip()
             if not line:
                 continue
             try:
                 rec = orjson.loads(line)
             except orjson.JSONDecodeError as e:
-                problems.append(f"{path}:{n}: unreadable record ({str(e).split(':')[0]})")
+                problem(f"{where}: unreadable record ({_printable(str(e).split(':')[0])})")
+                continue
+            if not isinstance(rec, dict):
+                problem(f"{where}: not a JSON object ({type(rec).__name__})")
                 continue
             kind = rec.get("kind")
             if kind == "header":
-                header = rec
+                bad = _type_problem(rec, _HEADER_TYPES)
+                if bad:
+                    problem(f"{where}: bad header record ({bad})")
+                else:
+                    header = rec
             elif kind == "adapter":
-                adapters[rec["adapter"]] = rec.get("versions", {})
+                if not isinstance(rec.get("adapter"), str) or not _versions(rec.get("versions", {})):
+                    problem(f"{where}: bad adapter record (adapter must be a string, versions an object)")
+                else:
+                    adapters[rec["adapter"]] = {k: str(v) for k, v in rec.get("versions", {}).items()}
             elif kind == "result":
+                bad = _type_problem(rec, _RESULT_TYPES, _RESULT_REQUIRED)
                 try:
+                    if bad:
+                        raise ValueError(bad)
                     results.append(Result.from_dict(rec))
                 except (TypeError, ValueError) as e:
-                    problems.append(f"{path}:{n}: bad result record ({e})")
+                    problem(f"{where}: bad result record ({_printable(e)})")
             elif kind == "claim":
+                bad = _type_problem(rec, _CLAIM_TYPES, _CLAIM_REQUIRED)
                 try:
+                    if bad:
+                        raise ValueError(bad)
                     claims.append(ClaimResult.from_dict(rec))
                 except (TypeError, ValueError) as e:
-                    problems.append(f"{path}:{n}: bad claim record ({e})")
+                    problem(f"{where}: bad claim record ({_printable(e)})")
             else:
-                problems.append(f"{path}:{n}: unknown record kind {kind!r}")
+                problem(f"{where}: unknown record kind {_printable(repr(kind))[:80]}")
     if not header:
-        problems.append(f"{path}: no header record")
+        problem(f"{shown}: no header record")
+    if extra:
+        problems.append(f"{shown}: {extra} more problem(s) not shown")
+        if warn:
+            print(f"normconf: warning: {shown}: {extra} more problem(s) not shown", file=sys.stderr)
     return RunFile(str(path), header, adapters, results, problems, claims)
 
 

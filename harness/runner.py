@@ -1,14 +1,16 @@
 """Runs one cell (case x adapter): inputs -> reference, achievable error and adapter -> verdict -> Result."""
 from __future__ import annotations
 
+import json
 import time
+from pathlib import Path
 
 from .adapters import registry
 from .cases import params_text
 from .inputs import make_inputs
 from .layouts import Layout
 from .numerics import judge
-from .results import Result, Writer
+from .results import Result, Writer, _clean, read
 from .semantics import fingerprint
 from .workers import DEFAULT_CELL_TIMEOUT, DEFAULT_STARTUP_TIMEOUT, WorkerPool
 
@@ -98,9 +100,25 @@ def expected_error(case, reply) -> tuple[str, str]:
     return "agree", f"raised {said}"
 
 
+def _content(d: dict) -> str:
+    """A case's or claim's record without its location: what decides whether a recorded cell is still valid."""
+    return json.dumps({k: v for k, v in _clean(d).items() if k not in ("file", "line")}, sort_keys=True,
+                      default=str)
+
+
+def _same_versions(a: dict, b: dict) -> bool:
+    return {k: str(v) for k, v in (a or {}).items()} == {k: str(v) for k, v in (b or {}).items()}
+
+
 class Runner:
+    """Runs cells and claims with one worker pool and streams their records.
+
+    With ``resume``, the records already in ``results_path`` for this environment
+    are reused: a cell (or claim) recorded with the same case (claim) content and
+    the same framework versions is not run again, and new records are appended."""
+
     def __init__(self, env: str, results_path=None, adapters=None, cell_timeout=DEFAULT_CELL_TIMEOUT,
-                 startup_timeout=DEFAULT_STARTUP_TIMEOUT):
+                 startup_timeout=DEFAULT_STARTUP_TIMEOUT, resume=False):
         specs = registry()
         if adapters:
             unknown = [a for a in adapters if a not in specs]
@@ -111,14 +129,51 @@ class Runner:
         self.env = env
         self.cell_timeout = cell_timeout
         self.pool = WorkerPool(specs, startup_timeout)
-        self.writer = Writer(results_path, env) if results_path else None
+        self._recorded: dict[tuple, object] = {}
+        self.resumed = 0
+        if resume and results_path and Path(results_path).is_file():
+            rf = read(results_path)
+            for r in rf.results:
+                if r.env == env:
+                    self._recorded[("case", r.adapter, r.case_id)] = r
+            for c in rf.claims:
+                if c.env == env:
+                    self._recorded[("claim", c.adapter, c.claim_id)] = c
+        self.writer = Writer(results_path, env, resume=resume) if results_path else None
         self._announced: set[str] = set()
+
+    def _versions_now(self, adapter: str) -> dict:
+        """The adapter's framework versions in this run (starts its worker if needed)."""
+        w = self.pool.worker_for(adapter)
+        if not w.alive() and not w.start_failure:
+            try:
+                w.start()
+            except RuntimeError as e:
+                w.start_failure = f"{e} (earlier in this run; not started again)"
+        return w.versions.get(adapter, {})
+
+    def _already(self, kind: str, adapter: str, key: str, content: dict):
+        """The recorded result of this cell or claim when resuming and it is still valid, else None."""
+        rec = self._recorded.get((kind, adapter, key))
+        if rec is None:
+            return None
+        if _content(rec.case if kind == "case" else rec.claim) != _content(content):
+            return None
+        if kind == "case" and rec.status == "skipped":
+            pass  # a skip does not depend on framework versions
+        elif not _same_versions(rec.versions, self._versions_now(adapter)):
+            return None
+        self.resumed += 1
+        return rec
 
     @property
     def adapter_names(self) -> list[str]:
         return list(self.specs)
 
     def run_cell(self, case, adapter: str) -> Result:
+        done = self._already("case", adapter, case.id, case.to_dict()) if self._recorded else None
+        if done is not None:
+            return done
         t0 = time.perf_counter()
         inputs = make_inputs(case)
         reply = self.pool.call(adapter, case, inputs, self.cell_timeout)
@@ -157,6 +212,9 @@ class Runner:
     def run_claim(self, claim, adapter: str):
         from .claims import evaluate, to_result
 
+        done = self._already("claim", adapter, claim.id, claim.to_dict()) if self._recorded else None
+        if done is not None:
+            return done
         t0 = time.perf_counter()
         verdict, versions = evaluate(claim, self.pool, adapter, self.cell_timeout)
         result = to_result(claim, adapter, self.env, verdict, versions, time.perf_counter() - t0)
@@ -165,6 +223,9 @@ class Runner:
         return result
 
     def record_skip(self, case, adapter: str, reason: str) -> Result:
+        done = self._already("case", adapter, case.id, case.to_dict()) if self._recorded else None
+        if done is not None and done.status == "skipped":
+            return done
         result = Result(case_id=case.id, adapter=adapter, env=self.env, status="skipped", message=reason,
                         case=case.to_dict())
         if self.writer:

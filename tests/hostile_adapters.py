@@ -102,3 +102,18 @@ class SlowStart(Faulty):
 
     def __init__(self):
         time.sleep(3600)
+
+
+class Slow(Faulty):
+    """A correct adapter that takes a while per cell, with versions set by $NORMCONF_TEST_VERSION."""
+    name = "slow"
+
+    def versions(self):
+        return {"slow": os.environ.get("NORMCONF_TEST_VERSION", "1.0")}
+
+    def run(self, case, inputs):
+        time.sleep(0.05)
+        return super().run(case, inputs)
+
+
+SPECS.append(AdapterSpec("slow", "tests.hostile_adapters:Slow", description="slow but right"))
