@@ -96,7 +96,7 @@ def _json_for_script(obj) -> str:
 
 
 _METRIC_KEYS = ("max_abs", "max_rel", "max_ulp", "n_bad", "n", "atol", "rtol", "worst_expected", "worst_actual",
-                "achievable", "ratio", "nan_count")
+                "achievable", "ratio", "nonfinite", "allowed", "factor", "floor", "rule")
 
 
 def _row_info(matrix: model.Matrix, out_dir: Path | None) -> dict[int, tuple[str, str, str]]:
@@ -214,12 +214,11 @@ def _details_html(matrix: model.Matrix, row_status, info) -> tuple[str, int]:
                      f"<dt>parameters</dt><dd><code>{escape(p)}</code></dd>"
                      f"<dt>reference</dt><dd>{escape(ref)}</dd>"]
             if "max_abs" in m:
-                num = {k: escape(fnum(m.get(k))) for k in ("max_abs", "max_rel", "max_ulp", "atol", "rtol")}
+                num = {k: escape(fnum(m.get(k))) for k in ("max_abs", "max_rel", "max_ulp")}
                 ulp = (f"max {num['max_ulp']} ulp" if model.ulp_meaningful(m, str(case.get("dtype", "")))
                        else "ULP not reported (the largest ULP distance is between values at or across zero)")
-                parts.append(f"<dt>metrics</dt><dd>max abs {num['max_abs']}, max rel {num['max_rel']}, "
-                             f"{ulp}; tolerance |actual − expected| ≤ "
-                             f"{num['atol']} + {num['rtol']}·|expected|</dd>")
+                parts.append(f"<dt>metrics</dt><dd>max abs {num['max_abs']}, max rel {num['max_rel']}, {ulp}</dd>"
+                             f"<dt>tolerance</dt><dd>{escape(tolerance_text(m))}</dd>")
                 if m.get("worst_expected") is not None:
                     parts.append(f"<dt>largest difference</dt><dd>{escape(worst_text(m, case.get('layout', '')))}</dd>")
             if r.fingerprint and r.fingerprint.get("explanation"):
@@ -258,6 +257,23 @@ def worst_text(m: dict, layout: str) -> str:
     except (TypeError, ValueError):
         d = "?"
     return f"at [{at}]: expected {full(e)}, got {full(a)} (difference {d})"
+
+
+def tolerance_text(m: dict) -> str:
+    """The rule the cell was judged by, in either the elementwise or the achievable-error form."""
+    if m.get("atol") is not None and m.get("allowed") is None:
+        return f"|actual − expected| ≤ {fnum(m.get('atol'))} + {fnum(m.get('rtol'))}·|expected|"
+    if m.get("allowed") is not None:
+        text = f"error ≤ {fnum(m.get('allowed'))}"
+        if m.get("rule") == "atol/rtol":
+            return f"|actual − expected| ≤ {fnum(m.get('atol'))} + {fnum(m.get('rtol'))}·|expected| (the case's own)"
+        if m.get("achievable") is not None:
+            text += (f" = {fnum(m.get('factor'))} × achievable {fnum(m.get('achievable'))} + floor "
+                     f"{fnum(m.get('floor'))}")
+        if m.get("ratio") is not None:
+            text += f"; the error is {fnum(m.get('ratio'))} × the achievable"
+        return text
+    return "not recorded"
 
 
 def _link(href: str, text: str) -> str:

@@ -58,12 +58,15 @@ def ulp_meaningful(m: dict, dtype: str) -> bool:
     absolute tolerance has at most ``2 * max_abs / spacing(atol)`` ULP; a
     larger recorded maximum can only come from an element near zero, so it is
     not reported."""
-    u, a, atol = _num(m.get("max_ulp")), _num(m.get("max_abs")), _num(m.get("atol"))
+    u, a = _num(m.get("max_ulp")), _num(m.get("max_abs"))
     if not math.isfinite(u) or not math.isfinite(a):
-        return False
-    if not math.isfinite(atol) or atol <= 0:
+        return False  # records that measure ULP only away from zero leave it out (None) there
+    near = _num(m.get("atol"))  # older records: the absolute tolerance; newer: the per-dtype floor
+    if not (math.isfinite(near) and near > 0):
+        near = _num(m.get("floor"))
+    if not (math.isfinite(near) and near > 0):
         return True
-    return u <= 2 * a / spacing(atol, dtype) + 1
+    return u <= 2 * a / spacing(near, dtype) + 1
 
 
 @dataclass

@@ -1,5 +1,7 @@
 import os
 import shutil
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -16,6 +18,13 @@ def chromium_path():
     path = os.environ.get("NORMCONF_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
     assert path, "Chromium not found: install Debian's chromium (the browser tox env does) or set NORMCONF_CHROMIUM"
     return path
+
+
+def axe_path() -> Path:
+    """axe-core's axe.min.js: NORMCONF_AXE, or where install-chromium.sh puts it in the tox environment."""
+    p = Path(os.environ.get("NORMCONF_AXE") or Path(sys.prefix) / "axe-core" / "axe.min.js")
+    assert p.is_file(), f"axe-core not found at {p}: run sh tests/browser/install-chromium.sh {sys.prefix}"
+    return p
 
 
 @pytest.fixture(scope="session")
@@ -72,6 +81,8 @@ def report(tmp_path_factory):
     cur[5] = _res(cases[2], "keras-tf", "diverge", err=2.5, message="diverge")
     cur[7] = _res(cases[3], "keras-tf", "error", message=f"ValueError: {HOSTILE}", traceback=f"Traceback {HOSTILE}")
     cur[9] = _res(cases[4], "keras-tf", "crash", message="worker killed by SIGSEGV")
+    cur[2].case["source"] = "https://example.org/groupnorm Sec. 3"  # a real address becomes a link
+    cur[6].case["source"] = "java\tscript:window.__pwned=5"  # scheme hidden behind a tab stays text
     leg[0] = _res(cases[0], "tfa", "agree", env="legacy")
     leg[1] = _res(cases[1], "tfa", "agree", env="legacy")
     for env, rs in (("current", cur), ("legacy", leg)):
@@ -95,3 +106,26 @@ def page(browser, report):
     pg.report_url = report
     yield pg
     ctx.close()
+
+
+@pytest.fixture(scope="session")
+def shipped(tmp_path_factory):
+    """The report of every shipped case and claim (see shipped.py), with facts the tests check."""
+    from tests.browser.shipped import write
+    d = tmp_path_factory.mktemp("shipped")
+    facts = write(d)
+    facts["html"] = write_report(facts["paths"], d / "index.html")
+    facts["url"] = facts["html"].resolve().as_uri()
+    return facts
+
+
+def new_page(browser, url, width=1440, height=900, js=True, **kw):
+    ctx = browser.new_context(viewport={"width": width, "height": height}, java_script_enabled=js, **kw)
+    pg = ctx.new_page()
+    pg.errors = []
+    pg.on("console", lambda m: pg.errors.append(m.text) if m.type == "error" else None)
+    pg.on("pageerror", lambda e: pg.errors.append(str(e)))
+    pg.goto(url)
+    if js and url != "about:blank":
+        pg.wait_for_function("window.normconfReady !== undefined")
+    return ctx, pg

@@ -209,6 +209,15 @@
     if (typeof v === "number") return Math.abs(v) >= 1e-3 && Math.abs(v) < 1e6 ? String(+v.toPrecision(4)) : v.toExponential(3);
     return v === undefined || v === null ? "" : String(v);
   }
+  function g3(x) {  // three significant digits, as Python's "{:.3g}" writes them
+    if (x === 0 || !isFinite(x)) return String(x);
+    var e = Math.floor(Math.log10(Math.abs(x)));
+    if (e < -4 || e >= 3) {
+      var t = x.toExponential(2).replace(/\.?0+e/, "e");
+      return t.replace(/e([+-])(\d)$/, "e$10$2");
+    }
+    return String(+x.toPrecision(3));
+  }
   function full(v) {  // full precision: the shortest text that reads back to the same double
     if (typeof v === "number") return String(v);
     return v === undefined || v === null ? "" : String(v);
@@ -293,18 +302,19 @@
       if (m) {
         var ulp = cell[13] ? "max " + fmt(m[2]) + " ulp" : "ULP not reported (the largest ULP distance is between values at or across zero)";
         item("metrics", "max abs " + fmt(m[0]) + ", max rel " + fmt(m[1]) + ", " + ulp + "; " + m[3] + " of " + m[4] + " elements outside tolerance");
-        item("tolerance", "|actual - expected| <= " + fmt(m[5]) + " + " + fmt(m[6]) + " * |expected|");
+        var has = function (v) { return v !== undefined && v !== null; };
+        if (has(m[5]) && (!has(m[12]) || m[15] === "atol/rtol")) item("tolerance", "|actual - expected| <= " + fmt(m[5]) + " + " + fmt(m[6]) + " * |expected|");
+        else if (has(m[12])) item("tolerance", "error <= " + fmt(m[12]) + (has(m[9]) ? " = " + fmt(m[13]) + " x achievable " + fmt(m[9]) + " + floor " + fmt(m[14]) : "") +
+                                  (has(m[10]) ? "; the error is " + fmt(m[10]) + " x the achievable" : ""));
         var wi = cell[3];
         if (wi && m[7] !== null && m[7] !== undefined) {
           var names = (row[8] || "").split("");
           var at = wi.map(function (v, i) { return (names.length === wi.length ? names[i] + "=" : "") + v; });
           var diff = Math.abs(Number(m[8]) - Number(m[7]));
           item("largest difference", "at [" + at.join(", ") + "]: expected " + full(m[7]) + ", got " + full(m[8]) +
-               " (difference " + (isNaN(diff) ? "?" : +diff.toPrecision(3)) + ")");
+               " (difference " + (isNaN(diff) ? "?" : g3(diff)) + ")");
         }
-        if (m[9] !== undefined && m[9] !== null) item("achievable", "max abs " + fmt(m[9]) + " for a stable implementation in " + row[11]);
-        if (m[10] !== undefined && m[10] !== null) item("ratio", fmt(m[10]) + " times the achievable error");
-        if (m[11]) item("non-finite", m[11] + " NaN elements where the reference has none");
+        if (m[11]) item("non-finite", m[11]);
       }
       if (cell[11] >= 0) item("output dtype", S(cell[11]));
       item("explanation", S(cell[7]));
@@ -389,6 +399,23 @@
     if (tr.dataset.r === undefined) return;
     ev.preventDefault();
     openCell(parseInt(tr.dataset.r, 10), td.cellIndex - 1, ev.target.closest("a") || td);
+  });
+  // keep whatever gets keyboard focus in the grid clear of the sticky header and case column
+  grid.addEventListener("focusin", function (ev) {
+    var t = ev.target;
+    if (t === grid) return;
+    var g = grid.getBoundingClientRect(), r = t.getBoundingClientRect();
+    var th = grid.querySelector("thead th.case");
+    var left = g.left + grid.clientLeft + (th && !t.closest("th.case, th[scope=row]") ? th.getBoundingClientRect().width : 0);
+    var right = g.left + grid.clientLeft + grid.clientWidth;
+    if (r.left < left) grid.scrollLeft -= left - r.left + 4;
+    else if (r.right > right) grid.scrollLeft += Math.min(r.right - right + 4, r.left - left);
+    var tb = t.closest("tbody");
+    var head = tb ? tb.parentNode.tHead : null;
+    var top = g.top + grid.clientTop + (head ? head.getBoundingClientRect().height : 0);
+    var bottom = g.top + grid.clientTop + grid.clientHeight;
+    if (tb && r.top < top) grid.scrollTop -= top - r.top + 4;
+    else if (r.bottom > bottom) grid.scrollTop += r.bottom - bottom + 4;
   });
   document.getElementById("causes").addEventListener("click", function (ev) {
     var a = ev.target.closest("a[data-r]");
