@@ -7,6 +7,7 @@ other files are collected as usual.
 from __future__ import annotations
 
 import os
+import zlib
 from pathlib import Path
 
 import pytest
@@ -30,6 +31,9 @@ def pytest_addoption(parser):
     g.addoption("--resume", action="store_true", default=False,
                 help="continue the results file: skip cells already recorded with the same case content and "
                      "framework versions, append the rest (without it, an existing results file is moved aside)")
+    g.addoption("--shard", default=None, metavar="K/N",
+                help="run only shard K of N (cases and claims split by a stable hash of their id; "
+                     "default results file reports/results/<env>.shard-K-of-N.jsonl); merging all N equals one run")
     g.addoption("--cases-root", default=None, help="directory holding case files (default: <rootdir>/cases)")
     g.addoption("--cell-timeout", type=float, default=DEFAULT_CELL_TIMEOUT, help="seconds per cell")
     g.addoption("--startup-timeout", type=float, default=DEFAULT_STARTUP_TIMEOUT,
@@ -54,6 +58,39 @@ def _cases_root(config) -> Path:
     return Path(opt).resolve() if opt else Path(config.rootpath, "cases")
 
 
+def _shard(config) -> tuple[int, int] | None:
+    raw = config.getoption("--shard")
+    if not raw:
+        return None
+    try:
+        k, n = (int(x) for x in raw.split("/"))
+    except ValueError:
+        raise pytest.UsageError(f"--shard wants K/N, e.g. 2/4, not {raw!r}") from None
+    if not 1 <= k <= n:
+        raise pytest.UsageError(f"--shard {raw}: K must be between 1 and N")
+    return k, n
+
+
+def shard_of(key: str, n: int) -> int:
+    """The shard (1..n) an item with this case or claim id belongs to: stable across machines and runs."""
+    return zlib.crc32(key.encode("utf-8")) % n + 1
+
+
+def pytest_collection_modifyitems(config, items):
+    shard = _shard(config)
+    if not shard:
+        return
+    k, n = shard
+    keep, drop = [], []
+    for item in items:
+        key = (getattr(getattr(item, "case", None), "id", None) or getattr(getattr(item, "claim", None), "id", None)
+               or item.nodeid)
+        (keep if shard_of(key, n) == k else drop).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
 def pytest_configure(config):
     config.stash[_RUNNER] = None
     config.stash[_SEEN] = {}
@@ -76,7 +113,9 @@ def _runner(config) -> Runner:
         env = _env_name(config)
         res = config.getoption("--results")
         if res is None:
-            res = str(Path(config.rootpath, "reports", "results", f"{env}.jsonl"))
+            shard = _shard(config)
+            name = f"{env}.shard-{shard[0]}-of-{shard[1]}.jsonl" if shard else f"{env}.jsonl"
+            res = str(Path(config.rootpath, "reports", "results", name))
         r = Runner(env, None if res == "none" else res, _adapters(config),
                    cell_timeout=config.getoption("--cell-timeout"),
                    startup_timeout=config.getoption("--startup-timeout"),
