@@ -272,7 +272,7 @@ class CaseItem(_AdapterItem):
             pytest.skip(f"skipped by its case file: {self.case.skip}")
         result = _runner(self.config).run_cell(self.case, self.adapter)
         self.user_properties.append(("status", result.status))
-        for k in ("max_abs", "max_rel", "max_ulp"):
+        for k in ("max_abs", "achievable", "ratio", "allowed", "max_rel", "max_ulp", "nonfinite"):
             if k in result.metrics:
                 self.user_properties.append((k, result.metrics[k]))
         if result.status == "agree":

@@ -20,7 +20,7 @@ def case(cid, *tags):
 
 
 FAULTS = [("segfault", "crash", "SIGSEGV"), ("abort", "crash", "SIGABRT"), ("exit", "crash", "exited with code 7"),
-          ("memory", "crash", "MemoryError"), ("raise", "error", "ValueError"), ("wrong", "diverge", "max abs error"),
+          ("memory", "crash", "MemoryError"), ("raise", "error", "ValueError"), ("wrong", "diverge", "(max abs)"),
           ("unsupported", "unsupported", "faulty skips")]
 
 
