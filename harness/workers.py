@@ -125,6 +125,8 @@ def _worker_main(conn, specs, env):  # runs in the child process
     except (AttributeError, OSError):
         pass
     os.environ.update(env)
+    # what unpickling a cell needs, imported now so the first cell's timeout does not pay for it
+    from . import cases, inputs  # noqa: F401
     adapters, problems = {}, {}
     for spec in specs:
         try:
