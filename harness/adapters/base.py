@@ -105,6 +105,20 @@ class Adapter:
     def run(self, case, inputs) -> Output:  # pragma: no cover - interface
         raise NotImplementedError
 
+    def repro(self, case) -> dict | None:
+        """The pieces of a standalone reproducer (``normconf repro``) as source
+        text, or None when this adapter cannot write one. Keys:
+
+        ``imports``       framework imports and setup (runs after ``import numpy as np``)
+        ``to_framework``  an expression turning the numpy array ``a`` (case dtype;
+                          bfloat16 values are held in a float32 array) into what the call takes
+        ``to_numpy``      an expression turning the call's result ``y`` into a float64 numpy array
+        ``context``       an expression for a ``with`` block around the call, or ""
+        ``versions``      an expression giving the framework versions as a dict
+        ``call``          the code that ran: reads ``x``, ``gamma``, ``beta``, leaves ``y``
+        """
+        return None
+
 
 def eps_kw(case, name: str) -> list[str]:
     """``[name=<epsilon>]``, or nothing for ``epsilon: default`` (the call leaves it out)."""

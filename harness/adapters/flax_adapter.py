@@ -66,6 +66,9 @@ class _Flax(JaxBase):
     def versions(self):
         return {"flax": flax.__version__, **super().versions()}
 
+    def repro(self, case) -> dict:
+        return {**super().repro(case), "versions": "{'flax': flax.__version__, 'jax': jax.__version__}"}
+
     def supports_case(self, case):
         cls = _CLASSES[case.op]
         if not hasattr(self.nn_module, cls):
@@ -142,6 +145,7 @@ class FlaxLinen(_Flax):
     api = "linen"
     default_epsilons = _defaults("linen")
     nn_module = flax.linen
+    nn_import = "import flax\nimport flax.linen as nn"
 
 
 class FlaxNNX(_Flax):
@@ -149,3 +153,4 @@ class FlaxNNX(_Flax):
     api = "nnx"
     default_epsilons = _defaults("nnx")
     nn_module = flax.nnx
+    nn_import = "import flax\nfrom flax import nnx as nn"

@@ -19,7 +19,7 @@ from __future__ import annotations
 import tensorflow as tf
 
 from ..layouts import Layout, channels_first, permutation
-from ._tf import run_tf
+from ._tf import run_tf, tf_repro
 from .base import Adapter, Output, eps_kw, fmt
 
 _NOT_GN = "the paper's code is group norm only"
@@ -93,6 +93,9 @@ class GNPaper(Adapter):
         else:
             lines.append(f"y = GroupNorm(x, {g}, {b}, G={case.groups}{eps})")
         return "\n".join(lines)
+
+    def repro(self, case) -> dict:
+        return tf_repro(case, self.code(case))
 
     def run(self, case, inputs) -> Output:
         return run_tf(self.name, self.code(case), inputs)

@@ -84,6 +84,19 @@ class JaxBase(Adapter):
     def code(self, case) -> str:  # pragma: no cover - interface
         raise NotImplementedError
 
+    #: how the snippet's ``nn`` is imported in a reproducer
+    nn_import = ""
+
+    def repro(self, case) -> dict:
+        conv = "jnp.asarray(a, dtype=jnp.bfloat16)" if case.dtype == "bfloat16" else "jnp.asarray(a)"
+        imports = ["import jax", "jax.config.update('jax_enable_x64', True)  # as the adapter does",
+                   "import jax.numpy as jnp"] + ([self.nn_import] if self.nn_import else [])
+        imports.append(f"DEVICE = jax.devices({self.platform!r})[0]")
+        return {"imports": "\n".join(imports), "to_framework": f"jax.device_put({conv}, DEVICE)",
+                "to_numpy": "np.asarray(jax.block_until_ready(y)).astype(np.float64)",
+                "context": "jax.default_device(DEVICE)", "versions": "{'jax': jax.__version__}",
+                "call": self.code(case)}
+
     def run(self, case, inputs) -> Output:
         src = self.code(case)
         dev = self._devices()[0]
@@ -105,6 +118,7 @@ class JaxNN(JaxBase):
     decoupled_affine = True  # the user writes the affine transform
     group_axes = True  # the user picks the reduced axes of the grouped array
     nn_module = jax.nn
+    nn_import = "from jax import nn"
     default_epsilons = {op: (1e-5, "def standardize(x, axis=-1, mean=None, variance=None, epsilon=1e-5, ...)",
                              "https://github.com/jax-ml/jax/blob/jax-v0.10.2/jax/_src/nn/functions.py")
                         for op in ("batch_norm", "layer_norm", "group_norm", "instance_norm")}

@@ -146,6 +146,20 @@ class _Keras(Adapter):
     def code(self, case) -> str:  # pragma: no cover - interface
         raise NotImplementedError
 
+    def repro(self, case) -> dict:
+        imports = ["import os", f"os.environ['KERAS_BACKEND'] = {self.backend!r}  # before keras is imported"]
+        if self.backend == "jax":
+            imports += ["import jax", "jax.config.update('jax_enable_x64', True)  # as the adapter does"]
+        imports.append("import keras")
+        half = case.dtype in _HALF
+        a = "np.asarray(a, np.float32)" if half else "np.ascontiguousarray(a)"
+        y = "keras.ops.cast(y, 'float32')" if half else "y"
+        return {"imports": "\n".join(imports),
+                "to_framework": f"keras.ops.convert_to_tensor({a}, dtype={case.dtype!r})",
+                "to_numpy": f"np.asarray(keras.ops.convert_to_numpy({y})).astype(np.float64)",
+                "context": "", "versions": "{'keras': keras.__version__, 'backend': keras.backend.backend()}",
+                "call": self.code(case)}
+
     def run(self, case, inputs) -> Output:
         src = self.code(case)
         ns = {

@@ -18,7 +18,7 @@ import sys
 import tensorflow as tf
 
 from ..layouts import Layout
-from ._tf import run_tf
+from ._tf import run_tf, tf_repro
 from .base import Adapter, Output, eps_kw, fmt
 
 _TK = "https://github.com/keras-team/keras/blob/v2.15.0/keras/layers/normalization/"
@@ -119,6 +119,9 @@ class TfKeras(Adapter):
                 lines.append("m.beta.assign(beta)")
         lines.append(f"y = {call}")
         return "\n".join(lines)
+
+    def repro(self, case) -> dict:
+        return tf_repro(case, self.code(case))
 
     def run(self, case, inputs) -> Output:
         return run_tf(self.name, self.code(case), inputs)

@@ -19,7 +19,7 @@ import tensorflow as tf
 import tensorflow_addons as tfa
 
 from ..layouts import Layout
-from ._tf import run_tf
+from ._tf import run_tf, tf_repro
 from .base import Adapter, Output, eps_kw
 
 _TFA = "https://github.com/tensorflow/addons/blob/v0.23.0/tensorflow_addons/layers/normalizations.py"
@@ -73,6 +73,10 @@ class TFAddons(Adapter):
             lines.append("m.beta.assign(beta)")
         lines.append("y = m(x)")
         return "\n".join(lines)
+
+    def repro(self, case) -> dict:
+        return tf_repro(case, self.code(case), "import tensorflow as tf\nimport tensorflow_addons as tfa",
+                        "{'tensorflow': tf.__version__, 'tensorflow_addons': tfa.__version__}")
 
     def run(self, case, inputs) -> Output:
         return run_tf(self.name, self.code(case), inputs, tfa=tfa)

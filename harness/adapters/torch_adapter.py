@@ -153,6 +153,15 @@ class _Torch(Adapter):
             lines.append(f"y = m({xin}){back}")
         return "\n".join(lines)
 
+    def repro(self, case) -> dict:
+        to = f".to({self.device!r})" if self.device != "cpu" else ""
+        conv = "torch.from_numpy(np.ascontiguousarray(a))"
+        if case.dtype == "bfloat16":
+            conv += ".to(torch.bfloat16)"
+        return {"imports": "import torch\nimport torch.nn as nn\nimport torch.nn.functional as F",
+                "to_framework": conv + to, "to_numpy": "y.detach().cpu().to(torch.float64).numpy()",
+                "context": "torch.no_grad()", "versions": "{'torch': torch.__version__}", "call": self.code(case)}
+
     def run(self, case, inputs) -> Output:
         src = self.code(case)
         ns = {
