@@ -96,6 +96,12 @@ def _cmd_list(args, rest) -> int:
     return 1 if errors else 0
 
 
+def _cmd_repro(args, rest) -> int:
+    from .repro import main as repro_main
+
+    return repro_main(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="normconf", description="conformance harness for normalization operators")
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -127,6 +133,18 @@ def build_parser() -> argparse.ArgumentParser:
     ls.add_argument("cases", nargs="?", default="cases")
     ls.add_argument("--max-elements", type=int, default=None)
     ls.set_defaults(func=_cmd_list)
+
+    rp = sub.add_parser("repro", help="write a standalone reproducer (and an issue body) for one cell or claim")
+    rp.add_argument("id", help="case id or claim id")
+    rp.add_argument("adapter")
+    rp.add_argument("--results", default="reports/results", help="results file or directory")
+    rp.add_argument("-o", "--output", help="script file (default: stdout)")
+    rp.add_argument("--issue", metavar="ISSUE_MD", help="also write an issue body in Markdown")
+    rp.add_argument("--no-shrink", action="store_true", help="keep the recorded shape")
+    rp.add_argument("--budget", type=int, default=40, help="most adapter calls while shrinking (default 40)")
+    rp.add_argument("--env", help="environment name, when the results hold several")
+    rp.add_argument("--cell-timeout", type=float, default=120.0)
+    rp.set_defaults(func=_cmd_repro)
     return p
 
 
