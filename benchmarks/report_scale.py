@@ -80,12 +80,22 @@ def browser_timing(html: Path) -> dict:
             out.setdefault("dom_content_loaded_ms", []).append(page.evaluate(
                 "performance.getEntriesByType('navigation')[0].domContentLoadedEventEnd"))
         t0 = time.perf_counter()
-        page.select_option("select[name=op]", "group_norm")
+        page.fill("input[name=q]", "op:group_norm")
         page.evaluate("document.getElementById('count').textContent")
         out["filter_ms"] = (time.perf_counter() - t0) * 1000
         t0 = time.perf_counter()
+        page.fill("input[name=q]", "adapter:adapter0* status:diverge,error op:group_norm,layer_norm")
+        page.evaluate("document.getElementById('count').textContent")
+        out["query_ms"] = (time.perf_counter() - t0) * 1000
+        t0 = time.perf_counter()
+        page.fill("input[name=q]", "")
+        page.check("input[name=view][value=odd]")
+        page.evaluate("document.getElementById('count').textContent")
+        out["odd_ms"] = (time.perf_counter() - t0) * 1000
+        page.check("input[name=view][value='']")
+        t0 = time.perf_counter()
         page.click(".grp:not([hidden]) tr[data-r] td >> nth=0")
-        page.wait_for_selector("#drill:not([hidden])")
+        page.wait_for_selector("#drill[open]")
         out["drill_ms"] = (time.perf_counter() - t0) * 1000
         b.close()
     return out
@@ -110,7 +120,8 @@ def main():
         t = browser_timing(html)
         print("navigation start -> interactive (ms):", ", ".join(f"{v:.0f}" for v in t["ready_ms"]))
         print("DOMContentLoaded (ms):", ", ".join(f"{v:.0f}" for v in t["dom_content_loaded_ms"]))
-        print(f"one filter change: {t['filter_ms']:.0f} ms; open drill-down: {t['drill_ms']:.0f} ms")
+        print(f"one filter change: {t['filter_ms']:.0f} ms; three-key query: {t['query_ms']:.0f} ms; "
+              f"odd-one-out view: {t['odd_ms']:.0f} ms; open drill-down: {t['drill_ms']:.0f} ms")
 
 
 if __name__ == "__main__":

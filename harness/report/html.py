@@ -135,7 +135,12 @@ def _drill_data(matrix: model.Matrix, info):
                 cells.append(0)
                 continue
             m = r.metrics if isinstance(r.metrics, dict) else {}
-            metrics = [m.get(k) for k in _METRIC_KEYS] if "max_abs" in m else 0
+            if "max_abs" in m:
+                metrics = list(map(m.get, _METRIC_KEYS))
+                while metrics[-1] is None:  # trailing metrics this record does not have
+                    metrics.pop()
+            else:
+                metrics = 0
             fp = r.fingerprint.get("explanation", "") if isinstance(r.fingerprint, dict) else ""
             cells.append([_LETTER.get(r.status, "m"), cell.text, metrics,
                           (m.get("worst_index") or 0), idx(r.snippet), idx(r.message), idx(r.traceback),
@@ -143,7 +148,7 @@ def _drill_data(matrix: model.Matrix, info):
                           r.versions if r.versions and r.versions != col.versions else 0,
                           idx(m.get("shape_mismatch")), idx(m.get("output_dtype")),
                           cause_of.get((row.index, col.index), -1),
-                          1 if model.ulp_meaningful(m, str(row.case.get("dtype", ""))) else 0])
+                          1 if cell.ulp_ok else 0])
         c = row.case
         p, ref, href = info[row.index]
         source = str(c.get("source", "") or "")

@@ -58,15 +58,30 @@ def ulp_meaningful(m: dict, dtype: str) -> bool:
     absolute tolerance has at most ``2 * max_abs / spacing(atol)`` ULP; a
     larger recorded maximum can only come from an element near zero, so it is
     not reported."""
-    u, a = _num(m.get("max_ulp")), _num(m.get("max_abs"))
-    if not math.isfinite(u) or not math.isfinite(a):
+    u, a = m.get("max_ulp"), m.get("max_abs")
+    if u.__class__ is not float:
+        u = _num(u)
+    if a.__class__ is not float:
+        a = _num(a)
+    if not (math.isfinite(u) and math.isfinite(a)):
         return False  # records that measure ULP only away from zero leave it out (None) there
-    near = _num(m.get("atol"))  # older records: the absolute tolerance; newer: the per-dtype floor
-    if not (math.isfinite(near) and near > 0):
-        near = _num(m.get("floor"))
+    if u <= 1:
+        return True
+    near = m.get("atol")  # older records: the absolute tolerance; newer: the per-dtype floor
+    if near is None:
+        near = m.get("floor")
+    sp = _SPACING.get((near, dtype))
+    if sp is not None:
+        return u <= 2 * a / sp + 1
+    near = _num(near)
     if not (math.isfinite(near) and near > 0):
         return True
-    return u <= 2 * a / spacing(near, dtype) + 1
+    if sp is None:
+        sp = _SPACING[(near, dtype)] = spacing(near, dtype)
+    return u <= 2 * a / sp + 1
+
+
+_SPACING: dict[tuple[float, str], float] = {}
 
 
 @dataclass
@@ -91,6 +106,7 @@ class Cell:
     word: str
     number: str
     value: float  # sort key: larger is worse
+    ulp_ok: bool = True  # the recorded max ULP measures precision (see ulp_meaningful)
 
     @property
     def status(self) -> str:
@@ -170,14 +186,16 @@ def _num(v):
         return math.nan
 
 
-def cell_text(r: Result | None) -> tuple[str, str, float]:
+def cell_text(r: Result | None, ulp_ok: bool | None = None) -> tuple[str, str, float]:
     """A word and a number for every cell (never colour alone), and a sort value."""
     if r is None:
         return "missing", "", -2.0
     m = r.metrics or {}
     if r.status == "agree":
         u = _num(m.get("max_ulp", 0))
-        if "max_abs" in m and not ulp_meaningful(m, str((r.case or {}).get("dtype", ""))):
+        if ulp_ok is None:
+            ulp_ok = "max_abs" not in m or ulp_meaningful(m, str((r.case or {}).get("dtype", "")))
+        if not ulp_ok:
             a = _num(m.get("max_abs"))
             return "agree", f"Δ {a:.2g}", 0.0
         return "agree", f"{u:.0f} ulp", u
@@ -265,18 +283,22 @@ def build(merged: Merged) -> Matrix:
     for cid in sorted(cases, key=order):
         case = cases[cid]
         op = case.get("op", "?")
+        dtype = str(case.get("dtype", ""))
         g = groups.setdefault((op, case.get("file", "?")), Group(op, case.get("file", "?")))
         cells = []
         for col in cols:
             r = merged.results.get((col.env, col.adapter, cid))
-            cells.append(Cell(r, *cell_text(r)))
+            m = r.metrics if r is not None and isinstance(r.metrics, dict) else None
+            measured = bool(m) and "max_abs" in m
+            ok = ulp_meaningful(m, dtype) if measured else False
+            cells.append(Cell(r, *cell_text(r, ok if measured else True), ok))
             st = r.status if r else "missing"
             per_op = summary.get(op)
             if per_op is None:
                 per_op = summary[op] = {c.index: Counter() for c in cols}
             per_op[col.index][st] += 1
             if r and r.status in ("agree", "diverge") and not (r.metrics or {}).get("shape_mismatch"):
-                if r.status == "agree" and not ulp_meaningful(r.metrics or {}, str(case.get("dtype", ""))):
+                if r.status == "agree" and not ok:
                     near_zero.setdefault(op, Counter())[col.index] += 1
                 else:
                     errors.setdefault(op, {}).setdefault(col.index, []).append(_num(r.metrics.get("max_ulp")))
@@ -301,9 +323,12 @@ def build(merged: Merged) -> Matrix:
         n += 1
         bad_fw, good_fw = set(), set()
         for i, c in enumerate(cells):
-            if c.status in DISAGREE:
+            r = c.result
+            if r is None:
+                continue
+            if r.status in DISAGREE:
                 bad_fw.add(fw[i])
-            elif c.status == "agree":
+            elif r.status == "agree":
                 good_fw.add(fw[i])
         row.disagrees = bool(bad_fw)
         if len(bad_fw) == 1 and len(good_fw - bad_fw) >= 2:
