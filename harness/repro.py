@@ -378,9 +378,8 @@ def reference(x, gamma, beta, op):
         r = rows(np.asarray(x, np.float64), op)
         d = r
         if op["center"]:
-            m = r.mean(-1, keepdims=True)
-            m = m + (r - m).mean(-1, keepdims=True)  # corrected two-pass mean: a large mean costs no digits
-            d = r - m
+            d = r - r.mean(-1, keepdims=True)
+            d = d - d.mean(-1, keepdims=True)  # corrected two-pass mean: a large mean costs no digits
         s = pow2(np.abs(d).max(-1, keepdims=True))  # a power of two: d / s is exact, its square cannot overflow
         var = ((d / s) ** 2).mean(-1, keepdims=True)  # biased variance (mean square for RMS), over s**2
         y = unrows((d / s) / np.sqrt(var + op["eps"] / (s * s)), op, np.shape(x))
@@ -481,7 +480,7 @@ def _call_function(name: str, parts: dict, doc: str) -> str:
     conv = parts["to_framework"]
     return "\n".join([
         f"def {name}(x, gamma, beta):",
-        f'    """{doc}"""',
+        f"    {comment(doc, 200)!r}",
         f"    x, gamma, beta = [None if a is None else to_framework(a) for a in (x, gamma, beta)]",
         "    # --- the call, exactly as the adapter generated and ran it ---",
         body,
@@ -709,12 +708,14 @@ def claim_script(claim, adapter: str, left, right, parts_l: dict, parts_r: dict 
 
 # --- issue bodies -----------------------------------------------------------------------------
 
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|~])")
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
 
 
 def md(text, limit: int = 600) -> str:
-    """Free text for Markdown: one line, control characters dropped, Markdown and HTML characters escaped."""
-    return _MD_SPECIAL.sub(r"\\\1", comment(text, limit)).replace("&", "&amp;")
+    """Free text for Markdown: one line, control characters dropped, HTML characters as entities,
+    Markdown characters escaped."""
+    t = comment(text, limit).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _MD_SPECIAL.sub(r"\\\1", t)
 
 
 def md_link(text, url) -> str:

@@ -13,6 +13,7 @@ import time
 
 from harness.adapters import AdapterSpec
 from harness.adapters.base import Adapter, Output
+from harness.layouts import Layout
 from harness.reference import normalize
 
 SPECS = [
@@ -48,10 +49,41 @@ class Faulty(Adapter):
             time.sleep(3600)
         if "raise" in tags:
             raise ValueError("injected <script>alert(1)</script>")
-        y = normalize(inputs.x, case.semantics, inputs.gamma, inputs.beta).astype(inputs.x.dtype)
+        y = normalize(inputs.x, self._semantics(case), inputs.gamma, inputs.beta).astype(inputs.x.dtype)
         if "wrong" in tags:
             y = y + 1.0
         return Output(y, f"y = reference(x)  # pid {os.getpid()}")
+
+    @staticmethod
+    def _semantics(case):
+        sem = case.semantics
+        if "stats-all" in case.tags:  # statistics over every non-batch axis, whatever the case asks
+            sem = sem.with_(stat_axes=Layout(case.layout).non_batch)
+        return sem
+
+    def repro(self, case):
+        """The same computation as run(), as numpy code for a standalone script."""
+        from harness.repro import op_spec
+
+        spec = op_spec(self._semantics(case), case.size)
+        axes = spec["axes"]
+        lines = ["# the faulty test adapter computes the operator in float64 with numpy",
+                 f"xs = np.asarray(x, np.float64).reshape({spec['grouped_shape']!r})"]
+        if "raise" in case.tags:
+            lines.append("raise ValueError('injected <script>alert(1)</script>')")
+        if spec["center"]:
+            lines += [f"m = xs.mean(axis={axes!r}, keepdims=True)",
+                      f"v = ((xs - m) ** 2).mean(axis={axes!r}, keepdims=True)", "d = xs - m"]
+        else:
+            lines += [f"v = (xs ** 2).mean(axis={axes!r}, keepdims=True)", "d = xs"]
+        lines += [f"y = (d / np.sqrt(v + {spec['eps']!r})).reshape(x.shape)",
+                  "if gamma is not None:", f"    y = y * gamma.reshape({spec['affine_shape']!r})",
+                  "if beta is not None:", f"    y = y + beta.reshape({spec['affine_shape']!r})",
+                  "y = y.astype(x.dtype)"]
+        if "wrong" in case.tags:
+            lines.append("y = y + 1.0  # the injected fault")
+        return {"imports": "", "to_framework": "a", "to_numpy": "np.asarray(y, np.float64)", "context": "",
+                "versions": "{'numpy': np.__version__}", "call": "\n".join(lines)}
 
 
 class EnvCheck(Faulty):
