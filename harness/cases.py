@@ -464,12 +464,15 @@ def load_file(path, *, max_elements: int | None = None, display: str | None = No
 
 
 CLAIMS_DIR = "claims"
+EXPECTATIONS_DIR = "expectations"
 
 
 def discover(root) -> list[Path]:
-    """Case files under ``root`` (claims files live in ``root/claims`` and are not cases)."""
+    """Case files under ``root`` (claims live in ``root/claims`` and expectations in
+    ``root/expectations``; neither are cases)."""
     root = Path(root)
-    return sorted(p for p in root.rglob("*.yaml") if p.is_file() and (root / CLAIMS_DIR) not in p.parents)
+    skip = (root / CLAIMS_DIR, root / EXPECTATIONS_DIR)
+    return sorted(p for p in root.rglob("*.yaml") if p.is_file() and not any(d in p.parents for d in skip))
 
 
 def load_tree(paths, *, max_elements=None, relative_to=None):

@@ -23,14 +23,13 @@ def _cmd_run(args, rest) -> int:
              "-o", "console_output_style=count"]
     if args.env_name:
         pargs += ["--env-name", args.env_name]
+    if args.strict:
+        pargs.append("--strict-expectations")
     if not any(_is_test_path(r) for r in rest):
         rest = [*rest, args.cases]
-    code = int(pytest.main(pargs + rest))
-    if code == 1 and not args.strict:
-        print("normconf: divergences and failures above are findings; they are in the results file "
-              "(use --strict to exit 1 on them)", file=sys.stderr)
-        return 0
-    return code
+    # 0: every cell as expected; 1: something unexpected; 2: a harness failure (pytest's own
+    # codes above 2 mean it could not run: usage errors, nothing collected)
+    return int(pytest.main(pargs + rest))
 
 
 def _result_paths(items) -> list[Path]:
@@ -96,6 +95,31 @@ def _cmd_list(args, rest) -> int:
     return 1 if errors else 0
 
 
+def _cmd_expectations(args, rest) -> int:
+    from .cases import CaseError
+    from .expectations import discover, update
+    from .results import read_many
+
+    paths = _result_paths(args.results)
+    if not paths:
+        print("normconf: expectations update needs results files", file=sys.stderr)
+        return 2
+    merged = read_many(paths)
+    for p in merged.problems:
+        print(f"normconf: warning: {printable(p)}", file=sys.stderr)
+    try:
+        got = update(merged, args.out, discover(args.cases), relative_to=Path.cwd())
+    except CaseError as e:
+        print(f"normconf: {printable(e)}", file=sys.stderr)
+        return 2
+    print(f"normconf: wrote {args.out}: {got['kept']} entries kept, {got['added']} added, "
+          f"{len(got['dropped'])} dropped")
+    for e in got["dropped"]:
+        print(f"  dropped {e.where}: id '{printable(e.id)}' adapter '{printable(e.adapter)}' (its cells agree now or "
+              "are no longer run)")
+    return 0
+
+
 def _cmd_repro(args, rest) -> int:
     from .repro import main as repro_main
 
@@ -109,7 +133,8 @@ def build_parser() -> argparse.ArgumentParser:
     r = sub.add_parser("run", help="run the conformance cases (extra arguments go to pytest)")
     r.add_argument("--env-name", help="environment name recorded in the results file")
     r.add_argument("--cases", default="cases", help="case directory (default: cases)")
-    r.add_argument("--strict", action="store_true", help="exit 1 when any cell does not agree")
+    r.add_argument("--strict", action="store_true",
+                   help="a stale expectation entry (matching no cell of the run) is a harness failure (exit 2)")
     r.set_defaults(func=_cmd_run)
 
     rep = sub.add_parser("report", help="merge results files into an HTML matrix")
@@ -128,6 +153,15 @@ def build_parser() -> argparse.ArgumentParser:
     cl = sub.add_parser("claims", help="print the measured verdict of every documentation claim")
     cl.add_argument("paths", nargs="*", default=["reports/results"], help="results files or directories")
     cl.set_defaults(func=_cmd_claims)
+
+    ex = sub.add_parser("expectations", help="known divergences: write or refresh entries from a run")
+    exsub = ex.add_subparsers(dest="action", required=True)
+    up = exsub.add_parser("update", help="write entries for every cell of RESULTS that does not agree, keeping reasons")
+    up.add_argument("results", nargs="+", help="results files or directories")
+    up.add_argument("-o", "--out", default="cases/expectations/known.yaml",
+                    help="the expectations file to write (default: cases/expectations/known.yaml)")
+    up.add_argument("--cases", default="cases", help="case directory whose expectations/ holds the other files")
+    up.set_defaults(func=_cmd_expectations)
 
     ls = sub.add_parser("list", help="validate case files and list expanded case ids")
     ls.add_argument("cases", nargs="?", default="cases")

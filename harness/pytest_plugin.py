@@ -3,6 +3,16 @@
 Item ids look like ``cases/group_norm/seed_btf.yaml::gn-btf-g1-eps1e-05-float32[torch]``.
 A bad case file becomes one failing item carrying its one-line error; the
 other files are collected as usual.
+
+Every cell and claim ends as one of three outcomes, given the expectations in
+``<cases>/expectations/*.yaml``: *expected* (agrees, or diverges as an entry
+says: reported as xfail with the entry's reason), *unexpected* (a new
+divergence, error, crash or timeout, or an expected divergence that now
+agrees: a failure), or a *harness failure* (a bad case, claims or
+expectations file, an unknown adapter, an exception in the harness itself).
+The session's exit status says which: 0 all expected, 1 something unexpected,
+2 a harness failure (also a stale expectation entry with
+``--strict-expectations``).
 """
 from __future__ import annotations
 
@@ -12,12 +22,17 @@ from pathlib import Path
 
 import pytest
 
-from .cases import CLAIMS_DIR, CaseError, load_file
+from .cases import CLAIMS_DIR, EXPECTATIONS_DIR, CaseError, load_file
+from .expectations import Expectations, describe_unexpected
+from .expectations import discover as discover_expectations
+from .expectations import load_file as load_expectations_file
 from .runner import Runner, explain
 from .workers import DEFAULT_CELL_TIMEOUT, DEFAULT_STARTUP_TIMEOUT
 
 _RUNNER = pytest.StashKey["Runner | None"]()
 _SEEN = pytest.StashKey[dict]()
+_EXPECT = pytest.StashKey["Expectations | None"]()
+_TALLY = pytest.StashKey[dict]()
 
 
 def pytest_addoption(parser):
@@ -38,6 +53,10 @@ def pytest_addoption(parser):
     g.addoption("--cell-timeout", type=float, default=DEFAULT_CELL_TIMEOUT, help="seconds per cell")
     g.addoption("--startup-timeout", type=float, default=DEFAULT_STARTUP_TIMEOUT,
                 help="seconds for a worker to import its framework")
+    g.addoption("--expectations", default=None, metavar="DIR",
+                help="directory of expectations files (default: <cases-root>/expectations)")
+    g.addoption("--strict-expectations", action="store_true", default=False,
+                help="a stale expectation entry (one that matches no cell of the run) is a harness failure")
     g.addoption("--max-elements", type=int, default=None,
                 help="largest input (elements) a case may ask for (default: $NORMCONF_MAX_ELEMENTS or 2**24)")
 
@@ -94,12 +113,32 @@ def pytest_collection_modifyitems(config, items):
 def pytest_configure(config):
     config.stash[_RUNNER] = None
     config.stash[_SEEN] = {}
+    config.stash[_EXPECT] = None
+    config.stash[_TALLY] = {"expected": 0, "expected_divergent": [], "unexpected": [], "harness": []}
+
+
+def _expectations_dir(config) -> Path:
+    opt = config.getoption("--expectations")
+    return Path(opt).resolve() if opt else _cases_root(config) / EXPECTATIONS_DIR
+
+
+def _expectations(config) -> Expectations:
+    """The run's expectations (a bad file's entries are left out; its own item fails)."""
+    e = config.stash[_EXPECT]
+    if e is None:
+        d = _expectations_dir(config)
+        e = Expectations.load(discover_expectations(d.parent) if d.name == EXPECTATIONS_DIR
+                              else sorted(d.rglob("*.yaml")), relative_to=config.rootpath)
+        config.stash[_EXPECT] = e
+    return e
 
 
 def pytest_collect_file(parent, file_path: Path):
     if file_path.suffix in (".yaml", ".yml"):
         root = _cases_root(parent.config)
         resolved = file_path.resolve()
+        if _expectations_dir(parent.config) in resolved.parents:
+            return ExpectationsFile.from_parent(parent, path=file_path)
         if root in resolved.parents:
             if (root / CLAIMS_DIR) in resolved.parents:
                 return ClaimFile.from_parent(parent, path=file_path)
@@ -119,12 +158,27 @@ def _runner(config) -> Runner:
         r = Runner(env, None if res == "none" else res, _adapters(config),
                    cell_timeout=config.getoption("--cell-timeout"),
                    startup_timeout=config.getoption("--startup-timeout"),
-                   resume=config.getoption("--resume"))
+                   resume=config.getoption("--resume"), expectations=_expectations(config))
         config.stash[_RUNNER] = r
     return r
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    tally = config.stash.get(_TALLY, None)
+    tr = terminalreporter
+    if tally is not None and (tally["expected"] or tally["unexpected"] or tally["harness"]):
+        tr.write_sep("=", "normconf outcomes")
+        tr.write_line(f"{tally['expected']} expected ({len(tally['expected_divergent'])} of them known "
+                      f"divergences or errors), {len(tally['unexpected'])} unexpected, "
+                      f"{len(tally['harness'])} harness failure(s)")
+        for nodeid, why in tally["unexpected"]:
+            tr.write_line(f"unexpected: {nodeid}: {why}")
+        for nodeid, why in tally["harness"]:
+            tr.write_line(f"harness failure: {nodeid}: {' '.join(why)[:300]}")
+        for e in _stale(config):
+            level = "error" if config.getoption("--strict-expectations") else "warning"
+            tr.write_line(f"{level}: stale expectation {e.where}: id '{e.id}' adapter '{e.adapter}' matches no cell "
+                          "of this run")
     r = config.stash.get(_RUNNER, None)
     if r is not None and r.writer is not None and r.writer.moved_aside:
         terminalreporter.write_line(f"normconf: moved the earlier results file {r.writer.path} to "
@@ -134,10 +188,57 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
                                     "were not run again")
 
 
-def pytest_sessionfinish(session):
-    r = session.config.stash.get(_RUNNER, None)
+def _partial(config) -> bool:
+    """Whether this run selects part of the cells (then no entry can be called stale)."""
+    return bool(config.getoption("keyword") or config.getoption("markexpr") or config.getoption("--shard")
+                or any("::" in a for a in config.args))
+
+
+def _stale(config):
+    r = config.stash.get(_RUNNER, None)
+    if r is None or _partial(config):
+        return []
+    ran = set(r.adapter_names)
+    import fnmatch
+    return [e for e in r.expectations.stale()
+            if any(fnmatch.fnmatchcase(a, e.adapter) for a in ran) and (not e.env or fnmatch.fnmatchcase(r.env, e.env))]
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session, exitstatus):
+    config = session.config
+    r = config.stash.get(_RUNNER, None)
     if r is not None:
         r.close()
+    tally = config.stash.get(_TALLY, None)
+    if tally is None or int(exitstatus) not in (0, 1):
+        return
+    stale = _stale(config)
+    if tally["harness"] or (stale and config.getoption("--strict-expectations")):
+        session.exitstatus = 2
+    elif tally["unexpected"]:
+        session.exitstatus = 1
+    else:
+        session.exitstatus = 0
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    rep = outcome.get_result()
+    if rep.when != "call" and not rep.failed:
+        return
+    tally = item.config.stash[_TALLY]
+    if rep.failed:
+        exc = call.excinfo.value if call.excinfo else None
+        if isinstance(exc, CellFailure):
+            tally["unexpected"].append((item.nodeid, exc.summary))
+        else:
+            tally["harness"].append((item.nodeid, rep.longreprtext.strip().splitlines()[-1:] or [""]))
+    elif rep.when == "call" and isinstance(item, _AdapterItem):
+        tally["expected"] += 1
+        if hasattr(rep, "wasxfail"):
+            tally["expected_divergent"].append(item.nodeid)
 
 
 def _as_case_error(file, e: Exception) -> CaseError:
@@ -195,12 +296,42 @@ class ClaimFile(pytest.File):
                     yield ClaimItem.from_parent(self, name=f"{c.id}[{a}]", claim=c, adapter=a)
 
 
-class CellFailure(Exception):
-    """A cell or claim that did not agree: its text is the whole report."""
+class ExpectationsFile(pytest.File):
+    """An expectations file: one item that fails with the file's one-line error when it is bad."""
 
-    def __init__(self, text):
+    def collect(self):
+        rel = os.path.relpath(self.path, self.config.rootpath)
+        try:
+            load_expectations_file(self.path, rel)
+        except Exception as e:  # noqa: BLE001 - a bad file is one failing item
+            yield CaseFileError.from_parent(self, name="<invalid expectations file>", error=_as_case_error(rel, e))
+            return
+        yield ExpectationsOK.from_parent(self, name="<expectations>")
+
+
+class ExpectationsOK(pytest.Item):
+    def runtest(self):
+        pass
+
+    def reportinfo(self):
+        return self.path, 0, "expectations file"
+
+
+class CellFailure(Exception):
+    """An unexpected cell or claim: its text is the whole report, ``summary`` one line."""
+
+    def __init__(self, text, summary=""):
         super().__init__(text)
         self.text = text
+        self.summary = summary or text.splitlines()[0]
+
+
+def _record_outcome(item, r):
+    item.user_properties.append(("outcome", r.outcome))
+    if r.expectation:
+        item.user_properties.append(("expectation", r.expectation.get("reason", "")))
+        if r.expectation.get("url"):
+            item.user_properties.append(("expectation_url", r.expectation["url"]))
 
 
 class _AdapterItem(pytest.Item):
@@ -226,10 +357,13 @@ class ClaimItem(_AdapterItem):
 
         r = _runner(self.config).run_claim(self.claim, self.adapter)
         self.user_properties.append(("verdict", r.verdict))
-        if r.verdict == "holds":
-            return
+        _record_outcome(self, r)
         if r.verdict == "unsupported":
             pytest.skip(f"unsupported: {r.error}")
+        if r.outcome == "expected":
+            if r.verdict == "holds":
+                return
+            pytest.xfail(f"expected verdict {r.verdict}: {r.expectation['reason']}")
         lines = [f"claim {self.claim.id} [{self.adapter}]: {verdict_text(r)}",
                  f"  {self.claim.framework} {self.claim.api}: \"{self.claim.quote}\"",
                  f"  source: {self.claim.source}"]
@@ -238,7 +372,10 @@ class ClaimItem(_AdapterItem):
         if r.explanation:
             lines.append(f"  explanation: {r.explanation}")
         lines.append(f"  claim: {self.claim.file}:{self.claim.line}")
-        raise CellFailure("\n".join(lines))
+        why = (f"verdict {r.verdict}, expected {r.expectation['verdict']} ({r.expectation['file']}:"
+               f"{r.expectation['line']})") if r.expectation else f"claim does not hold: {verdict_text(r)}"
+        lines.insert(0, f"unexpected: {why}")
+        raise CellFailure("\n".join(lines), why)
 
     def reportinfo(self):
         return self.path, max(self.claim.line - 1, 0), f"claim {self.claim.id} [{self.adapter}]"
@@ -275,11 +412,25 @@ class CaseItem(_AdapterItem):
         for k in ("max_abs", "achievable", "ratio", "allowed", "max_rel", "max_ulp", "nonfinite"):
             if k in result.metrics:
                 self.user_properties.append((k, result.metrics[k]))
-        if result.status == "agree":
-            return
+        _record_outcome(self, result)
         if result.status == "unsupported":
             pytest.skip(f"unsupported: {result.message}")
-        raise CellFailure(explain(self.case, result))
+        if result.outcome == "expected":
+            if result.status == "agree":
+                return
+            pytest.xfail(f"expected {result.status}: {result.expectation['reason']}")
+        from .expectations import Entry
+        entry = None
+        if result.expectation:
+            e = result.expectation
+            entry = Entry(e["id"], e["adapter"], e.get("reason", ""),
+                          status=tuple([e["status"]] if isinstance(e.get("status"), str) else e.get("status", ())),
+                          file=e.get("file", ""), line=e.get("line", 0))
+        why = describe_unexpected(result.status, entry)
+        expl = (result.fingerprint or {}).get("explanation", "")
+        summary = why + (f": {expl[:160]}" if expl else (f": {result.message.splitlines()[0][:160]}"
+                                                          if result.message else ""))
+        raise CellFailure(f"unexpected: {why}\n" + explain(self.case, result), summary)
 
     def reportinfo(self):
         return self.path, max(self.case.line - 1, 0), f"{self.case.id} [{self.adapter}]"

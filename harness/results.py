@@ -35,6 +35,8 @@ import orjson
 from . import __version__
 
 SCHEMA_VERSION = 1
+#: how a cell or claim ended given the run's expectations ("" when not judged)
+OUTCOMES = ("", "expected", "unexpected")
 STATUSES = ("agree", "diverge", "error", "crash", "timeout", "unsupported", "skipped")
 
 #: how an `unsupported` message starts when the adapter cannot run in that
@@ -62,6 +64,10 @@ class Result:
     duration: float = 0.0
     case: dict[str, Any] = field(default_factory=dict)
     time: str = ""
+    #: expected | unexpected (given the expectations of the run); "" when not judged
+    outcome: str = ""
+    #: the matching expectation entry (id, adapter, status, reason, url, file, line), if any
+    expectation: dict[str, Any] | None = None
     kind: str = "result"
 
     def __post_init__(self):
@@ -105,6 +111,8 @@ class ClaimResult:
     claim: dict[str, Any] = field(default_factory=dict)
     duration: float = 0.0
     time: str = ""
+    outcome: str = ""
+    expectation: dict[str, Any] | None = None
     kind: str = "claim"
 
     def __post_init__(self):
@@ -306,6 +314,7 @@ _RESULT_TYPES = {
     "case_id": _is_str, "adapter": _is_str, "env": _is_str, "status": lambda v: v in STATUSES,
     "versions": _versions, "metrics": _str_dict, "fingerprint": _opt(_str_dict), "message": _is_str,
     "traceback": _is_str, "snippet": _is_str, "duration": _is_num, "case": _str_dict, "time": _is_str,
+    "outcome": lambda v: v in OUTCOMES, "expectation": _opt(_str_dict),
 }
 _RESULT_REQUIRED = ("case_id", "adapter", "env", "status")
 
@@ -329,7 +338,7 @@ _CLAIM_TYPES = {
     "condition": _is_str, "max_diff": _num_or_special, "explanation": _is_str,
     "per_input": lambda v: _str_dict(v) and all(isinstance(x, str) for x in v.values()),
     "trials": _list_of(_trial), "error": _is_str, "versions": _versions, "claim": _claim_dict,
-    "duration": _is_num, "time": _is_str,
+    "duration": _is_num, "time": _is_str, "outcome": lambda v: v in OUTCOMES, "expectation": _opt(_str_dict),
 }
 _CLAIM_REQUIRED = ("claim_id", "adapter", "env", "verdict")
 

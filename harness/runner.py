@@ -7,10 +7,11 @@ from pathlib import Path
 
 from .adapters import registry
 from .cases import params_text
+from .expectations import Expectations, claim_outcome, device_of, outcome
 from .inputs import make_inputs
 from .layouts import Layout
 from .numerics import judge
-from .results import Result, Writer, _clean, read
+from .results import ClaimResult, Result, Writer, _clean, read
 from .semantics import fingerprint
 from .workers import DEFAULT_CELL_TIMEOUT, DEFAULT_STARTUP_TIMEOUT, WorkerPool
 
@@ -118,7 +119,7 @@ class Runner:
     the same framework versions is not run again, and new records are appended."""
 
     def __init__(self, env: str, results_path=None, adapters=None, cell_timeout=DEFAULT_CELL_TIMEOUT,
-                 startup_timeout=DEFAULT_STARTUP_TIMEOUT, resume=False):
+                 startup_timeout=DEFAULT_STARTUP_TIMEOUT, resume=False, expectations=None):
         specs = registry()
         if adapters:
             unknown = [a for a in adapters if a not in specs]
@@ -141,6 +142,22 @@ class Runner:
                     self._recorded[("claim", c.adapter, c.claim_id)] = c
         self.writer = Writer(results_path, env, resume=resume) if results_path else None
         self._announced: set[str] = set()
+        self.expectations = expectations if expectations is not None else Expectations()
+
+    def _judge(self, result):
+        """Set a cell's or claim's outcome (expected / unexpected) from the run's expectations."""
+        if isinstance(result, ClaimResult):
+            entry = self.expectations.find(result.claim_id, result.adapter, env=self.env, versions=result.versions,
+                                           dtype=(result.claim or {}).get("dtype", ""),
+                                           device=device_of(result.versions), kind="claim")
+            result.outcome = claim_outcome(result.verdict, entry)
+        else:
+            entry = self.expectations.find(result.case_id, result.adapter, env=self.env, versions=result.versions,
+                                           dtype=(result.case or {}).get("dtype", ""),
+                                           device=device_of(result.versions))
+            result.outcome = outcome(result.status, entry)
+        result.expectation = entry.to_dict() | {"file": entry.file, "line": entry.line} if entry else None
+        return result
 
     def _versions_now(self, adapter: str) -> dict:
         """The adapter's framework versions in this run (starts its worker if needed)."""
@@ -173,7 +190,7 @@ class Runner:
     def run_cell(self, case, adapter: str) -> Result:
         done = self._already("case", adapter, case.id, case.to_dict()) if self._recorded else None
         if done is not None:
-            return done
+            return self._judge(done)
         t0 = time.perf_counter()
         inputs = make_inputs(case)
         reply = self.pool.call(adapter, case, inputs, self.cell_timeout)
@@ -205,6 +222,7 @@ class Runner:
             if cmp is not None and not cmp.shape_mismatch:
                 result.fingerprint = _fingerprint(case, inputs, reply.y, sem, cmp.achievable)
             result.message = explain(case, result)
+        self._judge(result)
         if self.writer:
             self.writer.write(result)
         return result
@@ -214,10 +232,10 @@ class Runner:
 
         done = self._already("claim", adapter, claim.id, claim.to_dict()) if self._recorded else None
         if done is not None:
-            return done
+            return self._judge(done)
         t0 = time.perf_counter()
         verdict, versions = evaluate(claim, self.pool, adapter, self.cell_timeout)
-        result = to_result(claim, adapter, self.env, verdict, versions, time.perf_counter() - t0)
+        result = self._judge(to_result(claim, adapter, self.env, verdict, versions, time.perf_counter() - t0))
         if self.writer:
             self.writer.write(result)
         return result
@@ -225,9 +243,9 @@ class Runner:
     def record_skip(self, case, adapter: str, reason: str) -> Result:
         done = self._already("case", adapter, case.id, case.to_dict()) if self._recorded else None
         if done is not None and done.status == "skipped":
-            return done
-        result = Result(case_id=case.id, adapter=adapter, env=self.env, status="skipped", message=reason,
-                        case=case.to_dict())
+            return self._judge(done)
+        result = self._judge(Result(case_id=case.id, adapter=adapter, env=self.env, status="skipped",
+                                    message=reason, case=case.to_dict()))
         if self.writer:
             self.writer.write(result)
         return result

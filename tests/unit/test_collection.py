@@ -58,7 +58,6 @@ def test_node_ids_and_bad_file_item(tmp_path):
 def test_run_streams_results_and_explains_failures(tmp_path):
     p = run_pytest(tmp_path, "-q")
     out = p.stdout
-    assert p.returncode == 1
     assert "3 passed" not in out
     # the bad file fails with its one-line error, not a traceback
     assert "cases/broken.yaml:3: key 'op': 'layer_nrom' is not one of" in out
@@ -67,6 +66,7 @@ def test_run_streams_results_and_explains_failures(tmp_path):
     for text in ("diverge: wrong-eps1e-05-float32 [faulty]", "shape=B2xT3xF4", "(max abs), achievable",
                  "rule: error <= 8 x achievable", "largest difference at [B="):
         assert text in out, text
+    assert p.returncode == 2  # the broken file is a harness failure
     results = [json.loads(line) for line in (tmp_path / "reports/results/t.jsonl").read_text().splitlines()]
     assert results[0]["kind"] == "header" and results[0]["env"] == "t"
     statuses = {r["case_id"]: r["status"] for r in results if r["kind"] == "result"}
@@ -94,7 +94,7 @@ def test_normconf_run_finds_the_cases_among_pytest_options(tmp_path, monkeypatch
 
 def test_normconf_run_as_tox_calls_it(tmp_path):
     """`normconf run --env-name E --junitxml=...` runs the cases (not the test suite),
-    exits 0 despite divergences, and writes results and JUnit XML."""
+    exits 2 for the broken case file among them, and writes results and JUnit XML."""
     run_pytest(tmp_path, "--collect-only", "-q")  # lays out the project
     (tmp_path / "tests").mkdir()
     (tmp_path / "tests" / "test_not_a_case.py").write_text("def test_x():\n    assert False\n")
@@ -102,7 +102,8 @@ def test_normconf_run_as_tox_calls_it(tmp_path):
            "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
     p = subprocess.run([sys.executable, "-m", "harness", "run", "--env-name", "e", "--junitxml=reports/j.xml",
                         "-p", "no:cacheprovider"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
-    assert p.returncode == 0, p.stdout + p.stderr
+    assert p.returncode == 2, p.stdout + p.stderr
+    assert "harness failure: cases/broken.yaml" in p.stdout and "unexpected: cases/layer_norm/good.yaml::wrong" in p.stdout
     recs = [json.loads(line) for line in (tmp_path / "reports/results/e.jsonl").read_text().splitlines()]
     assert {r["case_id"] for r in recs if r["kind"] == "result"} >= {"ln-eps1e-05-float32", "wrong-eps1e-05-float32"}
     assert "test_not_a_case" not in p.stdout
