@@ -126,6 +126,28 @@ def _cmd_repro(args, rest) -> int:
     return repro_main(args)
 
 
+def _cmd_expectations_check(args, rest) -> int:
+    from .results import read_many
+
+    paths = _result_paths(args.results)
+    if not paths:
+        print("normconf: expectations check needs results files", file=sys.stderr)
+        return 2
+    merged = read_many(paths)
+    for p in merged.problems:
+        print(f"normconf: warning: {printable(p)}", file=sys.stderr)
+    records = list(merged.results.values()) + list(merged.claims.values())
+    bad = [r for r in records if r.outcome == "unexpected"]
+    unjudged = sum(1 for r in records if not r.outcome)
+    for r in sorted(bad, key=lambda r: (r.env, getattr(r, "case_id", "") or getattr(r, "claim_id", ""), r.adapter)):
+        item = getattr(r, "case_id", None) or f"claim {r.claim_id}"
+        state = getattr(r, "status", None) or getattr(r, "verdict", "")
+        print(f"unexpected: {printable(item)} [{printable(r.adapter)}@{printable(r.env)}]: {state}")
+    print(f"normconf: {len(records)} records, {len(bad)} unexpected"
+          + (f", {unjudged} without an outcome (written before expectations existed)" if unjudged else ""))
+    return 1 if bad else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="normconf", description="conformance harness for normalization operators")
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -162,6 +184,9 @@ def build_parser() -> argparse.ArgumentParser:
                     help="the expectations file to write (default: cases/expectations/known.yaml)")
     up.add_argument("--cases", default="cases", help="case directory whose expectations/ holds the other files")
     up.set_defaults(func=_cmd_expectations)
+    ck = exsub.add_parser("check", help="exit 1 when any record of RESULTS is unexpected, naming each")
+    ck.add_argument("results", nargs="+", help="results files or directories")
+    ck.set_defaults(func=_cmd_expectations_check)
 
     ls = sub.add_parser("list", help="validate case files and list expanded case ids")
     ls.add_argument("cases", nargs="?", default="cases")
