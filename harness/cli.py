@@ -68,7 +68,7 @@ def _cmd_diff(args, rest) -> int:
     if not old or not new:
         print("normconf: diff needs results on both sides", file=sys.stderr)
         return 2
-    d = diff(read_many(old), read_many(new))
+    d = diff(read_many(old), read_many(new), drift=args.drift)
     print(format_text(d, args.old, args.new))
     return 1 if args.strict and d.of("regression") else 0
 
@@ -170,6 +170,8 @@ def build_parser() -> argparse.ArgumentParser:
     df.add_argument("old")
     df.add_argument("new")
     df.add_argument("--strict", action="store_true", help="exit 1 when any cell stopped agreeing")
+    df.add_argument("--drift", type=float, default=2.0,
+                    help="report a cell whose error moved by more than this factor (default 2)")
     df.set_defaults(func=_cmd_diff)
 
     cl = sub.add_parser("claims", help="print the measured verdict of every documentation claim")

@@ -1,10 +1,14 @@
 """Differences between two sets of results (e.g. last night and tonight).
 
 Cells are matched by (environment, adapter, case id). A change of status is a
-*regression* when a cell stopped agreeing, an *improvement* when it started
-to agree, otherwise a *status change*; a cell whose status is unchanged but
-whose ULP error moved is a *numerics* change. A framework version that differs
-between the two runs is shown next to every cell it may have changed.
+*regression* (a new divergence, error, crash or timeout: the cell stopped
+agreeing), an *improvement* (a fix: it started to agree), otherwise a *status
+change*; a cell whose status is unchanged but whose error moved by more than
+the drift factor (default 2x, errors below the dtype's floor counting as the
+floor) is a *numerics* drift. Claims whose verdict changed are listed too.
+The text output groups every change by the framework version change of its
+column ("torch 2.12.0 -> 2.13.0"), so a nightly reader sees what each upgrade
+did.
 """
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ from ..results import Merged, Result
 from .model import cell_text
 
 KINDS = ("regression", "improvement", "status", "numerics", "added", "removed")
+DRIFT = 2.0
 
 
 @dataclass
@@ -45,6 +50,9 @@ class Diff:
     changes: list[Change] = field(default_factory=list)
     unchanged: int = 0
     version_changes: dict[str, str] = field(default_factory=dict)  # column -> "a 1 -> 2"
+    #: (env, adapter, claim id, old verdict, new verdict, version change)
+    claim_changes: list[tuple[str, str, str, str, str, str]] = field(default_factory=list)
+    drift: float = DRIFT
 
     def of(self, kind: str) -> list[Change]:
         return [c for c in self.changes if c.kind == kind]
@@ -72,16 +80,34 @@ def _version_change(old: dict, new: dict) -> str:
     return ", ".join(parts)
 
 
-def _ulp(r: Result) -> float:
-    v = (r.metrics or {}).get("max_ulp")
+def _num(v) -> float:
     try:
         return float(v)
     except (TypeError, ValueError):
         return math.nan
 
 
-def diff(old: Merged, new: Merged) -> Diff:
-    d = Diff()
+def drifted(o: Result, n: Result, factor: float = DRIFT) -> bool:
+    """Whether a cell's error moved by more than ``factor`` (either way), errors
+    below the dtype's floor counting as the floor."""
+    mo, mn = o.metrics or {}, n.metrics or {}
+    floors = [f for f in (_num(mo.get("floor")), _num(mn.get("floor"))) if not math.isnan(f)]
+    floor = max(floors) if floors else 0.0
+    a, b = _num(mo.get("max_abs")), _num(mn.get("max_abs"))
+    if math.isnan(a) and math.isnan(b):
+        return False
+    if math.isnan(a) or math.isnan(b):
+        return True
+    a, b = max(a, floor), max(b, floor)
+    if a == b:
+        return False
+    if a == 0 or b == 0 or math.isinf(a) or math.isinf(b):
+        return True
+    return max(a, b) / min(a, b) > factor
+
+
+def diff(old: Merged, new: Merged, drift: float = DRIFT) -> Diff:
+    d = Diff(drift=drift)
     cols = {(k[0], k[1]) for k in old.results} | {(k[0], k[1]) for k in new.results}
     for env, adapter in sorted(cols):
         ov = _versions(old, env, adapter, [r for k, r in old.results.items() if k[:2] == (env, adapter)])
@@ -104,28 +130,46 @@ def diff(old: Merged, new: Merged) -> Diff:
             else:
                 kind = "status"
             d.changes.append(Change(kind, key, o, n, vc))
-        elif o.status in ("agree", "diverge") and _ulp(o) != _ulp(n) and not (math.isnan(_ulp(o)) and math.isnan(_ulp(n))):
+        elif o.status in ("agree", "diverge") and drifted(o, n, drift):
             d.changes.append(Change("numerics", key, o, n, vc))
         else:
             d.unchanged += 1
     d.changes.sort(key=lambda c: (KINDS.index(c.kind), c.key))
+    for key in sorted(set(old.claims) | set(new.claims)):
+        o, n = old.claims.get(key), new.claims.get(key)
+        ov, nv = (o.verdict if o else "absent"), (n.verdict if n else "absent")
+        if ov != nv:
+            d.claim_changes.append((key[0], key[1], key[2], ov, nv, d.version_changes.get(f"{key[1]}@{key[0]}", "")))
     return d
 
 
 def format_text(d: Diff, old_label: str, new_label: str) -> str:
+    """Changes grouped by the framework version change of their column, then by kind."""
     lines = [f"normconf diff: {old_label} -> {new_label}"]
-    for col, ch in sorted(d.version_changes.items()):
-        lines.append(f"version change {col}: {ch}")
-    titles = {"regression": "regressions (stopped agreeing)", "improvement": "improvements (now agree)",
-              "status": "other status changes", "numerics": "numerics changed (same status, different ULP error)",
+    titles = {"regression": "new divergences/errors (stopped agreeing)", "improvement": "fixes (now agree)",
+              "status": "other status changes", "numerics": f"error drifted beyond {d.drift:g}x (same status)",
               "added": "added cells", "removed": "removed cells"}
-    for kind in KINDS:
-        items = d.of(kind)
-        if not items:
-            continue
-        lines.append(f"{titles[kind]}: {len(items)}")
-        for c in items:
-            extra = f"   [{c.versions}]" if c.versions else ""
-            lines.append(f"  {c.case_id} [{c.column}]: {c.describe(c.old)} -> {c.describe(c.new)}{extra}")
+    groups: dict[str, list[Change]] = {}
+    for c in d.changes:
+        groups.setdefault(c.versions, []).append(c)
+    claim_groups: dict[str, list] = {}
+    for cc in d.claim_changes:
+        claim_groups.setdefault(cc[5], []).append(cc)
+    for vc in sorted(set(groups) | set(claim_groups), key=lambda v: (v == "", v)):
+        items = groups.get(vc, [])
+        cols = sorted({c.column for c in items} | {f"{cc[1]}@{cc[0]}" for cc in claim_groups.get(vc, [])})
+        head = f"with {vc}" if vc else "with no framework version change"
+        counts = ", ".join(f"{len([c for c in items if c.kind == k])} {k}" for k in KINDS
+                           if any(c.kind == k for c in items))
+        lines.append(f"{head} ({', '.join(cols)}): {counts or 'claims only'}")
+        for kind in KINDS:
+            sub = [c for c in items if c.kind == kind]
+            if not sub:
+                continue
+            lines.append(f"  {titles[kind]}: {len(sub)}")
+            for c in sub:
+                lines.append(f"    {c.case_id} [{c.column}]: {c.describe(c.old)} -> {c.describe(c.new)}")
+        for env, adapter, cid, ov, nv, _ in claim_groups.get(vc, []):
+            lines.append(f"  claim {cid} [{adapter}@{env}]: {ov} -> {nv}")
     lines.append(f"unchanged: {d.unchanged}")
     return "\n".join(lines)

@@ -194,13 +194,18 @@ def test_diff_orders_regressions_first_and_names_version_changes(tmp_path):
     new = results_file(tmp_path / "new.jsonl", "current", [
         res("a", "torch", "diverge", metrics={"max_ulp": 9e6, "max_abs": 1}), res("b", "torch", "agree", metrics=ok),
         res("c", "torch", "agree", metrics=ok), res("new", "torch", "agree", metrics=ok),
-        res("e", "torch", "agree", metrics={"max_ulp": 4.0, "max_abs": 1e-7})], [("torch", {"torch": "2.13.0"})])
+        res("e", "torch", "agree", metrics={"max_ulp": 4.0, "max_abs": 5e-7})], [("torch", {"torch": "2.13.0"})])
     d = diff(merge([old]), merge([new]))
     assert [c.kind for c in d.changes] == ["regression", "improvement", "numerics", "added", "removed"]
     assert d.unchanged == 1
     assert d.version_changes == {"torch@current": "torch 2.12.0 -> 2.13.0"}
     text = format_text(d, "old", "new")
-    assert "a [torch@current]: agree 1 ulp -> diverge 1   [torch 2.12.0 -> 2.13.0]" in text
+    assert ("with torch 2.12.0 -> 2.13.0 (torch@current): 1 regression, 1 improvement, 1 numerics, 1 added, "
+            "1 removed") in text
+    assert "    a [torch@current]: agree 1 ulp -> diverge 1" in text
+    assert "error drifted beyond 2x (same status): 1" in text
+    # a drift within the factor is not a change; a larger factor hides this one
+    assert [c.kind for c in diff(merge([old]), merge([new]), drift=10).changes].count("numerics") == 0
     page = render(merge([new]), merge([old]))
     assert 'id="diff"' in page and "regression" in page
     assert main(["diff", str(tmp_path / "old.jsonl"), str(tmp_path / "new.jsonl")]) == 0
