@@ -36,7 +36,7 @@ from .adapters import load_adapter, registry
 from .cases import AFFINES, DISTRIBUTIONS, DTYPES, Case
 from .compare import FACTOR, FLOOR
 from .layouts import LAYOUTS, Layout
-from .numerics import HALF, UNIT_ROUNDOFF, accumulation_dtype
+from .numerics import UNIT_ROUNDOFF, accumulation_dtype
 from .reference import OPS, param_shape
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
