@@ -99,6 +99,7 @@ _CLAIM = {
         "api": {"type": "string"},
         "quote": {"type": "string", "minLength": 1},
         "source": {"type": "string", "minLength": 1},
+        "quote_in": {"type": "string", "pattern": r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$"},
         "note": {"type": "string"},
         "relation": {"enum": list(RELATIONS)},
         "left": _SIDE,
@@ -140,6 +141,7 @@ class Claim:
     variants: tuple[str, ...]
     catalog: str = ""
     note: str = ""
+    quote_in: str = ""  # dotted path of the framework object whose docstring or source holds the quote
     dtype: str = DTYPE
     file: str = ""
     line: int = 0
@@ -149,7 +151,8 @@ class Claim:
                 "quote": self.quote, "source": self.source, "relation": self.relation, "note": self.note,
                 "left": dict(self.left), "right": dict(self.right) if self.right else None,
                 "expect": dict(self.expect) if self.expect else None, "inputs": list(self.inputs),
-                "variants": list(self.variants), "dtype": self.dtype, "file": self.file, "line": self.line}
+                "variants": list(self.variants), "dtype": self.dtype, "quote_in": self.quote_in,
+                "file": self.file, "line": self.line}
 
 
 def load_claims(path, display=None) -> list[Claim]:
@@ -196,7 +199,8 @@ def load_claims(path, display=None) -> list[Claim]:
             epsilon=float(c.get("epsilon", 1e-5)),
             inputs=tuple(c.get("inputs", ["btf"] if rel == "raises" else list(INPUTS))),
             variants=tuple(c.get("variants", default_vars)), catalog=c.get("catalog", ""),
-            note=c.get("note", ""), dtype=c.get("dtype", DTYPE), file=file, line=line))
+            note=c.get("note", ""), quote_in=c.get("quote_in", ""), dtype=c.get("dtype", DTYPE), file=file,
+            line=line))
     return out
 
 
@@ -362,7 +366,26 @@ def _trial(claim, pool, adapter, input_name, variants, timeout):
 
 
 def evaluate(claim: Claim, pool, adapter: str, timeout=120.0) -> tuple[Verdict, dict]:
-    """Measure a claim with one adapter. Returns (verdict, framework versions)."""
+    """Measure a claim with one adapter; with ``quote_in``, first check that the
+    quote still appears in the installed framework (else the verdict is ``stale``).
+    Returns (verdict, framework versions)."""
+    verdict, versions = _measure(claim, pool, adapter, timeout)
+    if not claim.quote_in or verdict.verdict in ("unsupported", "error"):
+        return verdict, versions
+    reply = pool.worker_for(adapter).quote(adapter, claim.quote_in, claim.quote, timeout)
+    if reply.status == "ok" and reply.y:
+        return verdict, versions
+    where = ", ".join(f"{k} {v}" for k, v in sorted(versions.items()) if k not in ("pid", "backend"))
+    why = (f"the quote no longer appears in {claim.quote_in} ({where})" if reply.status == "ok"
+           else f"{reply.message} ({where})")
+    measured = verdict.verdict + (f" when {verdict.condition}" if verdict.condition else "")
+    return Verdict("stale", condition="", max_diff=verdict.max_diff,
+                   explanation=f"{why}; measured against the quoted behaviour: {measured}"
+                               + (f"; {verdict.explanation}" if verdict.explanation else ""),
+                   trials=verdict.trials, per_input=verdict.per_input), versions
+
+
+def _measure(claim: Claim, pool, adapter: str, timeout=120.0) -> tuple[Verdict, dict]:
     versions: dict = {}
     if claim.relation == "raises":
         return _evaluate_raises(claim, pool, adapter, timeout)
@@ -464,4 +487,6 @@ def verdict_text(r: ClaimResult) -> str:
         return f"holds only when {r.condition}"
     if r.verdict in ("error", "unsupported"):
         return f"{r.verdict}: {r.error}"
+    if r.verdict == "stale":
+        return f"stale: {r.explanation.split(';')[0]}"
     return r.verdict

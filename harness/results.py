@@ -90,7 +90,8 @@ class Result:
 
 _RESULT_FIELDS = frozenset(Result.__dataclass_fields__)
 
-VERDICTS = ("holds", "fails", "holds only when", "error", "unsupported")
+#: "stale": the claim's quote no longer appears where it lives in the installed framework
+VERDICTS = ("holds", "fails", "holds only when", "stale", "error", "unsupported")
 
 
 @dataclass

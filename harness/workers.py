@@ -155,6 +155,9 @@ def _worker_main(conn, specs, env):  # runs in the child process
             return
         if msg is None:
             return
+        if msg[0] == _QUOTE:
+            conn.send(_find_quote(*msg[1:]))
+            continue
         name, case, inputs = msg
         if name in problems:
             status, text = problems[name]
@@ -184,6 +187,52 @@ def _worker_main(conn, specs, env):  # runs in the child process
                 pass
             conn.send(("error", None, snippet, f"{type(e).__name__}: {e}", traceback.format_exc(),
                        time.perf_counter() - t0, {"exception_types": [c.__name__ for c in type(e).__mro__]}))
+
+
+_QUOTE = "quote"
+
+
+def _normal_text(text: str) -> str:
+    """Text with markup and layout removed, for finding a quote in a docstring or source."""
+    import re
+    text = re.sub(r":(?:attr|class|func|meth|math):", "", text)
+    text = re.sub(r"[`*>#\\|]", " ", text)
+    return " ".join(text.replace("...", " ").replace("…", " ").split()).lower()
+
+
+def _find_quote(path: str, quote: str):
+    """Whether ``quote`` appears in the docstring or source of the object at ``path``
+    (a dotted path into the framework); a reply tuple like a cell's."""
+    import importlib
+    import inspect
+
+    t0 = time.perf_counter()
+    parts = path.split(".")
+    obj, err = None, ""
+    for i in range(len(parts), 0, -1):
+        try:
+            obj = importlib.import_module(".".join(parts[:i]))
+        except ImportError as e:
+            err = f"{type(e).__name__}: {e}"
+            continue
+        try:
+            for attr in parts[i:]:
+                obj = getattr(obj, attr)
+        except AttributeError as e:
+            return ("error", None, "", f"{path}: no such object ({e})", "", time.perf_counter() - t0, {})
+        break
+    if obj is None:
+        return ("error", None, "", f"{path}: cannot import ({err})", "", time.perf_counter() - t0, {})
+    texts = [inspect.getdoc(obj) or ""]
+    try:
+        texts.append(inspect.getsource(obj))
+    except (OSError, TypeError):
+        pass
+    # a quote elided with "…" must appear piece by piece
+    pieces = [p for p in (_normal_text(q) for q in quote.replace("...", "…").split("…")) if p]
+    hay = _normal_text("\n".join(texts))
+    found = bool(pieces) and all(p in hay for p in pieces)
+    return ("ok", found, "", path, "", time.perf_counter() - t0, {})
 
 
 def _describe_exit(code) -> str:
@@ -264,6 +313,18 @@ class Worker:
 
     # -- calls ----------------------------------------------------------------
     def call(self, name: str, case, inputs, timeout=DEFAULT_CELL_TIMEOUT) -> Reply:
+        """Run one cell with adapter ``name``."""
+        return self._ask((name, case, inputs), name, timeout, cell=True)
+
+    def quote(self, name: str, path: str, quote: str, timeout=DEFAULT_CELL_TIMEOUT) -> Reply:
+        """Whether ``quote`` appears in the docstring or source of ``path`` in this worker's
+        framework (``y`` is True or False; ``error`` when the object cannot be found)."""
+        if name in self.problems:
+            status, text = self.problems[name]
+            return Reply(status, message=text)
+        return self._ask((_QUOTE, path, quote), name, timeout, cell=False)
+
+    def _ask(self, msg, name: str, timeout, cell: bool) -> Reply:
         if self.start_failure:
             return Reply("crash", message=self.start_failure)
         if not self.alive():
@@ -276,7 +337,7 @@ class Worker:
                 return Reply("crash", message=str(e))
         t0 = time.perf_counter()
         try:
-            self.conn.send((name, case, inputs))
+            self.conn.send(msg)
         except (OSError, BrokenPipeError):
             code = self._reap()
             self.restarts += 1
@@ -296,7 +357,7 @@ class Worker:
         except Exception as e:  # noqa: BLE001 - a reply this process cannot unpickle
             return Reply("error", message=f"unreadable reply from the worker: {type(e).__name__}: {e}",
                          duration=time.perf_counter() - t0, versions=self.versions.get(name, {}))
-        if status == "ok" and output_problem(y):
+        if cell and status == "ok" and output_problem(y):
             status, y, message = "error", None, output_problem(y)
         if status == "crash":
             self._reap()
