@@ -98,7 +98,7 @@ def expected_error(case, reply) -> tuple[str, str]:
     if msgs and not any(t.lower() in said.lower() for t in msgs):
         alts = " or ".join(repr(t) for t in msgs)
         return "diverge", f"raised {said}; the message lacks {alts}"
-    return "agree", f"raised {said}"
+    return "agree", said
 
 
 def _content(d: dict) -> str:

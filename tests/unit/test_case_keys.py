@@ -64,7 +64,7 @@ def test_expect_raises_allows_indivisible_groups(tmp_path):
     assert c.expect_spec == {"raises": "ValueError", "message": ("divisible", "divide")}
     err = Reply("error", message="ValueError: channels must be divisible by groups",
                 info={"exception_types": ["ValueError", "Exception"]})
-    assert expected_error(c, err) == ("agree", "raised ValueError: channels must be divisible by groups")
+    assert expected_error(c, err) == ("agree", "ValueError: channels must be divisible by groups")
     sub = Reply("error", message="InvalidArgumentError: x", info={"exception_types": ["InvalidArgumentError", "Exception"]})
     assert expected_error(c, sub)[0] == "diverge"
     backwards = Reply("error", message="ValueError: Number of groups (4) must be a multiple of the number of "
