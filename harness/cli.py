@@ -115,8 +115,7 @@ def _cmd_expectations(args, rest) -> int:
     print(f"normconf: wrote {args.out}: {got['kept']} entries kept, {got['added']} added, "
           f"{len(got['dropped'])} dropped")
     for e in got["dropped"]:
-        print(f"  dropped {e.where}: id '{printable(e.id)}' adapter '{printable(e.adapter)}' (its cells agree now or "
-              "are no longer run)")
+        print(f"  dropped {e.where}: {printable(e.names)} (its cells agree now or are no longer run)")
     return 0
 
 
@@ -127,24 +126,46 @@ def _cmd_repro(args, rest) -> int:
 
 
 def _cmd_expectations_check(args, rest) -> int:
+    """Judge every record of RESULTS against the expectations files as they are now."""
+    from .expectations import Expectations, claim_outcome, describe_unexpected, device_of, discover, outcome
     from .results import read_many
 
     paths = _result_paths(args.results)
     if not paths:
         print("normconf: expectations check needs results files", file=sys.stderr)
         return 2
+    exp = Expectations.load(discover(args.cases), relative_to=Path.cwd())
+    for e in exp.errors:
+        print(f"normconf: {printable(e)}", file=sys.stderr)
+    if exp.errors:
+        return 2
     merged = read_many(paths)
     for p in merged.problems:
         print(f"normconf: warning: {printable(p)}", file=sys.stderr)
-    records = list(merged.results.values()) + list(merged.claims.values())
-    bad = [r for r in records if r.outcome == "unexpected"]
-    unjudged = sum(1 for r in records if not r.outcome)
-    for r in sorted(bad, key=lambda r: (r.env, getattr(r, "case_id", "") or getattr(r, "claim_id", ""), r.adapter)):
-        item = getattr(r, "case_id", None) or f"claim {r.claim_id}"
-        state = getattr(r, "status", None) or getattr(r, "verdict", "")
-        print(f"unexpected: {printable(item)} [{printable(r.adapter)}@{printable(r.env)}]: {state}")
-    print(f"normconf: {len(records)} records, {len(bad)} unexpected"
-          + (f", {unjudged} without an outcome (written before expectations existed)" if unjudged else ""))
+    bad, n = [], 0
+    for r in sorted(merged.results.values(), key=lambda r: (r.env, r.case_id, r.adapter)):
+        n += 1
+        entry = exp.find(r.case_id, r.adapter, env=r.env, versions=r.versions, dtype=(r.case or {}).get("dtype", ""),
+                         device=device_of(r.versions))
+        if outcome(r.status, entry) == "unexpected":
+            bad.append(f"{r.case_id} [{r.adapter}@{r.env}]: {describe_unexpected(r.status, entry)}")
+    for c in sorted(merged.claims.values(), key=lambda c: (c.env, c.claim_id, c.adapter)):
+        n += 1
+        entry = exp.find(c.claim_id, c.adapter, env=c.env, versions=c.versions,
+                         dtype=(c.claim or {}).get("dtype", ""), device=device_of(c.versions), kind="claim")
+        if claim_outcome(c.verdict, entry) == "unexpected":
+            want = entry.verdict if entry else "holds"
+            bad.append(f"claim {c.claim_id} [{c.adapter}@{c.env}]: {c.verdict}, expected {want}")
+    for line in bad:
+        print(f"unexpected: {printable(line)}")
+    envs = {r.env for r in merged.results.values()} | {c.env for c in merged.claims.values()}
+    stale = [e for e in exp.stale() if not e.env or e.env in envs]
+    for e in stale:
+        print(f"{'error' if args.strict else 'warning'}: stale expectation {e.where}: {printable(e.names)} "
+              "matches no record")
+    print(f"normconf: {n} records, {len(bad)} unexpected, {len(stale)} stale expectation(s)")
+    if stale and args.strict:
+        return 2
     return 1 if bad else 0
 
 
@@ -186,8 +207,11 @@ def build_parser() -> argparse.ArgumentParser:
                     help="the expectations file to write (default: cases/expectations/known.yaml)")
     up.add_argument("--cases", default="cases", help="case directory whose expectations/ holds the other files")
     up.set_defaults(func=_cmd_expectations)
-    ck = exsub.add_parser("check", help="exit 1 when any record of RESULTS is unexpected, naming each")
+    ck = exsub.add_parser("check", help="judge RESULTS against the expectations files; exit 1 naming every "
+                                       "unexpected record")
     ck.add_argument("results", nargs="+", help="results files or directories")
+    ck.add_argument("--cases", default="cases", help="case directory whose expectations/ holds the entries")
+    ck.add_argument("--strict", action="store_true", help="a stale entry is an error (exit 2)")
     ck.set_defaults(func=_cmd_expectations_check)
 
     ls = sub.add_parser("list", help="validate case files and list expanded case ids")

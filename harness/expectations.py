@@ -36,13 +36,15 @@ from .yamlsource import load_yaml, read_source
 #: statuses a cell may have without an entry
 FINE = ("agree", "unsupported", "skipped")
 
+_ID = {"type": "string", "minLength": 1, "maxLength": 300}
+_ADAPTER = {"type": "string", "minLength": 1, "maxLength": 100}
 _ENTRY = {
     "type": "object",
     "additionalProperties": False,
     "required": ["id", "adapter", "reason"],
     "properties": {
-        "id": {"type": "string", "minLength": 1, "maxLength": 300},
-        "adapter": {"type": "string", "minLength": 1, "maxLength": 100},
+        "id": {"anyOf": [_ID, {"type": "array", "items": _ID, "minItems": 1}]},
+        "adapter": {"anyOf": [_ADAPTER, {"type": "array", "items": _ADAPTER, "minItems": 1}]},
         "env": {"type": "string", "minLength": 1},
         "versions": {"type": "object", "additionalProperties": {"type": "string", "minLength": 1}},
         "dtype": {"anyOf": [{"enum": list(DTYPES)}, {"type": "array", "items": {"enum": list(DTYPES)},
@@ -68,8 +70,8 @@ SCHEMA = {
 
 @dataclass(frozen=True)
 class Entry:
-    id: str
-    adapter: str
+    id: str | tuple[str, ...]  # a glob, or several
+    adapter: str | tuple[str, ...]
     reason: str
     status: tuple[str, ...] = ()
     verdict: str = ""
@@ -85,8 +87,16 @@ class Entry:
     def where(self) -> str:
         return f"{self.file}:{self.line}"
 
+    @property
+    def names(self) -> str:
+        """"id 'a' adapter 'b'" (globs joined with commas)."""
+        def j(v):
+            return v if isinstance(v, str) else ", ".join(v)
+        return f"id '{j(self.id)}' adapter '{j(self.adapter)}'"
+
     def to_dict(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"id": self.id, "adapter": self.adapter}
+        d: dict[str, Any] = {"id": self.id if isinstance(self.id, str) else list(self.id),
+                             "adapter": self.adapter if isinstance(self.adapter, str) else list(self.adapter)}
         if self.status:
             d["status"] = self.status[0] if len(self.status) == 1 else list(self.status)
         if self.verdict:
@@ -106,7 +116,7 @@ class Entry:
                 dtype: str = "", device: str = "cpu", kind: str = "result") -> bool:
         if (kind == "claim") != bool(self.verdict):
             return False
-        if not (fnmatch.fnmatchcase(item_id, self.id) and fnmatch.fnmatchcase(adapter, self.adapter)):
+        if not (_any_glob(item_id, self.id) and _any_glob(adapter, self.adapter)):
             return False
         if self.env and not fnmatch.fnmatchcase(env or "", self.env):
             return False
@@ -119,6 +129,10 @@ class Entry:
             if have is None or not version_in(have, spec):
                 return False
         return True
+
+
+def _any_glob(value: str, globs) -> bool:
+    return any(fnmatch.fnmatchcase(value, g) for g in ([globs] if isinstance(globs, str) else globs))
 
 
 def version_in(version: str, spec: str) -> bool:
@@ -162,7 +176,9 @@ def load_file(path, display: str | None = None) -> list[Entry]:
                                 problem)
         status = e.get("status", ())
         out.append(Entry(
-            id=e["id"], adapter=e["adapter"], reason=" ".join(e["reason"].split()),
+            id=e["id"] if isinstance(e["id"], str) else tuple(e["id"]),
+            adapter=e["adapter"] if isinstance(e["adapter"], str) else tuple(e["adapter"]),
+            reason=" ".join(e["reason"].split()),
             status=tuple([status] if isinstance(status, str) else status), verdict=e.get("verdict", ""),
             env=e.get("env", ""), versions=tuple(sorted((e.get("versions") or {}).items())),
             dtype=tuple([e["dtype"]] if isinstance(e.get("dtype"), str) else e.get("dtype", ())),

@@ -177,8 +177,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
             tr.write_line(f"harness failure: {nodeid}: {' '.join(why)[:300]}")
         for e in _stale(config):
             level = "error" if config.getoption("--strict-expectations") else "warning"
-            tr.write_line(f"{level}: stale expectation {e.where}: id '{e.id}' adapter '{e.adapter}' matches no cell "
-                          "of this run")
+            tr.write_line(f"{level}: stale expectation {e.where}: {e.names} matches no cell of this run")
     r = config.stash.get(_RUNNER, None)
     if r is not None and r.writer is not None and r.writer.moved_aside:
         terminalreporter.write_line(f"normconf: moved the earlier results file {r.writer.path} to "
@@ -200,8 +199,9 @@ def _stale(config):
         return []
     ran = set(r.adapter_names)
     import fnmatch
+    from .expectations import _any_glob
     return [e for e in r.expectations.stale()
-            if any(fnmatch.fnmatchcase(a, e.adapter) for a in ran) and (not e.env or fnmatch.fnmatchcase(r.env, e.env))]
+            if any(_any_glob(a, e.adapter) for a in ran) and (not e.env or fnmatch.fnmatchcase(r.env, e.env))]
 
 
 @pytest.hookimpl(trylast=True)
