@@ -99,6 +99,18 @@ _METRIC_KEYS = ("max_abs", "max_rel", "max_ulp", "n_bad", "n", "atol", "rtol", "
                 "achievable", "ratio", "nonfinite", "allowed", "factor", "floor", "rule")
 
 
+def _expectation_text(r) -> str:
+    """'expected: <reason>' / 'unexpected: ...' for a record judged against expectations ('' otherwise)."""
+    e = r.expectation if isinstance(getattr(r, "expectation", None), dict) else None
+    outcome = getattr(r, "outcome", "")
+    if not outcome:
+        return ""
+    if e:
+        where = f" ({e.get('file', '')}:{e.get('line', '')})" if e.get("file") else ""
+        return f"{outcome}: {e.get('reason', '')}{where}"
+    return "unexpected: no expectation entry for this cell" if outcome == "unexpected" else ""
+
+
 def _row_info(matrix: model.Matrix, out_dir: Path | None) -> dict[int, tuple[str, str, str]]:
     """(parameters, reference description, link to the case file) per row, computed once."""
     return {row.index: (params_text(row.case), describe(row.case), case_href(row.case, out_dir)) for row in matrix.rows}
@@ -110,7 +122,8 @@ def _drill_data(matrix: model.Matrix, info):
      source link, dtype]; a cell is 0 (no result) or
     [status, text, metrics (list in _METRIC_KEYS order, or 0), worst_index, snippet, message, traceback,
      explanation, duration, versions-if-they-differ-from-the-column, shape mismatch, output dtype,
-     root-cause group (index into causes, or -1), 1 if the max ULP figure is meaningful else 0]
+     root-cause group (index into causes, or -1), 1 if the max ULP figure is meaningful else 0,
+     expectation text (outcome and reason), expectation link]
     where strings are indices into the string table."""
     cause_of = {}
     for k, cause in enumerate(matrix.causes):
@@ -148,7 +161,8 @@ def _drill_data(matrix: model.Matrix, info):
                           r.versions if r.versions and r.versions != col.versions else 0,
                           idx(m.get("shape_mismatch")), idx(m.get("output_dtype")),
                           cause_of.get((row.index, col.index), -1),
-                          1 if cell.ulp_ok else 0])
+                          1 if cell.ulp_ok else 0, idx(_expectation_text(r)),
+                          idx(claims_view.safe_url(str((r.expectation or {}).get("url", ""))))])
         c = row.case
         p, ref, href = info[row.index]
         source = str(c.get("source", "") or "")

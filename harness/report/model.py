@@ -227,6 +227,9 @@ def _cause_text(r: Result) -> str:
 def expectation(r: Result) -> bool | None:
     """True when a record says its divergence was expected, False when it says
     unexpected, None when the record carries no expectation at all."""
+    outcome = getattr(r, "outcome", "")
+    if outcome in ("expected", "unexpected"):
+        return outcome == "expected"
     e = getattr(r, "expectation", None)
     if e is None:
         return None

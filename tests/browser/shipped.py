@@ -190,6 +190,24 @@ def write(out_dir: Path) -> dict:
         except Exception as e:  # noqa: BLE001 - a case whose call must raise has no reference output
             refs[case.id] = (None, repr(e))
     facts = {"odd": odd_id, "cases": len(cases), "claims": len(claims), "paths": []}
+    # every cell judged against the shipped expectations, as a run would
+    from harness.expectations import Expectations, claim_outcome, outcome
+    from harness.expectations import discover as discover_expectations
+    expectations = Expectations.load(discover_expectations(ROOT / "cases"), relative_to=ROOT)
+    assert not expectations.errors, expectations.errors
+
+    def judged(r):
+        if hasattr(r, "claim_id"):
+            e = expectations.find(r.claim_id, r.adapter, env=r.env, versions=r.versions, kind="claim")
+            r.outcome = claim_outcome(r.verdict, e)
+        else:
+            e = expectations.find(r.case_id, r.adapter, env=r.env, versions=r.versions, dtype=r.case.get("dtype", ""))
+            r.outcome = outcome(r.status, e)
+        r.expectation = e.to_dict() | {"file": e.file, "line": e.line} if e else None
+        if e and getattr(r, "status", "") == "diverge" and "expected" not in facts:
+            facts["expected"] = (r.case_id, r.adapter, r.env, e.reason)
+        return r
+
     for env, adapters in (("current", CURRENT), ("legacy", LEGACY)):
         path = out_dir / f"{env}.jsonl"
         w = Writer(path, env)
@@ -198,9 +216,9 @@ def write(out_dir: Path) -> dict:
         for case in cases:
             ref, inputs = refs[case.id]
             for a in adapters:
-                w.write(_cell(case, a, env, ref, inputs, odd_id))
+                w.write(judged(_cell(case, a, env, ref, inputs, odd_id)))
         for r in _claim_results(claims, env, adapters):
-            w.write(r)
+            w.write(judged(r))
         w.close()
         facts["paths"].append(path)
     return facts

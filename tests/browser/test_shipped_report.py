@@ -206,6 +206,17 @@ def test_rerun_line_is_copied_and_sources_are_links(browser, shipped):
     ctx.close()
 
 
+def test_expected_divergence_shows_its_reason_and_the_reproducer_command(browser, shipped):
+    case_id, adapter, env, reason = shipped["expected"]
+    ctx, pg = new_page(browser, shipped["url"] + f"#cell={case_id}|{adapter}@{env}")
+    pg.wait_for_selector("#drill[open]")
+    dl = pg.locator("#drill dl").inner_text()
+    assert "expectation" in dl and reason in dl and "cases/expectations/" in dl
+    repro = pg.locator("#drill code.repro").inner_text()
+    assert repro == f"normconf repro {case_id} {adapter} --results reports/results -o repro.py --issue issue.md"
+    ctx.close()
+
+
 def test_claims_are_a_compact_filterable_list_worst_first(browser, shipped):
     ctx, pg = new_page(browser, shipped["url"])
     items = pg.locator("ul.claims > li")

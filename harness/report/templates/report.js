@@ -318,6 +318,7 @@
       }
       if (cell[11] >= 0) item("output dtype", S(cell[11]));
       item("explanation", S(cell[7]));
+      if (cell.length > 14 && cell[14] >= 0) item("expectation", S(cell[14]), cell[15] >= 0 ? S(cell[15]) : "");
       if (cell[12] >= 0) {
         var cause = d.causes[cell[12]];
         dl.appendChild(el("dt", "root cause"));
@@ -336,18 +337,25 @@
       item("duration", fmt(cell[8]) + " s");
     }
     body.appendChild(dl);
-    body.appendChild(el("h3", "re-run this cell"));
-    var cmd = "normconf run --env-name " + shq(col.e) + " -k " + shq(row[0]) + " --adapters " + shq(col.a);
-    var box = el("div", null, "cmd");
-    var code = el("code", cmd, "rerun");
-    var btn = el("button", "copy");
-    btn.type = "button";
-    btn.setAttribute("aria-label", "copy the re-run command");
-    var out = el("output");
-    out.setAttribute("aria-live", "polite");
-    btn.addEventListener("click", function () { copyText(cmd, out); });
-    box.appendChild(code); box.appendChild(btn); box.appendChild(out);
-    body.appendChild(box);
+    function command(title, cmd, cls, label) {
+      body.appendChild(el("h3", title));
+      var box = el("div", null, "cmd");
+      var code = el("code", cmd, cls);
+      var btn = el("button", "copy");
+      btn.type = "button";
+      btn.setAttribute("aria-label", label);
+      var out = el("output");
+      out.setAttribute("aria-live", "polite");
+      btn.addEventListener("click", function () { copyText(cmd, out); });
+      box.appendChild(code); box.appendChild(btn); box.appendChild(out);
+      body.appendChild(box);
+    }
+    command("re-run this cell", "normconf run --env-name " + shq(col.e) + " -k " + shq(row[0]) + " --adapters " + shq(col.a),
+            "rerun", "copy the re-run command");
+    if (cell && cell[0] !== "a" && cell[0] !== "u" && cell[0] !== "s")
+      command("standalone reproducer and issue body",
+              "normconf repro " + shq(row[0]) + " " + shq(col.a) + " --results reports/results -o repro.py --issue issue.md",
+              "repro", "copy the reproducer command");
     body.appendChild(el("p", "Run it where the " + col.e + " environment is installed (tox -e " + col.e + " -- -k ... takes the same options).", "help"));
     function pre(title, i, cls) {
       if (!cell || i < 0) return;
