@@ -220,8 +220,12 @@ def build_parser() -> argparse.ArgumentParser:
     ls.set_defaults(func=_cmd_list)
 
     rp = sub.add_parser("repro", help="write a standalone reproducer (and an issue body) for one cell or claim")
-    rp.add_argument("id", help="case id or claim id")
-    rp.add_argument("adapter")
+    rp.add_argument("id", nargs="?", help="case id or claim id")
+    rp.add_argument("adapter", nargs="?")
+    rp.add_argument("--unexpected", action="store_true",
+                    help="write a reproducer and an issue body for every unexpected cell and claim of the results")
+    rp.add_argument("--out-dir", default="reports/repro", help="with --unexpected: where to write them")
+    rp.add_argument("--limit", type=int, default=50, help="with --unexpected: at most this many (default 50)")
     rp.add_argument("--results", default="reports/results", help="results file or directory")
     rp.add_argument("-o", "--output", help="script file (default: stdout)")
     rp.add_argument("--issue", metavar="ISSUE_MD", help="also write an issue body in Markdown")

@@ -879,7 +879,60 @@ def repro_claim(found: Found, adapter: str):
     return text, claim_issue(claim, adapter, rec, found.header, text, inp)
 
 
+def repro_name(ident: str, adapter: str) -> str:
+    """The file name (without suffix) of a cell's reproducer in a batch directory."""
+    import re as _re
+    safe = _re.sub(r"[^A-Za-z0-9_.-]", "_", f"{ident}__{adapter}")
+    return safe[:180]
+
+
+def batch(args) -> int:
+    """Reproducers and issue bodies for every unexpected cell and claim of a run."""
+    from .results import read_many
+
+    try:
+        paths = result_paths(args.results)
+    except ReproError as e:
+        _say(str(e))
+        return 2
+    merged = read_many(paths)
+    out = Path(args.out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    todo = [(r.case_id, r.adapter, r.env) for r in merged.results.values()
+            if r.outcome == "unexpected" and r.status in ("diverge", "error")]
+    todo += [(c.claim_id, c.adapter, c.env) for c in merged.claims.values()
+             if c.outcome == "unexpected" and c.verdict in ("fails", "holds only when")]
+    if args.env:
+        todo = [t for t in todo if t[2] == args.env]
+    written, failed = 0, 0
+    for ident, adapter, env in sorted(todo)[: args.limit]:
+        try:
+            found = find(paths, ident, adapter, env)
+            if found.kind == "claim":
+                text, issue = repro_claim(found, adapter)
+            else:
+                text, issue = repro_case(found, adapter, shrink_it=not args.no_shrink, budget=args.budget,
+                                         timeout=args.cell_timeout)
+        except ReproError as e:
+            _say(f"{comment(ident, 200)} [{comment(adapter, 80)}]: {e}")
+            failed += 1
+            continue
+        name = repro_name(ident, adapter)
+        (out / f"{name}.py").write_text(text, encoding="utf-8")
+        (out / f"{name}.md").write_text(issue, encoding="utf-8")
+        written += 1
+    _say(f"wrote {written} reproducer(s) and issue bodies to {comment(out, 200)}"
+         + (f"; {failed} could not be written" if failed else "")
+         + (f"; {len(todo) - args.limit} more left out (--limit)" if len(todo) > args.limit else ""))
+    return 0 if not failed else 2
+
+
 def main(args) -> int:
+    if getattr(args, "unexpected", False):
+        return batch(args)
+    if not args.id or not args.adapter:
+        _say("give a case or claim id and an adapter, or --unexpected --out-dir DIR")
+        return 2
     try:
         paths = result_paths(args.results)
         found = find(paths, args.id, args.adapter, getattr(args, "env", None))

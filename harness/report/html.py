@@ -99,6 +99,12 @@ _METRIC_KEYS = ("max_abs", "max_rel", "max_ulp", "n_bad", "n", "atol", "rtol", "
                 "achievable", "ratio", "nonfinite", "allowed", "factor", "floor", "rule")
 
 
+def _repro_index(case_id, adapter, reproducers, idx) -> int:
+    from ..repro import repro_name
+    name = repro_name(case_id, adapter)
+    return idx(name) if name in reproducers else -1
+
+
 def _expectation_text(r) -> str:
     """'expected: <reason>' / 'unexpected: ...' for a record judged against expectations ('' otherwise)."""
     e = r.expectation if isinstance(getattr(r, "expectation", None), dict) else None
@@ -116,14 +122,23 @@ def _row_info(matrix: model.Matrix, out_dir: Path | None) -> dict[int, tuple[str
     return {row.index: (params_text(row.case), describe(row.case), case_href(row.case, out_dir)) for row in matrix.rows}
 
 
-def _drill_data(matrix: model.Matrix, info):
+def _reproducers(out_dir: Path | None) -> set[str]:
+    """Names of the reproducers written next to the report (``normconf repro --unexpected``)."""
+    d = (out_dir / "repro") if out_dir is not None else None
+    if d is None or not d.is_dir():
+        return set()
+    return {p.stem for p in d.glob("*.py") if p.is_file() and p.with_suffix(".md").is_file()}
+
+
+def _drill_data(matrix: model.Matrix, info, reproducers=frozenset()):
     """Compact page data. A row is
     [case id, parameters, reference, description, source, file, line, file link, layout, cells,
      source link, dtype]; a cell is 0 (no result) or
     [status, text, metrics (list in _METRIC_KEYS order, or 0), worst_index, snippet, message, traceback,
      explanation, duration, versions-if-they-differ-from-the-column, shape mismatch, output dtype,
      root-cause group (index into causes, or -1), 1 if the max ULP figure is meaningful else 0,
-     expectation text (outcome and reason), expectation link]
+     expectation text (outcome and reason), expectation link,
+     reproducer name under repro/ (a .py script and a .md issue body), or -1]
     where strings are indices into the string table."""
     cause_of = {}
     for k, cause in enumerate(matrix.causes):
@@ -162,7 +177,8 @@ def _drill_data(matrix: model.Matrix, info):
                           idx(m.get("shape_mismatch")), idx(m.get("output_dtype")),
                           cause_of.get((row.index, col.index), -1),
                           1 if cell.ulp_ok else 0, idx(_expectation_text(r)),
-                          idx(claims_view.safe_url(str((r.expectation or {}).get("url", ""))))])
+                          idx(claims_view.safe_url(str((r.expectation or {}).get("url", "")))),
+                          _repro_index(row.case_id, col.adapter, reproducers, idx)])
         c = row.case
         p, ref, href = info[row.index]
         source = str(c.get("source", "") or "")
@@ -415,7 +431,8 @@ def render(merged, baseline=None, out_dir: Path | None = None) -> str:
             {str(v.claim.get("framework", "")) for v in claims}), full=full,
         m=matrix, headers=merged.headers, problems=merged.problems, n_results=len(merged.results),
         matrix_html=Markup(_matrix_html(matrix, row_status, info)), details_html=Markup(details), n_details=n_details,
-        data_json=Markup(_json_for_script(_drill_data(matrix, info))), diff=d, chart=chart_geometry,
+        data_json=Markup(_json_for_script(_drill_data(matrix, info, _reproducers(out_dir)))), diff=d,
+        chart=chart_geometry,
         claims=claims, seed_links=_seed_links(matrix), verdict_words=claims_view.verdict_words, safe_url=claims_view.safe_url,
     )
 

@@ -185,3 +185,26 @@ def test_first_matching_entry_wins_and_is_marked_used():
     ex = Expectations([Entry("a*", "t", "r1", status=("diverge",)), Entry("*", "t", "r2", status=("error",))])
     assert ex.find("ab", "t").reason == "r1"
     assert [e.reason for e in ex.stale()] == ["r2"]
+
+
+def test_unexpected_cells_get_reproducers_the_report_links(tmp_path):
+    project(tmp_path, expectations=None)
+    assert run(tmp_path).returncode == 1
+    env = {**os.environ, "NORMCONF_ADAPTERS": "tests.fault_adapters:SPECS",
+           "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    p = subprocess.run([sys.executable, "-m", "harness", "repro", "--unexpected", "--results", "reports/results",
+                        "--out-dir", "reports/repro", "--no-shrink"], cwd=tmp_path, env=env, capture_output=True,
+                       text=True, timeout=300)
+    assert p.returncode == 0, p.stdout + p.stderr
+    name = "wrong-eps1e-05-float32__faulty"
+    script = tmp_path / "reports/repro" / f"{name}.py"
+    assert script.is_file() and (tmp_path / "reports/repro" / f"{name}.md").is_file()
+    assert not (tmp_path / "reports/repro" / "good-eps1e-05-float32__faulty.py").exists()
+    ran = subprocess.run([sys.executable, "-I", str(script)], cwd=tmp_path / "reports", capture_output=True,
+                         text=True, timeout=120)
+    assert ran.returncode == 1, ran.stdout + ran.stderr
+    p = subprocess.run([sys.executable, "-m", "harness", "report", "reports/results", "--out", "reports/index.html"],
+                       cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr
+    page = (tmp_path / "reports/index.html").read_text()
+    assert json.dumps(name) in page or name in page

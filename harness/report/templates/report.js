@@ -319,6 +319,11 @@
       if (cell[11] >= 0) item("output dtype", S(cell[11]));
       item("explanation", S(cell[7]));
       if (cell.length > 14 && cell[14] >= 0) item("expectation", S(cell[14]), cell[15] >= 0 ? S(cell[15]) : "");
+      if (cell.length > 16 && cell[16] >= 0) {
+        var rn = encodeURIComponent(S(cell[16]));
+        item("reproducer", "standalone script (repro/" + S(cell[16]) + ".py)", "repro/" + rn + ".py");
+        item("issue body", "Markdown (repro/" + S(cell[16]) + ".md)", "repro/" + rn + ".md");
+      }
       if (cell[12] >= 0) {
         var cause = d.causes[cell[12]];
         dl.appendChild(el("dt", "root cause"));
