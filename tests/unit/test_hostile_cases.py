@@ -82,15 +82,15 @@ def test_corpus_covers_every_limit():
 
 def test_each_hostile_file_is_refused_fast_in_one_clean_line(tmp_path):
     for name, (path, expect) in corpus(tmp_path).items():
-        t0 = time.perf_counter()
+        t0 = time.process_time()  # CPU time: a shared machine's load does not count
         with pytest.raises(CaseError) as ei:
             load_file(path, display=f"cases/{name}")
-        took = time.perf_counter() - t0
+        took = time.process_time() - t0
         text = str(ei.value)
         assert text.startswith(f"cases/{name}:"), text
         assert expect in text, (name, text)
         assert_one_clean_line(text)
-        assert took < 0.75, (name, took)
+        assert took < 3, (name, took)  # unbounded expansion took 20 s and 2.7 GB
     assert not Path("/tmp/normconf-pwned").exists()
 
 
@@ -105,8 +105,8 @@ def test_claims_files_get_the_same_limits(tmp_path):
 
 def test_limits_leave_room_for_real_files():
     cases, errors = load_tree(sorted((ROOT / "cases").rglob("*.yaml")), relative_to=ROOT)
-    # the claims directory holds claims, not cases: only its files may fail here
-    assert all("claims" in e.file for e in errors), [str(e) for e in errors]
+    # the claims and expectations directories hold no cases: only their files may fail here
+    assert all("claims" in e.file or "expectations" in e.file for e in errors), [str(e) for e in errors]
     assert len(cases) > 100
     for p in sorted((ROOT / "cases" / "claims").glob("*.yaml")):
         assert load_claims(p)
@@ -147,7 +147,8 @@ def test_every_bad_file_is_one_failing_item_and_the_good_file_still_runs(tmp_pat
     p = _normconf("run", "--adapters", "faulty", "--env-name", "t", "--results", str(results),
                   "-p", "no:randomly", "--rootdir", str(tmp_path), "-c", os.devnull, cwd=tmp_path)
     out = p.stdout + p.stderr
-    assert p.returncode == 0, out[-3000:]
+    assert p.returncode == 2, out[-3000:]  # bad files are harness failures; the good cells still ran
+    assert f"{len(bad)} harness failure(s)" in out, out[-3000:]
     assert "Interrupted" not in out and "Traceback" not in out, out[-3000:]
     recs = [json.loads(line) for line in results.read_text().splitlines()]
     ran = sorted(r["case_id"] for r in recs if r["kind"] == "result")

@@ -32,7 +32,8 @@ def run(tmp_path, *extra):
     cmd = [sys.executable, "-m", "harness", "run", "--adapters", "faulty,missing", "--env-name", "t",
            "--rootdir", str(tmp_path), "-c", os.devnull, *extra]
     p = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
-    assert p.returncode == 0, (p.stdout + p.stderr)[-3000:]
+    # 1 when the shard holds one of the deliberately wrong cells (unexpected), never a harness failure
+    assert p.returncode in (0, 1), (p.stdout + p.stderr)[-3000:]
     return p.stdout
 
 
