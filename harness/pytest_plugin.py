@@ -33,6 +33,7 @@ _RUNNER = pytest.StashKey["Runner | None"]()
 _SEEN = pytest.StashKey[dict]()
 _EXPECT = pytest.StashKey["Expectations | None"]()
 _TALLY = pytest.StashKey[dict]()
+_DISPATCHED = pytest.StashKey[bool]()
 
 
 def pytest_addoption(parser):
@@ -50,6 +51,9 @@ def pytest_addoption(parser):
                 help="run only shard K of N (cases and claims split by a stable hash of their id; "
                      "default results file reports/results/<env>.shard-K-of-N.jsonl); merging all N equals one run")
     g.addoption("--cases-root", default=None, help="directory holding case files (default: <rootdir>/cases)")
+    g.addoption("--jobs", type=int, default=None, metavar="N",
+                help="at most N adapter workers busy at once, cells sent to them ahead of time; records are "
+                     "still written in item order (default: the number of cores; 1 runs one cell at a time)")
     g.addoption("--cell-timeout", type=float, default=DEFAULT_CELL_TIMEOUT, help="seconds per cell")
     g.addoption("--startup-timeout", type=float, default=DEFAULT_STARTUP_TIMEOUT,
                 help="seconds for a worker to import its framework")
@@ -70,6 +74,18 @@ def _adapters(config) -> list[str] | None:
     raw = config.getoption("--adapters")
     names = [a.strip() for a in raw.split(",") if a.strip()]
     return names or None
+
+
+def _jobs(config) -> int:
+    n = config.getoption("--jobs")
+    if n is None:
+        try:
+            n = len(os.sched_getaffinity(0))
+        except (AttributeError, OSError):
+            n = os.cpu_count() or 1
+    if n < 1:
+        raise pytest.UsageError(f"--jobs wants a positive number, not {n}")
+    return n
 
 
 def _cases_root(config) -> Path:
@@ -112,9 +128,10 @@ def pytest_collection_modifyitems(config, items):
 
 def pytest_configure(config):
     config.stash[_RUNNER] = None
+    config.stash[_DISPATCHED] = False
     config.stash[_SEEN] = {}
     config.stash[_EXPECT] = None
-    config.stash[_TALLY] = {"expected": 0, "expected_divergent": [], "unexpected": [], "harness": []}
+    config.stash[_TALLY] = {"expected": 0, "expected_divergent": [], "unexpected": [], "harness": [], "other_failed": 0}
 
 
 def _expectations_dir(config) -> Path:
@@ -158,8 +175,21 @@ def _runner(config) -> Runner:
         r = Runner(env, None if res == "none" else res, _adapters(config),
                    cell_timeout=config.getoption("--cell-timeout"),
                    startup_timeout=config.getoption("--startup-timeout"),
-                   resume=config.getoption("--resume"), expectations=_expectations(config))
+                   resume=config.getoption("--resume"), expectations=_expectations(config),
+                   jobs=_jobs(config))
         config.stash[_RUNNER] = r
+    return r
+
+
+def _dispatching_runner(item) -> Runner:
+    """The run's Runner; at the first cell or claim, the session's remaining cells go to the dispatcher
+    (after collection, -k, --shard and other deselection, so exactly the cells that will run)."""
+    config = item.config
+    r = _runner(config)
+    if not config.stash[_DISPATCHED]:
+        config.stash[_DISPATCHED] = True
+        r.dispatch([(i.case, i.adapter) for i in item.session.items
+                    if isinstance(i, CaseItem) and not i.case.skip])
     return r
 
 
@@ -211,8 +241,10 @@ def pytest_sessionfinish(session, exitstatus):
     if r is not None:
         r.close()
     tally = config.stash.get(_TALLY, None)
-    if tally is None or int(exitstatus) not in (0, 1):
-        return
+    if tally is None or int(exitstatus) not in (0, 1) or tally["other_failed"]:
+        return  # pytest's own status stands: it could not run, or other tests failed
+    if not (tally["expected"] or tally["unexpected"] or tally["harness"]):
+        return  # no cell, claim or harness file was judged in this session
     stale = _stale(config)
     if tally["harness"] or (stale and config.getoption("--strict-expectations")):
         session.exitstatus = 2
@@ -227,7 +259,9 @@ def pytest_runtest_makereport(item, call):
     outcome = yield
     rep = outcome.get_result()
     if not isinstance(item, (_AdapterItem, CaseFileError, ExpectationsOK)):
-        return  # not a cell, claim or harness file (e.g. the harness's own test suite)
+        if rep.failed:  # another test in the same session (e.g. the harness's own test suite)
+            item.config.stash[_TALLY]["other_failed"] += 1
+        return
     if rep.when != "call" and not rep.failed:
         return
     tally = item.config.stash[_TALLY]
@@ -357,7 +391,7 @@ class ClaimItem(_AdapterItem):
     def runtest(self):
         from .claims import verdict_text
 
-        r = _runner(self.config).run_claim(self.claim, self.adapter)
+        r = _dispatching_runner(self).run_claim(self.claim, self.adapter)
         self.user_properties.append(("verdict", r.verdict))
         _record_outcome(self, r)
         if r.verdict == "unsupported":
@@ -409,7 +443,7 @@ class CaseItem(_AdapterItem):
         if self.case.skip:
             _runner(self.config).record_skip(self.case, self.adapter, self.case.skip)
             pytest.skip(f"skipped by its case file: {self.case.skip}")
-        result = _runner(self.config).run_cell(self.case, self.adapter)
+        result = _dispatching_runner(self).run_cell(self.case, self.adapter)
         self.user_properties.append(("status", result.status))
         for k in ("max_abs", "achievable", "ratio", "allowed", "max_rel", "max_ulp", "nonfinite"):
             if k in result.metrics:

@@ -208,3 +208,18 @@ def test_unexpected_cells_get_reproducers_the_report_links(tmp_path):
     assert p.returncode == 0, p.stderr
     page = (tmp_path / "reports/index.html").read_text()
     assert json.dumps(name) in page or name in page
+
+
+def test_other_tests_failing_in_the_same_session_keep_pytest_exit_status(tmp_path):
+    """The outcome mapping must never turn an ordinary failing test into a pass."""
+    (tmp_path / "test_plain.py").write_text("def test_ok():\n    pass\n\ndef test_fails():\n    assert False\n")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    p = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "harness.pytest_plugin", "-p", "no:cacheprovider",
+                        "-c", os.devnull, "test_plain.py"], cwd=tmp_path, env=env, capture_output=True, text=True,
+                       timeout=120)
+    assert p.returncode == 1, p.stdout + p.stderr
+    (tmp_path / "test_plain.py").write_text("def test_ok():\n    pass\n")
+    p = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "harness.pytest_plugin", "-p", "no:cacheprovider",
+                        "-c", os.devnull, "test_plain.py"], cwd=tmp_path, env=env, capture_output=True, text=True,
+                       timeout=120)
+    assert p.returncode == 0, p.stdout + p.stderr
