@@ -277,7 +277,7 @@ def full(v) -> str:
         f = float(v)
     except (TypeError, ValueError):
         return str(v)
-    if f == int(f) and abs(f) < 1e16:
+    if math.isfinite(f) and f == int(f) and abs(f) < 1e16:
         return str(int(f))
     return repr(f)
 

@@ -219,3 +219,15 @@ def test_cli_report_writes_the_file(tmp_path, capsys):
     assert out.read_text().startswith("<!doctype html>")
     assert main(["report", str(tmp_path / "nothing-here"), "--out", str(out)]) == 0
     assert "no results" in capsys.readouterr().err
+
+
+def test_non_finite_worst_elements_render(tmp_path):
+    """A NaN or infinite output (written as "nan"/"inf" in the results file) renders as text, not a crash."""
+    assert worst_text({"worst_index": [0, 1], "worst_expected": 0.5, "worst_actual": float("nan")}, "BF") == \
+        "at [B=0, F=1]: expected 0.5, got nan (difference nan)"
+    m = {"max_abs": float("inf"), "achievable": 1e-3, "ratio": None, "allowed": 8e-3, "factor": 8.0, "floor": 4.8e-7,
+         "rule": "achievable", "nonfinite": "3 of 6 outputs are NaN", "worst_index": [0, 0],
+         "worst_expected": 1.0, "worst_actual": float("inf"), "n": 6, "n_bad": 3}
+    f = results_file(tmp_path / "r.jsonl", "current", [res("nanny", "torch", "diverge", metrics=m)])
+    page = render(merge([f]))
+    assert "3 of 6 outputs are NaN" in page
