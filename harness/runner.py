@@ -119,7 +119,7 @@ class Runner:
     the same framework versions is not run again, and new records are appended."""
 
     def __init__(self, env: str, results_path=None, adapters=None, cell_timeout=DEFAULT_CELL_TIMEOUT,
-                 startup_timeout=DEFAULT_STARTUP_TIMEOUT, resume=False, expectations=None):
+                 startup_timeout=DEFAULT_STARTUP_TIMEOUT, resume=False, expectations=None, jobs=1):
         specs = registry()
         if adapters:
             unknown = [a for a in adapters if a not in specs]
@@ -129,7 +129,9 @@ class Runner:
         self.specs = specs
         self.env = env
         self.cell_timeout = cell_timeout
-        self.pool = WorkerPool(specs, startup_timeout)
+        self.jobs = max(1, int(jobs or 1))
+        self.pool = WorkerPool(specs, startup_timeout, jobs=self.jobs if self.jobs > 1 else None)
+        self.dispatcher = None
         self._recorded: dict[tuple, object] = {}
         self.resumed = 0
         if resume and results_path and Path(results_path).is_file():
@@ -163,14 +165,18 @@ class Runner:
         """The adapter's framework versions in this run (starts its worker if needed)."""
         w = self.pool.worker_for(adapter)
         if not w.alive() and not w.start_failure:
-            try:
-                w.start()
-            except RuntimeError as e:
-                w.start_failure = f"{e} (earlier in this run; not started again)"
+            w.ensure_started()
         return w.versions.get(adapter, {})
 
     def _already(self, kind: str, adapter: str, key: str, content: dict):
         """The recorded result of this cell or claim when resuming and it is still valid, else None."""
+        rec = self._still_recorded(kind, adapter, key, content)
+        if rec is not None:
+            self.resumed += 1
+        return rec
+
+    def _still_recorded(self, kind: str, adapter: str, key: str, content: dict):
+        """What ``_already`` returns, without counting it (the dispatcher asks too)."""
         rec = self._recorded.get((kind, adapter, key))
         if rec is None:
             return None
@@ -180,20 +186,35 @@ class Runner:
             pass  # a skip does not depend on framework versions
         elif not _same_versions(rec.versions, self._versions_now(adapter)):
             return None
-        self.resumed += 1
         return rec
 
     @property
     def adapter_names(self) -> list[str]:
         return list(self.specs)
 
+    def dispatch(self, cells) -> None:
+        """Send these cells ((case, adapter) in the order run_cell will ask for them) to their workers ahead
+        of time, at most ``jobs`` workers busy at once (nothing with ``jobs`` 1)."""
+        if self.jobs > 1 and self.dispatcher is None:
+            from .dispatch import Dispatcher
+            cells = [(c, a) for c, a in cells if a in self.specs]
+            if cells:
+                self.dispatcher = Dispatcher(self, cells).start()
+
     def run_cell(self, case, adapter: str) -> Result:
         done = self._already("case", adapter, case.id, case.to_dict()) if self._recorded else None
         if done is not None:
             return self._judge(done)
-        t0 = time.perf_counter()
-        inputs = make_inputs(case)
-        reply = self.pool.call(adapter, case, inputs, self.cell_timeout)
+        got = self.dispatcher.take(case, adapter) if self.dispatcher is not None else None
+        if got is not None and got.error is not None:
+            raise got.error
+        if got is not None:
+            t0 = time.perf_counter() - got.duration
+            inputs, reply = got.inputs, got.reply
+        else:
+            t0 = time.perf_counter()
+            inputs = make_inputs(case)
+            reply = self.pool.call(adapter, case, inputs, self.cell_timeout)
         if adapter not in self._announced and reply.versions:
             self._announced.add(adapter)
             if self.writer:
@@ -251,6 +272,9 @@ class Runner:
         return result
 
     def close(self):
+        if self.dispatcher is not None:
+            self.dispatcher.close()
+            self.dispatcher = None
         self.pool.close()
         if self.writer:
             self.writer.close()

@@ -18,12 +18,17 @@ harness talks to it over a ``multiprocessing`` pipe, one cell at a time.
 * A worker that cannot start (its import hangs past the startup timeout or
   dies) is not started again in that run: its later cells are ``crash`` at
   once, with the first failure's message.
+* A worker answers one request at a time: calls from several threads (the
+  dispatcher's prefetch and a claim, say) wait for each other on the worker's
+  lock. A pool made with ``jobs`` lets at most that many workers be busy at
+  once (``Slots``).
 """
 from __future__ import annotations
 
 import multiprocessing as mp
 import os
 import signal
+import threading
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -246,10 +251,62 @@ def _describe_exit(code) -> str:
     return f"worker exited with code {code}"
 
 
+class Slots:
+    """At most ``n`` holders at once; a waiter whose ``urgent()`` is true goes before the others.
+
+    The main thread is always urgent (it is waiting for an answer); a prefetching
+    thread is urgent while the main thread waits for the very cell it is about to run."""
+
+    def __init__(self, n: int):
+        self.free = max(1, int(n))
+        self._cond = threading.Condition()
+        self._waiting: list = []
+
+    def acquire(self, urgent=lambda: False):
+        if threading.current_thread() is threading.main_thread():
+            urgent = _always
+        with self._cond:
+            self._waiting.append(urgent)
+            try:
+                while not (self.free > 0 and (urgent() or not any(u() for u in self._waiting if u is not urgent))):
+                    self._cond.wait(0.5)
+            finally:
+                self._waiting.remove(urgent)
+            self.free -= 1
+
+    def release(self):
+        with self._cond:
+            self.free += 1
+            self._cond.notify_all()
+
+    def poke(self):
+        """Wake the waiters (someone's urgency changed)."""
+        with self._cond:
+            self._cond.notify_all()
+
+
+def _always():
+    return True
+
+
+class _NoSlots:
+    def acquire(self, urgent=None):
+        pass
+
+    def release(self):
+        pass
+
+    def poke(self):
+        pass
+
+
+_local = threading.local()
+
+
 class Worker:
     """One persistent worker process serving one or more adapters."""
 
-    def __init__(self, specs: list[AdapterSpec], startup_timeout=DEFAULT_STARTUP_TIMEOUT):
+    def __init__(self, specs: list[AdapterSpec], startup_timeout=DEFAULT_STARTUP_TIMEOUT, slots=None):
         self.specs = list(specs)
         env: dict[str, str] = {}
         for s in self.specs:
@@ -262,6 +319,8 @@ class Worker:
         self.problems: dict[str, tuple] = {}
         self.restarts = 0
         self.start_failure = ""  # set when the worker could not start: not retried in this run
+        self.slots = slots or _NoSlots()
+        self._lock = threading.Lock()  # one request at a time, whichever thread asks
 
     # -- lifecycle ----------------------------------------------------------
     def start(self):
@@ -296,6 +355,28 @@ class Worker:
         self.proc, self.conn = None, None
         return code
 
+    def ensure_started(self, urgent=None) -> None:
+        """Start the worker unless it runs or could not start earlier in this run (then ``start_failure``)."""
+        self.slots.acquire(urgent or _never)
+        try:
+            with self._lock:
+                if not self.alive() and not self.start_failure:
+                    if self.proc is not None:
+                        self._reap()
+                    try:
+                        self.start()
+                    except RuntimeError as e:
+                        self.start_failure = f"{e} (earlier in this run; not started again)"
+        finally:
+            self.slots.release()
+
+    def interrupt(self):
+        """Kill the worker's process tree without waiting for its lock (at shutdown, from another thread):
+        a call in flight ends as a crash, and the thread that made it cleans up."""
+        proc = self.proc
+        if proc is not None and proc.pid is not None and proc.exitcode is None:
+            kill_tree(proc.pid)
+
     def kill(self):
         if self.proc is not None and self.proc.is_alive():
             kill_tree(self.proc.pid)
@@ -325,6 +406,14 @@ class Worker:
         return self._ask((_QUOTE, path, quote), name, timeout, cell=False)
 
     def _ask(self, msg, name: str, timeout, cell: bool) -> Reply:
+        self.slots.acquire(getattr(_local, "urgent", None) or _never)
+        try:
+            with self._lock:
+                return self._ask_locked(msg, name, timeout, cell)
+        finally:
+            self.slots.release()
+
+    def _ask_locked(self, msg, name: str, timeout, cell: bool) -> Reply:
         if self.start_failure:
             return Reply("crash", message=self.start_failure)
         if not self.alive():
@@ -365,12 +454,17 @@ class Worker:
         return Reply(status, y, snippet, message, tb, dur, self.versions.get(name, {}), info)
 
 
-class WorkerPool:
-    """Lazily started workers, one per worker key."""
+def _never():
+    return False
 
-    def __init__(self, specs: dict[str, AdapterSpec], startup_timeout=DEFAULT_STARTUP_TIMEOUT):
+
+class WorkerPool:
+    """Lazily started workers, one per worker key; with ``jobs``, at most that many busy at once."""
+
+    def __init__(self, specs: dict[str, AdapterSpec], startup_timeout=DEFAULT_STARTUP_TIMEOUT, jobs=None):
         self.specs = specs
         self.startup_timeout = startup_timeout
+        self.slots = Slots(jobs) if jobs else None
         self._workers: dict[str, Worker] = {}
 
     def worker_for(self, name: str) -> Worker:
@@ -378,7 +472,7 @@ class WorkerPool:
         key = spec.worker_key
         if key not in self._workers:
             group = [s for s in self.specs.values() if s.worker_key == key]
-            self._workers[key] = Worker(group, self.startup_timeout)
+            self._workers[key] = Worker(group, self.startup_timeout, self.slots)
         return self._workers[key]
 
     def call(self, name, case, inputs, timeout=DEFAULT_CELL_TIMEOUT) -> Reply:
