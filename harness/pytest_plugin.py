@@ -219,8 +219,11 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
 
 def _partial(config) -> bool:
     """Whether this run selects part of the cells (then no entry can be called stale)."""
-    return bool(config.getoption("keyword") or config.getoption("markexpr") or config.getoption("--shard")
-                or any("::" in a for a in config.args))
+    if config.getoption("keyword") or config.getoption("markexpr") or config.getoption("--shard"):
+        return True
+    root = _cases_root(config)
+    # node ids, or files and directories below the case root (not the whole tree)
+    return any("::" in a or Path(config.invocation_params.dir, a).resolve() != root for a in config.args)
 
 
 def _stale(config):

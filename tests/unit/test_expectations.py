@@ -223,3 +223,16 @@ def test_other_tests_failing_in_the_same_session_keep_pytest_exit_status(tmp_pat
                         "-c", os.devnull, "test_plain.py"], cwd=tmp_path, env=env, capture_output=True, text=True,
                        timeout=120)
     assert p.returncode == 0, p.stdout + p.stderr
+
+
+def test_a_run_of_one_file_does_not_call_other_entries_stale(tmp_path):
+    stale = KNOWN + '''
+  - id: "no-such-case"
+    adapter: faulty
+    status: diverge
+    reason: "gone"
+'''
+    project(tmp_path, expectations=stale)
+    p = run(tmp_path, "--strict", "cases/layer_norm/c.yaml")
+    assert p.returncode == 0 and "stale" not in p.stdout, p.stdout
+    assert run(tmp_path, "--strict", "cases").returncode == 2
