@@ -287,7 +287,7 @@ def _is_int(v):
 
 
 def _str_dict(v):
-    return isinstance(v, dict) and all(isinstance(k, str) for k in v)
+    return isinstance(v, dict)  # parsed from JSON: an object's keys are always strings
 
 
 def _versions(v):
@@ -354,10 +354,32 @@ def _type_problem(rec: dict, types: dict, required=()) -> str:
         if k in rec and not check(rec[k]):
             return f"field {k!r} has a wrong type or value ({type(rec[k]).__name__})"
     if types is _RESULT_TYPES and isinstance(rec.get("case"), dict):
-        for k, check in _CASE_TYPES.items():
-            if k in rec["case"] and not check(rec["case"][k]):
-                return f"field 'case.{k}' has a wrong type or value ({type(rec['case'][k]).__name__})"
+        return _case_problem(rec["case"])
     return ""
+
+
+_CASE_SEEN: dict[bytes, str] = {}
+
+
+def _case_problem(case: dict) -> str:
+    """What is wrong with a record's case dict ('' when nothing). Every adapter's record of a case
+    carries the same dict, so the verdict is remembered by the dict's exact serialization."""
+    try:
+        key = orjson.dumps(case, option=orjson.OPT_SORT_KEYS)
+    except (TypeError, orjson.JSONEncodeError):
+        key = None
+    if key is not None and key in _CASE_SEEN:
+        return _CASE_SEEN[key]
+    problem = ""
+    for k, check in _CASE_TYPES.items():
+        if k in case and not check(case[k]):
+            problem = f"field 'case.{k}' has a wrong type or value ({type(case[k]).__name__})"
+            break
+    if key is not None:
+        if len(_CASE_SEEN) > 100_000:
+            _CASE_SEEN.clear()
+        _CASE_SEEN[key] = problem
+    return problem
 
 
 def _open_regular(path):
