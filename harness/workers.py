@@ -40,6 +40,7 @@ from .results import NOT_AVAILABLE, NOT_INSTALLED
 
 DEFAULT_CELL_TIMEOUT = 120.0
 DEFAULT_STARTUP_TIMEOUT = 300.0
+_SPAWN_LOCK = threading.Lock()
 
 
 @dataclass
@@ -323,22 +324,29 @@ class Worker:
         self._lock = threading.Lock()  # one request at a time, whichever thread asks
 
     # -- lifecycle ----------------------------------------------------------
-    def start(self):
-        ctx = mp.get_context("spawn")
-        parent, child = ctx.Pipe()
-        self.proc = ctx.Process(target=_worker_main, args=(child, self.specs, self.env), daemon=True,
-                                name="normconf-worker")
-        self.proc.start()
-        child.close()
-        self.conn = parent
-        if not parent.poll(self.startup_timeout):
-            self.kill()
-            raise RuntimeError(f"worker did not start within {self.startup_timeout:g}s")
-        try:
-            _, self.versions, self.problems = parent.recv()
-        except EOFError:
-            code = self._reap()
-            raise RuntimeError(f"worker failed to start: {_describe_exit(code)}") from None
+    def start(self, attempts: int = 2):
+        """Start the worker process and wait for its ready message. A worker that exits
+        while starting is tried once more (a transient failure must not mark it broken for
+        the whole run); one that does not answer within the startup timeout is not."""
+        for attempt in range(attempts):
+            ctx = mp.get_context("spawn")
+            parent, child = ctx.Pipe()
+            with _SPAWN_LOCK:  # one process start at a time, whichever thread asks
+                self.proc = ctx.Process(target=_worker_main, args=(child, self.specs, self.env), daemon=True,
+                                        name="normconf-worker")
+                self.proc.start()
+            child.close()
+            self.conn = parent
+            if not parent.poll(self.startup_timeout):
+                self.kill()
+                raise RuntimeError(f"worker did not start within {self.startup_timeout:g}s")
+            try:
+                _, self.versions, self.problems = parent.recv()
+                return
+            except EOFError:
+                code = self._reap()
+                if attempt + 1 == attempts:
+                    raise RuntimeError(f"worker failed to start: {_describe_exit(code)}") from None
 
     def alive(self) -> bool:
         return self.proc is not None and self.proc.is_alive()
