@@ -100,6 +100,8 @@ _METRIC_KEYS = ("max_abs", "max_rel", "max_ulp", "n_bad", "n", "atol", "rtol", "
 
 
 def _repro_index(case_id, adapter, reproducers, idx) -> int:
+    if not reproducers:
+        return -1
     from ..repro import repro_name
     name = repro_name(case_id, adapter)
     return idx(name) if name in reproducers else -1
