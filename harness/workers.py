@@ -368,15 +368,24 @@ class Worker:
         self.slots.acquire(urgent or _never)
         try:
             with self._lock:
-                if not self.alive() and not self.start_failure:
-                    if self.proc is not None:
-                        self._reap()
-                    try:
-                        self.start()
-                    except RuntimeError as e:
-                        self.start_failure = f"{e} (earlier in this run; not started again)"
+                if not self.start_failure:
+                    self._start_locked()
         finally:
             self.slots.release()
+
+    def _start_locked(self) -> str:
+        """Start the worker if it is not running (the lock held); '' or why it could not
+        start, which is remembered for the rest of the run in ``start_failure``."""
+        if self.alive():
+            return ""
+        if self.proc is not None:
+            self._reap()
+        try:
+            self.start()
+        except RuntimeError as e:
+            self.start_failure = f"{e} (earlier in this run; not started again)"
+            return str(e)
+        return ""
 
     def interrupt(self):
         """Kill the worker's process tree without waiting for its lock (at shutdown, from another thread):
@@ -424,14 +433,9 @@ class Worker:
     def _ask_locked(self, msg, name: str, timeout, cell: bool) -> Reply:
         if self.start_failure:
             return Reply("crash", message=self.start_failure)
-        if not self.alive():
-            if self.proc is not None:
-                self._reap()
-            try:
-                self.start()
-            except RuntimeError as e:
-                self.start_failure = f"{e} (earlier in this run; not started again)"
-                return Reply("crash", message=str(e))
+        failed = self._start_locked()
+        if failed:
+            return Reply("crash", message=failed)
         t0 = time.perf_counter()
         try:
             self.conn.send(msg)
