@@ -25,7 +25,7 @@ naming file, line and key.
 from __future__ import annotations
 
 import fnmatch
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -320,7 +320,7 @@ def update(results, out_path, paths=(), relative_to=None) -> dict:
             if e.verdict:
                 kept.append(e)
             else:
-                kept.append(Entry(**{**e.__dict__, "status": tuple(sorted(set(e.status) | statuses[i]))}))
+                kept.append(replace(e, status=tuple(sorted(set(e.status) | statuses[i]))))
         else:
             dropped.append(e)
     entries = [e.to_dict() for e in kept + added]

@@ -15,7 +15,7 @@ from dataclasses import asdict
 
 import numpy as np
 
-from .compare import compare, nonfinite_text
+from .compare import FACTOR, FLOOR, compare, nonfinite_text
 from .inputs import np_dtype
 from .layouts import Layout
 from .numerics import accumulation_dtype, achievable_error, one_pass, squares_overflow, stable
@@ -229,7 +229,7 @@ def _collapsed(x, y64, ref, expected, dtype, gamma, beta, achievable) -> str | N
     if ref is None:
         return None
     base = apply_affine(np.zeros_like(ref), expected, gamma, beta)
-    allowed = compare(ref, ref, dtype, achievable=achievable).allowed
+    allowed = FACTOR * achievable + FLOOR[dtype]
     if np.max(np.abs(y64 - base)) > allowed or np.max(np.abs(ref - base)) <= 8 * allowed:
         return None
     text = "every normalized value is 0 (the output is " + ("beta" if beta is not None else "0") + ")"
