@@ -52,9 +52,17 @@ def candidates(expected: Semantics, channels: int):
                 yield expected.with_(stat_axes=stat, groups=g, center=center, bias=expected.bias and center)
 
 
+def float32_epsilons(expected: Semantics) -> list[float]:
+    """The case's epsilon rounded to float32, when that changes it: an epsilon held
+    in a float32 attribute (ONNX's FLOAT attributes) whatever the input's dtype."""
+    e32 = float(np.float32(expected.eps))
+    return [e32] if e32 != expected.eps else []
+
+
 def refinements(sem: Semantics, expected: Semantics):
     """Stage 2: numerical variants of a structural match."""
-    eps_values = [expected.eps] + [e for e in COMMON_EPSILONS if e != expected.eps]
+    eps_values = [expected.eps] + float32_epsilons(expected)
+    eps_values += [e for e in COMMON_EPSILONS if e not in eps_values]
     for eps in eps_values:
         for outside in (False, True):
             for ddof in ((0, 1) if sem.center else (0,)):
@@ -80,7 +88,9 @@ def difference(found: Semantics, expected: Semantics) -> str:
         parts.append(f"{f}; {e}")
     if found.center != expected.center:
         parts.append("not centred (RMS)" if not found.center else "centred (mean subtracted)")
-    if found.eps != expected.eps:
+    if found.eps != expected.eps and found.eps in float32_epsilons(expected):
+        parts.append(f"epsilon rounded to float32 ({found.eps!r} instead of {expected.eps!r})")
+    elif found.eps != expected.eps:
         parts.append(f"epsilon {found.eps:g} instead of {expected.eps:g}")
     if found.eps_outside != expected.eps_outside:
         parts.append("epsilon added outside the square root" if found.eps_outside else "epsilon inside the sqrt")

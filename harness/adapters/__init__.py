@@ -63,6 +63,18 @@ BUILTIN: tuple[AdapterSpec, ...] = (
     _spec("jax", "jax_adapter:JaxNN", "JAX core functions (jax.nn.standardize)"),
     _spec("jax-gpu", "jax_adapter:JaxNNGPU", "JAX core functions (jax.nn.standardize) on a GPU device"),
     _spec("gn-paper", "gn_paper_adapter:GNPaper", "the Group Normalization paper's Figure 3 code, in TensorFlow"),
+    _spec("onnx-ref", "onnx_ref_adapter:OnnxRef", "ONNX reference evaluator (onnx.reference), opset 23 nodes"),
+    _spec("onnx-ref-opset18", "onnx_ref_adapter:OnnxRefOpset18",
+          "ONNX reference evaluator, opset 18 nodes (GroupNormalization-18)"),
+    _spec("onnx-ref-mvn", "onnx_ref_adapter:OnnxRefMVN",
+          "ONNX reference evaluator, MeanVarianceNormalization (+ Mul/Add)"),
+    _spec("onnxruntime", "onnxruntime_adapter:OnnxRuntime", "onnxruntime CPU, opset 23 nodes"),
+    _spec("onnxruntime-opset18", "onnxruntime_adapter:OnnxRuntimeOpset18",
+          "onnxruntime CPU, opset 18 nodes (GroupNormalization-18)"),
+    _spec("onnxruntime-mvn", "onnxruntime_adapter:OnnxRuntimeMVN",
+          "onnxruntime CPU, MeanVarianceNormalization (+ Mul/Add)"),
+    _spec("torch-onnx", "torch_onnx_adapter:TorchOnnx",
+          "PyTorch torch.nn modules exported with torch.onnx.export, run by onnxruntime"),
 )
 
 
