@@ -19,6 +19,7 @@ in ``problems``.
 from __future__ import annotations
 
 import datetime as _dt
+import inspect
 import json
 import math
 import os
@@ -26,7 +27,7 @@ import platform
 import stat
 import subprocess
 import sys
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -382,6 +383,51 @@ def _case_problem(case: dict) -> str:
     return problem
 
 
+# The fast path for result records, as the writer writes them: every field of Result and no other
+# key. Each field's type is compared by class (JSON values are never subclasses), then the values
+# that need it are checked: status and outcome in their vocabularies, a finite duration, scalar
+# versions, the case dict (remembered by content, see _case_problem). It accepts exactly what
+# `_type_problem` accepts; any other record, or one it rejects, goes through `_type_problem`, which
+# names the bad key.
+_NONE = type(None)
+_RESULT_FIELD_TYPES = {
+    "case_id": (str,), "adapter": (str,), "env": (str,), "status": (str,), "versions": (dict,),
+    "metrics": (dict,), "fingerprint": (dict, _NONE), "message": (str,), "traceback": (str,), "snippet": (str,),
+    "duration": (int, float), "case": (dict,), "time": (str,), "outcome": (str,), "expectation": (dict, _NONE),
+    "kind": (str,),
+}
+_RESULT_FIELD_TYPE_ITEMS = tuple(_RESULT_FIELD_TYPES.items())
+_STATUS_SET = frozenset(STATUSES)
+_OUTCOME_SET = frozenset(OUTCOMES)
+_SCALAR = frozenset((str, int, float, bool, _NONE))
+#: the fast path builds a Result without the keyword-argument call of its __init__ (which, generated
+#: by dataclass from plain fields, only assigns them and calls __post_init__); it is used only while
+#: that holds and every field has a type above
+_RESULT_FAST = (set(_RESULT_FIELD_TYPES) == set(_RESULT_FIELDS) and not hasattr(Result, "__slots__")
+                and all(f.init for f in fields(Result))
+                and list(inspect.signature(Result).parameters) == [f.name for f in fields(Result)])
+
+
+def _read_result(rec: dict):
+    """A Result, or what is wrong with the record (a string)."""
+    if _RESULT_FAST and rec.keys() == _RESULT_FIELDS:
+        for k, types in _RESULT_FIELD_TYPE_ITEMS:
+            if rec[k].__class__ not in types:
+                break
+        else:
+            d = rec["duration"]
+            if (rec["status"] in _STATUS_SET and rec["outcome"] in _OUTCOME_SET
+                    and (d.__class__ is int or math.isfinite(d))
+                    and all(x.__class__ in _SCALAR for x in rec["versions"].values())
+                    and not _case_problem(rec["case"])):
+                r = Result.__new__(Result)
+                r.__dict__.update(rec)
+                r.__post_init__()
+                return r
+    bad = _type_problem(rec, _RESULT_TYPES, _RESULT_REQUIRED)
+    return bad or Result.from_dict(rec)
+
+
 def _open_regular(path):
     """A binary file object for a regular file, or a reason it is not one. Never blocks on a FIFO."""
     try:
@@ -399,22 +445,47 @@ def _open_regular(path):
     return os.fdopen(fd, "rb"), ""
 
 
+_CHUNK_BYTES = 1 << 22
+
+
 def _bounded_lines(f, limit):
-    """(line number, bytes or None when the line is longer than ``limit``)."""
+    """(line number, bytes or None when the line is longer than ``limit``). The file is read in
+    chunks of at most ``_CHUNK_BYTES`` and split into lines; at most ``limit`` bytes of a line are
+    held, the rest of an over-long line is read past without being kept."""
     n = 0
+    pending: list[bytes] = []  # the start of a line that continues in the next chunk
+    held = 0
+    skipping = False  # inside an over-long line
     while True:
-        line = f.readline(limit + 1)
-        if not line:
-            return
+        chunk = f.read(_CHUNK_BYTES)
+        if not chunk:
+            break
+        if skipping:
+            i = chunk.find(b"\n")
+            if i < 0:
+                continue
+            skipping = False
+            chunk = chunk[i + 1:]
+        lines = chunk.split(b"\n")
+        last = lines.pop()  # the text after the chunk's last newline (b"" when it ends with one)
+        if lines and pending:
+            pending.append(lines[0])
+            lines[0] = b"".join(pending)
+            pending, held = [], 0
+        for line in lines:
+            n += 1
+            yield n, (line if len(line) <= limit else None)
+        if last:
+            pending.append(last)
+            held += len(last)
+            if held > limit:
+                n += 1
+                yield n, None
+                pending, held, skipping = [], 0, True
+    if pending:
         n += 1
-        if len(line) > limit and not line.endswith(b"\n"):
-            while True:  # skip the rest of the over-long line
-                rest = f.readline(1 << 20)
-                if not rest or rest.endswith(b"\n"):
-                    break
-            yield n, None
-            continue
-        yield n, line
+        line = b"".join(pending)
+        yield n, (line if len(line) <= limit else None)
 
 
 def read(path, *, warn: bool = True) -> RunFile:
@@ -440,41 +511,46 @@ def read(path, *, warn: bool = True) -> RunFile:
         return RunFile(str(path), header, adapters, results, problems, claims)
     with f:
         for n, line in _bounded_lines(f, MAX_LINE_BYTES):
-            where = f"{shown}:{n}"
             if line is None:
-                problem(f"{where}: line longer than {MAX_LINE_BYTES} bytes (skipped)")
-                continue
-            line = line.strip()
-            if not line:
+                problem(f"{shown}:{n}: line longer than {MAX_LINE_BYTES} bytes (skipped)")
                 continue
             try:
                 rec = orjson.loads(line)
-            except orjson.JSONDecodeError as e:
-                problem(f"{where}: unreadable record ({_printable(str(e).split(':')[0])})")
-                continue
-            if not isinstance(rec, dict):
-                problem(f"{where}: not a JSON object ({type(rec).__name__})")
+            except orjson.JSONDecodeError:
+                stripped = line.strip()  # also form feeds and vertical tabs, which JSON does not skip
+                if not stripped:
+                    continue
+                try:
+                    if stripped == line.strip(b" \t\r\n"):
+                        raise
+                    rec = orjson.loads(stripped)
+                except orjson.JSONDecodeError as e2:
+                    problem(f"{shown}:{n}: unreadable record ({_printable(str(e2).split(':')[0])})")
+                    continue
+            if rec.__class__ is not dict:
+                problem(f"{shown}:{n}: not a JSON object ({type(rec).__name__})")
                 continue
             kind = rec.get("kind")
-            if kind == "header":
+            if kind == "result":
+                try:
+                    r = _read_result(rec)
+                except (TypeError, ValueError) as e:
+                    r = str(e)
+                if r.__class__ is str:
+                    problem(f"{shown}:{n}: bad result record ({_printable(r)})")
+                else:
+                    results.append(r)
+            elif kind == "header":
                 bad = _type_problem(rec, _HEADER_TYPES)
                 if bad:
-                    problem(f"{where}: bad header record ({bad})")
+                    problem(f"{shown}:{n}: bad header record ({bad})")
                 else:
                     header = rec
             elif kind == "adapter":
                 if not isinstance(rec.get("adapter"), str) or not _versions(rec.get("versions", {})):
-                    problem(f"{where}: bad adapter record (adapter must be a string, versions an object)")
+                    problem(f"{shown}:{n}: bad adapter record (adapter must be a string, versions an object)")
                 else:
                     adapters[rec["adapter"]] = {k: str(v) for k, v in rec.get("versions", {}).items()}
-            elif kind == "result":
-                bad = _type_problem(rec, _RESULT_TYPES, _RESULT_REQUIRED)
-                try:
-                    if bad:
-                        raise ValueError(bad)
-                    results.append(Result.from_dict(rec))
-                except (TypeError, ValueError) as e:
-                    problem(f"{where}: bad result record ({_printable(e)})")
             elif kind == "claim":
                 bad = _type_problem(rec, _CLAIM_TYPES, _CLAIM_REQUIRED)
                 try:
@@ -482,9 +558,9 @@ def read(path, *, warn: bool = True) -> RunFile:
                         raise ValueError(bad)
                     claims.append(ClaimResult.from_dict(rec))
                 except (TypeError, ValueError) as e:
-                    problem(f"{where}: bad claim record ({_printable(e)})")
+                    problem(f"{shown}:{n}: bad claim record ({_printable(e)})")
             else:
-                problem(f"{where}: unknown record kind {_printable(repr(kind))[:80]}")
+                problem(f"{shown}:{n}: unknown record kind {_printable(repr(kind))[:80]}")
     if not header:
         problem(f"{shown}: no header record")
     if extra:

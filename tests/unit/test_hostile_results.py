@@ -194,3 +194,56 @@ def test_a_well_formed_file_reads_without_problems(tmp_path, capsys):
     rf = read(tmp_path / "r.jsonl")
     assert not rf.problems and capsys.readouterr().err == ""
     assert rf.results[0].metrics["max_abs"] == "nan" and rf.claims[0].condition == "x"
+
+
+def _full_record():
+    """A result record as the writer writes it (every field), which the reader checks on its fast path."""
+    return json.loads(Result(case_id="c1", adapter="torch", env="e", status="diverge", versions={"torch": "2.13.0"},
+                             metrics={"max_abs": 0.5}, fingerprint={"explanation": "x"}, message="m",
+                             duration=0.25, case=GOOD_RESULT["case"], time="2026-01-01T00:00:00Z",
+                             outcome="expected", expectation={"reason": "r"}).to_json())
+
+
+VALUES = [None, True, False, 0, 7, 1.5, -0.0, "", "x", "agree", "expected", "unexpected", [], ["a"], {}, {"a": 1},
+          {"a": {"b": 1}}, {"a": [1]}, {"a": None}, {"a": True}]
+
+
+def test_the_fast_check_accepts_exactly_what_the_field_checks_accept():
+    import harness.results as results
+    assert results._RESULT_FAST
+    base = _full_record()
+    assert set(base) == set(results._RESULT_FIELDS)
+    assert isinstance(results._read_result(dict(base)), Result)
+    tried = 0
+    for key in base:
+        variants = [{**base, key: v} for v in VALUES] + [{k: v for k, v in base.items() if k != key}]
+        if key == "case":
+            variants += [{**base, "case": {**base["case"], k: v}} for k in base["case"] for v in VALUES]
+        for rec in variants:
+            slow = results._type_problem(rec, results._RESULT_TYPES, results._RESULT_REQUIRED)
+            got = results._read_result(json.loads(json.dumps(rec)))
+            assert isinstance(got, Result) == (slow == ""), (key, rec, slow, got)
+            if slow:
+                assert got == slow  # the message names the same key
+            else:
+                assert vars(got) == vars(Result.from_dict(rec))
+            tried += 1
+    assert tried > 500
+
+
+def test_lines_are_the_same_whatever_the_chunk_size(tmp_path, monkeypatch):
+    import harness.results as results
+    limit = 40
+    lines = [b"", b"a" * 40, b"b" * 41, b"", b"c" * 100, b"d", b"e" * 39 + b"\r", b"f" * 200, b"g" * 40]
+    for ending in (b"\n", b""):
+        data = b"\n".join(lines) + ending
+        p = tmp_path / "lines.jsonl"
+        p.write_bytes(data)
+        pieces = data.split(b"\n")
+        if ending:
+            pieces.pop()
+        want = [(i + 1, x if len(x) <= limit else None) for i, x in enumerate(pieces)]
+        for chunk in (1, 2, 3, 7, 40, 41, 64, 1 << 20):
+            monkeypatch.setattr(results, "_CHUNK_BYTES", chunk)
+            with open(p, "rb") as f:
+                assert list(results._bounded_lines(f, limit)) == want, (chunk, ending)
