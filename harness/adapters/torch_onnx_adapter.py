@@ -22,7 +22,7 @@ from .torch_adapter import TorchModules, _to_numpy, _to_torch
 
 ort.set_default_logger_severity(3)
 
-_LAST = re.compile(r"^y = m\((?P<xin>.*)\)(?P<back>(\.permute\([0-9, ]*\))?)$")
+_LAST = re.compile(r"^y = m\((?P<xin>.*?)\)(?P<back>(\.permute\([0-9, ]*\))?)$")
 
 
 class TorchOnnx(TorchModules):
