@@ -29,7 +29,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from .cases import DTYPES, EXPECTATIONS_DIR, CaseError, _line, schema_error
+from .case import DTYPES
+from .cases import EXPECTATIONS_DIR
+from .schema import line_of, schema_error
+from .yamlsource import CaseError
 from .results import STATUSES, VERDICTS
 from .yamlsource import load_yaml, read_source
 
@@ -168,11 +171,11 @@ def load_file(path, display: str | None = None) -> list[Entry]:
         raise err
     out = []
     for i, e in enumerate(data["expectations"]):
-        line = _line(lines, ("expectations", i))
+        line = line_of(lines, ("expectations", i))
         for name, spec in (e.get("versions") or {}).items():
             problem = _check_specifier(spec)
             if problem:
-                raise CaseError(file, _line(lines, ("expectations", i, "versions", name)), f"versions.{name}",
+                raise CaseError(file, line_of(lines, ("expectations", i, "versions", name)), f"versions.{name}",
                                 problem)
         status = e.get("status", ())
         out.append(Entry(

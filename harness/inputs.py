@@ -62,6 +62,6 @@ def make_inputs(case) -> Inputs:
     else:
         g = 1.0 + 0.5 * rng(case.seed, STREAM_GAMMA).standard_normal(pshape)
         b = 0.5 * rng(case.seed, STREAM_BETA).standard_normal(pshape)
-    if case.op == "rms_norm":
+    if not case.spec.bias:
         b = None
     return Inputs(x, round_to(g, case.dtype), None if b is None else round_to(b, case.dtype))

@@ -15,7 +15,8 @@ The reference is written to be more exact than any float64 implementation
 can be, because float64 cells are judged against it too: the mean is the
 float64 mean corrected by the mean of the residuals (so a mean of 1e4 costs
 the deviations no digits), and the deviations are scaled by a power of two
-before squaring (exact), so squares never overflow. The
+before squaring (exact), so squares never overflow. A row
+whose values are all equal normalizes to exactly zero (then beta). The
 variants exist so that a divergence can be explained by the member of the
 family that reproduces it; the operators themselves use the defaults.
 """
@@ -26,9 +27,6 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from .layouts import Layout
-
-OPS = ("batch_norm", "layer_norm", "group_norm", "instance_norm", "rms_norm")
-
 
 @dataclass(frozen=True)
 class Semantics:
@@ -43,6 +41,13 @@ class Semantics:
     eps_outside: bool = False
     ddof: int = 0
     bias: bool = True
+
+    def __post_init__(self):
+        lay = Layout(self.layout)
+        for key in ("stat_axes", "affine_axes"):
+            bad = [a for a in getattr(self, key) if a not in lay.axes]
+            if bad:
+                raise ValueError(f"{key} names {', '.join(bad)}, not an axis of layout {self.layout}")
 
     def with_(self, **kw) -> "Semantics":
         return replace(self, **kw)
@@ -62,43 +67,6 @@ class Semantics:
         aff = ",".join(lay.ordered(self.affine_axes))
         parts.append(f"affine over {{{aff}}}" if aff else "no affine")
         return ", ".join(parts)
-
-
-def op_semantics(op: str, layout: str, *, axes=None, groups=None, eps=1e-5, affine_axes=None) -> Semantics:
-    """The semantics an operator is defined to have (DESIGN.md table). For
-    layer_norm and rms_norm the affine transform spans the reduced axes unless
-    ``affine_axes`` names others (Flax's ``feature_axes``). For group_norm,
-    ``axes`` names the axes the statistics span (the group's channels always)."""
-    lay = Layout(layout)
-    if op == "batch_norm":
-        stat = tuple(a for a in lay.axes if a != lay.channel)
-        return Semantics(layout, stat, (lay.channel,), eps=eps)
-    if op == "layer_norm":
-        ax = lay.ordered(axes or lay.axes[-1:])
-        return Semantics(layout, ax, lay.ordered(affine_axes) if affine_axes else ax, eps=eps)
-    if op == "group_norm":
-        if groups is None:
-            raise ValueError("group_norm needs groups")
-        # statistics over the channels of a group and, by default, every spatial axis;
-        # ``axes`` names them explicitly (Flax's reduction_axes), the channel always among them
-        stat = lay.ordered(set(axes) | {lay.channel}) if axes else (lay.channel,) + lay.spatial
-        return Semantics(layout, stat, (lay.channel,), groups=groups, eps=eps)
-    if op == "instance_norm":
-        if not lay.spatial:
-            raise ValueError(f"instance_norm needs a spatial axis; layout {layout} has none")
-        return Semantics(layout, lay.spatial, (lay.channel,), eps=eps)
-    if op == "rms_norm":
-        ax = lay.ordered(axes or lay.axes[-1:])
-        return Semantics(layout, ax, lay.ordered(affine_axes) if affine_axes else ax, center=False, eps=eps,
-                         bias=False)
-    raise ValueError(f"unknown op {op!r}; known: {', '.join(OPS)}")
-
-
-def paper_layer_norm(layout: str, eps=1e-5) -> Semantics:
-    """Layer Norm as the Group Normalization paper defines it (Eq. 4 and 6):
-    statistics over every non-batch axis, a per-channel affine transform."""
-    lay = Layout(layout)
-    return Semantics(layout, lay.non_batch, (lay.channel,), eps=eps)
 
 
 def param_shape(sem: Semantics, sizes: dict[str, int]) -> tuple[int, ...]:
@@ -139,6 +107,9 @@ def normalize(x, sem: Semantics, gamma=None, beta=None) -> np.ndarray:
             m1 = xs.mean(axis=red, keepdims=True)
             r1 = xs - m1
             num = r1 - r1.mean(axis=red, keepdims=True)
+            # a constant row has no deviation at all, whatever the rounding of its mean
+            hi = xs.max(axis=red, keepdims=True)
+            num = np.where((hi == xs.min(axis=red, keepdims=True)) & np.isfinite(hi), 0.0, num)
         else:
             num = xs
         # scale by a power of two (exact) so that squares never overflow
@@ -161,33 +132,3 @@ def apply_affine(y, sem: Semantics, gamma=None, beta=None) -> np.ndarray:
     if beta is not None and sem.bias:
         y = y + np.asarray(beta, np.float64).reshape(bshape)
     return y
-
-
-# --- the seed question's definitions on [B, T, F], written out literally -----
-# These restate the general rule for one layout so that tests can pin the rule
-# against independent formulas.
-
-def seed_batch_norm(x, eps):
-    m = x.mean(axis=(0, 1), keepdims=True)
-    v = ((x - m) ** 2).mean(axis=(0, 1), keepdims=True)
-    return (x - m) / np.sqrt(v + eps)
-
-
-def seed_layer_norm(x, eps):
-    m = x.mean(axis=2, keepdims=True)
-    v = ((x - m) ** 2).mean(axis=2, keepdims=True)
-    return (x - m) / np.sqrt(v + eps)
-
-
-def seed_group_norm(x, groups, eps):
-    B, T, F = x.shape
-    xg = x.reshape(B, T, groups, F // groups)
-    m = xg.mean(axis=(1, 3), keepdims=True)
-    v = ((xg - m) ** 2).mean(axis=(1, 3), keepdims=True)
-    return ((xg - m) / np.sqrt(v + eps)).reshape(B, T, F)
-
-
-def seed_paper_layer_norm(x, eps):
-    m = x.mean(axis=(1, 2), keepdims=True)
-    v = ((x - m) ** 2).mean(axis=(1, 2), keepdims=True)
-    return (x - m) / np.sqrt(v + eps)

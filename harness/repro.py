@@ -33,11 +33,12 @@ from pathlib import Path
 
 from . import __version__
 from .adapters import load_adapter, registry
-from .cases import AFFINES, DISTRIBUTIONS, DTYPES, Case
+from .case import AFFINES, DISTRIBUTIONS, DTYPES, Case
 from .compare import FACTOR, FLOOR
 from .layouts import LAYOUTS, Layout
 from .numerics import UNIT_ROUNDOFF, accumulation_dtype
-from .reference import OPS, param_shape
+from . import ops
+from .reference import param_shape
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
 
@@ -82,7 +83,7 @@ def validated_case(d) -> Case:
     """A Case from a results record's ``case`` dict, refusing anything a case file could not hold."""
     if not isinstance(d, dict):
         raise ReproError("the record has no case")
-    for key, ok in (("op", OPS), ("layout", LAYOUTS), ("dtype", DTYPES), ("affine", AFFINES)):
+    for key, ok in (("op", ops.NAMES), ("layout", LAYOUTS), ("dtype", DTYPES), ("affine", AFFINES)):
         if d.get(key) not in ok:
             raise ReproError(f"recorded case: unknown {key} {comment(repr(d.get(key)), 60)}")
     if not isinstance(d.get("id"), str) or not _ID.match(d["id"]):
@@ -112,10 +113,12 @@ def validated_case(d) -> Case:
         inp.get("distribution", "normal")]
     if any(k not in inp for k in need):
         raise ReproError("recorded case: the input distribution lacks a parameter")
-    if d["op"] == "group_norm":
+    op = ops.get(d["op"])
+    if "groups" in op.required:
         _int(d.get("groups"), "groups", 1)
-    elif d.get("groups") is not None:
-        raise ReproError("recorded case: only group_norm takes groups")
+    for key in ops.PARAMS:
+        if key not in op.params and d.get(key) is not None:
+            raise ReproError(f"recorded case: {op.name} does not take {key}")
     for key in ("axes", "affine_axes"):
         v = d.get(key)
         if v is not None and (not isinstance(v, str) or not _AXES.match(v) or any(a not in lay.axes for a in v)):
@@ -285,7 +288,7 @@ def _inputs_block(name: str, case: Case) -> str:
             inp[k] = float(case.input_spec[k])
     pshape = param_shape(case.semantics, case.size) if case.affine != "none" else ()
     d = {"shape": tuple(case.shape), "seed": int(case.seed), "input": inp, "affine": case.affine,
-         "param_shape": tuple(int(v) for v in pshape), "rms": case.op == "rms_norm"}
+         "param_shape": tuple(int(v) for v in pshape), "bias": case.spec.bias}
     return f"{name} = {_py(d)}"
 
 
@@ -336,8 +339,8 @@ def make_inputs(spec):
     elif spec["affine"] == "random":
         gamma = 1.0 + 0.5 * generator(spec["seed"], 1).standard_normal(spec["param_shape"])
         beta = 0.5 * generator(spec["seed"], 2).standard_normal(spec["param_shape"])
-    if spec["rms"]:
-        beta = None  # RMS norm has no offset
+    if not spec["bias"]:
+        beta = None  # the op has no offset
     return [None if a is None else round_to_dtype(a) for a in (x, gamma, beta)]
 
 
@@ -641,7 +644,7 @@ def claim_trial(claim, record) -> tuple[str, tuple]:
 def claim_script(claim, adapter: str, left, right, parts_l: dict, parts_r: dict | None, input_name: str,
                  header_lines: list[str], record) -> str:
     """A standalone reproducer of one claim on one input: both calls, compared with each other or the reference."""
-    from .claims import expected_semantics
+    from .claim_eval import expected_semantics
 
     lay = Layout(left.layout)
     rel = claim.relation
@@ -860,7 +863,7 @@ def repro_case(found: Found, adapter: str, *, shrink_it=True, budget=40, timeout
 
 
 def repro_claim(found: Found, adapter: str):
-    from .claims import side_case
+    from .claim_eval import side_case
 
     rec = found.record
     claim = load_claim_for(rec)

@@ -6,7 +6,7 @@ import time
 from pathlib import Path
 
 from .adapters import registry
-from .cases import params_text
+from .case import params_text
 from .expectations import Expectations, claim_outcome, device_of, outcome
 from .inputs import make_inputs
 from .layouts import Layout
@@ -249,7 +249,7 @@ class Runner:
         return result
 
     def run_claim(self, claim, adapter: str):
-        from .claims import evaluate, to_result
+        from .claim_eval import evaluate, to_result
 
         done = self._already("claim", adapter, claim.id, claim.to_dict()) if self._recorded else None
         if done is not None:

@@ -23,7 +23,7 @@ things:
 
 Inputs arrive as NumPy arrays already rounded to the case dtype
 (``inputs.x``, ``inputs.gamma``, ``inputs.beta``; gamma/beta are None when the
-case has no affine transform, and beta is None for rms_norm).
+case has no affine transform, and beta is None for ops without a bias).
 """
 from __future__ import annotations
 
@@ -49,6 +49,8 @@ class Adapter:
     ops: frozenset = frozenset()
     layouts: frozenset | None = None  # None: every layout
     dtypes: frozenset = frozenset({"float32", "float64"})
+    #: checks (``check:``) this adapter can run
+    checks: frozenset = frozenset({"forward"})
     #: op -> why the API lacks it and where a user finds it instead
     missing_ops: dict = {}
     #: whether layer/RMS norm parameters can span other axes than the reduced ones
@@ -71,17 +73,19 @@ class Adapter:
             return self.missing_ops.get(case.op, f"{self.name} has no {case.op}")
         if self.layouts is not None and case.layout not in self.layouts:
             return f"{self.name} does not run layout {case.layout}"
+        if case.check not in self.checks:
+            return f"{self.name} does not run check {case.check}"
         if case.dtype not in self.dtypes:
             return f"{self.name} does not run dtype {case.dtype}"
         if case.epsilon is None and self.documented_epsilon(case) is None:
             return f"{self.name} documents no default epsilon for {case.op}"
-        sem = case.semantics
-        if case.op == "group_norm" and not self.group_axes \
+        sem, op = case.semantics, case.spec
+        if op.grouped and not self.group_axes \
                 and set(sem.stat_axes) != {Layout(case.layout).channel, *Layout(case.layout).spatial}:
-            return (f"{self.name} group norm always reduces over the group's channels and every spatial axis; "
+            return (f"{self.name} {op.title} always reduces over the group's channels and every spatial axis; "
                     f"it cannot reduce over {{{','.join(Layout(case.layout).ordered(sem.stat_axes))}}} "
                     "(fold the other axes into the batch)")
-        if set(sem.affine_axes) != set(sem.stat_axes) and case.op in ("layer_norm", "rms_norm") \
+        if set(sem.affine_axes) != set(sem.stat_axes) and "affine_axes" in op.params \
                 and not self.decoupled_affine:
             return (f"{self.name} {case.op} parameters always span the normalized axes; it cannot put them "
                     f"on {case.affine_axes} alone")

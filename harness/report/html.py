@@ -24,7 +24,7 @@ import jinja2
 import orjson
 from markupsafe import Markup
 
-from ..cases import Case, params_text
+from ..case import Case, params_text
 from ..results import read_many
 from . import claims_view, model
 from .diff import diff as diff_results

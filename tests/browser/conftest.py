@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.cases import Case
+from harness.case import Case
 from harness.report import write_report
 from harness.results import Result, Writer
 

@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from harness.cases import Case
+from harness.case import Case
 from harness.results import read
 from harness.runner import Runner
 

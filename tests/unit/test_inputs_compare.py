@@ -3,7 +3,7 @@ import ml_dtypes
 import numpy as np
 import pytest
 
-from harness.cases import Case
+from harness.case import Case
 from harness.compare import FACTOR, FLOOR, Tolerance, compare, ulp_distance
 from harness.inputs import make_inputs, rng, round_to
 

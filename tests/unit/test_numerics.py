@@ -9,7 +9,8 @@ import pytest
 
 from harness.compare import FACTOR, compare
 from harness.numerics import achievable_error, judge, one_pass, squares_overflow, stable
-from harness.reference import normalize, op_semantics
+from harness.ops import op_semantics
+from harness.reference import normalize
 from harness.semantics import fingerprint
 
 LN = op_semantics("layer_norm", "BTF", eps=1e-5)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.cases import Case
+from harness.case import Case
 from harness.runner import Runner
 
 ROOT = Path(__file__).resolve().parents[2]

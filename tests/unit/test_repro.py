@@ -18,7 +18,7 @@ import ml_dtypes
 import numpy as np
 import pytest
 
-from harness.cases import Case
+from harness.case import Case
 from harness.cli import main as cli_main
 from harness.inputs import make_inputs
 from harness.numerics import achievable_error, judge

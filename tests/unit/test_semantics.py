@@ -2,7 +2,8 @@
 import numpy as np
 import pytest
 
-from harness.reference import Semantics, normalize, op_semantics
+from harness.ops import op_semantics
+from harness.reference import Semantics, normalize
 from harness.semantics import candidates, difference, fingerprint
 
 rng = np.random.default_rng(0)

@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from harness.cases import Case
+from harness.case import Case
 from harness.results import read
 from harness.runner import Runner
 

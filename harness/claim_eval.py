@@ -1,0 +1,298 @@
+"""Measuring documentation claims: build each side as a case, run it through a
+worker, and reach a verdict (``holds``, ``fails``, ``holds only when`` the
+smallest set of conditions, ``stale``). Loading and the claim model live in
+:mod:`harness.claims`; the report reads results and never imports this module.
+"""
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import ops
+from .case import Case
+from .claims import INPUTS, SEED, VARIANTS, Claim
+from .compare import compare
+from .inputs import make_inputs
+from .layouts import Layout
+from .numerics import achievable_error, judge
+from .reference import normalize
+from .results import ClaimResult
+from .semantics import fingerprint
+
+
+def _resolve_axes(spec, lay: Layout):
+    if spec is None or spec == "last":
+        return None
+    if spec == "all":
+        return "".join(lay.non_batch)
+    if any(a not in lay.axes for a in spec):
+        raise _NotApplicable(f"axes {spec} are not in layout {lay.name}")
+    return "".join(lay.ordered(spec))
+
+
+def _group_axes(spec, lay: Layout):
+    """Group norm statistics axes: the channels of a group always among them."""
+    ax = _resolve_axes(spec, lay)
+    return None if ax is None else "".join(lay.ordered(set(ax) | {lay.channel}))
+
+
+def _affine_axes(spec, lay: Layout):
+    if spec is None:
+        return None
+    if spec == "channel":
+        return lay.channel
+    return _resolve_axes(spec, lay)
+
+
+class _NotApplicable(Exception):
+    pass
+
+
+def side_case(claim: Claim, side: dict, input_name: str, variants: frozenset, tag: str) -> Case:
+    layout, sizes, _ = INPUTS[input_name]
+    sizes = dict(sizes)
+    if "fold-spatial" in variants:
+        lay = Layout(layout)
+        if not lay.spatial:
+            raise _NotApplicable("no spatial axis to fold")
+        folded = sizes[lay.batch] * math.prod(sizes[a] for a in lay.spatial)
+        layout, sizes = "BF", {"B": folded, "F": sizes[lay.channel]}
+    lay = Layout(layout)
+    op = ops.get(side["op"])
+    axes = side.get("axes")
+    if "aligned-axes" in variants and op.axes_set_statistics:
+        axes = "all"
+    groups = side.get("groups")
+    if groups == "C":
+        groups = sizes[lay.channel]
+    if op.needs_spatial and not lay.spatial:
+        raise _NotApplicable(f"{op.title} needs a spatial axis")
+    eps = side.get("epsilon", claim.epsilon)
+    if "pinned-epsilon" in variants:
+        eps = claim.epsilon
+    return Case.from_dict({
+        "id": f"claim-{claim.id}-{input_name}-{tag}", "description": claim.api, "source": claim.source,
+        "op": op.name, "layout": layout, "shape": sizes, "dtype": claim.dtype, "epsilon": eps,
+        "affine": "ones" if "initial-params" in variants else "random", "seed": SEED,
+        "input": {"distribution": "normal", "mean": 0.5, "std": 1.0},
+        "groups": groups if "groups" in op.params else None,
+        "axes": (_group_axes if op.grouped else _resolve_axes)(axes, lay) if "axes" in op.params else None,
+        "affine_axes": _affine_axes(side.get("affine_axes"), lay) if "affine_axes" in op.params else None,
+        "file": claim.file, "line": claim.line, "tags": ["claim"],
+    })
+
+
+def expected_semantics(claim: Claim, case: Case, variants=frozenset()):
+    exp = dict(claim.expect)
+    if exp["semantics"] != "op":
+        return ops.NAMED_SEMANTICS[exp["semantics"]][1](case.layout, case.epsilon)
+    lay = Layout(case.layout)
+    op = ops.get(exp.get("op", case.op))
+    groups = exp.get("groups")
+    if groups == "C":
+        groups = case.size[lay.channel]
+    axes = exp.get("axes")
+    if "aligned-axes" in variants and op.axes_set_statistics:
+        axes = "all"
+    resolve = _group_axes if op.grouped else _resolve_axes
+    try:
+        return op.semantics(case.layout, axes=resolve(axes, lay), groups=groups, eps=case.epsilon)
+    except ValueError as e:  # e.g. instance norm on a folded (rank-2) input
+        raise _NotApplicable(str(e)) from None
+
+
+# --- running --------------------------------------------------------------------------
+
+@dataclass
+class Trial:
+    input: str
+    variants: tuple[str, ...]
+    holds: bool
+    max_diff: float
+    note: str = ""
+
+
+@dataclass
+class Verdict:
+    verdict: str  # holds | fails | holds only when
+    condition: str = ""
+    max_diff: float = 0.0
+    explanation: str = ""
+    trials: list[Trial] = field(default_factory=list)
+    per_input: dict[str, str] = field(default_factory=dict)
+    error: str = ""
+
+
+def _call(pool, adapter, case, timeout):
+    inputs = make_inputs(case)
+    reply = pool.call(adapter, case, inputs, timeout)
+    return inputs, reply
+
+
+def _axes_words(sem) -> str:
+    lay = Layout(sem.layout)
+    words = "{" + ",".join(lay.ordered(sem.stat_axes)) + "}"
+    return words + (f" in {sem.groups} channel groups" if sem.groups and sem.groups > 1 else "")
+
+
+def _trial(claim, pool, adapter, input_name, variants, timeout):
+    """Returns (Trial, explanation or '', versions, unsupported reason or None)."""
+    vs = frozenset(variants)
+    left = side_case(claim, dict(claim.left), input_name, vs, "L" + "-".join(sorted(vs)))
+    li, lr = _call(pool, adapter, left, timeout)
+    if lr.status != "ok":
+        return None, lr
+    if claim.relation == "reference":
+        # the claim is about the statistics: apply the expected formula with the left call's own parameters
+        ls = left.semantics
+        sem = expected_semantics(claim, left, vs).with_(affine_axes=ls.affine_axes)
+        c, _ = judge(lr.y, li.x, sem, claim.dtype, li.gamma, li.beta)
+        expl = ""
+        if not c.ok:
+            fp = fingerprint(li.x, lr.y, sem, claim.dtype, li.gamma, li.beta, achievable=c.achievable)
+            expl = fp.get("explanation", "")
+        return Trial(input_name, tuple(sorted(vs)), c.ok, c.max_abs, expl), lr
+    right = side_case(claim, dict(claim.right), input_name, vs, "R" + "-".join(sorted(vs)))
+    ri, rr = _call(pool, adapter, right, timeout)
+    if rr.status != "ok":
+        return None, rr
+    # equal within what stable implementations of both sides reach on these inputs
+    ach = sum(achievable_error(i.x, normalize(i.x, k.semantics, i.gamma, i.beta), k.semantics, claim.dtype,
+                               i.gamma, i.beta) for i, k in ((li, left), (ri, right)))
+    c = compare(lr.y, np.asarray(rr.y, np.float64), claim.dtype, achievable=ach)
+    expl = ""
+    if not c.ok:
+        ls, rs = left.semantics, right.semantics
+        parts = []
+        if set(ls.stat_axes) != set(rs.stat_axes) or (ls.groups or 1) != (rs.groups or 1):
+            parts.append(f"left normalizes over {_axes_words(ls)}, right over {_axes_words(rs)}")
+        if li.gamma is not None and ri.gamma is not None and li.gamma.shape != ri.gamma.shape:
+            parts.append(f"affine parameters have shape {list(li.gamma.shape)} on the left and "
+                         f"{list(ri.gamma.shape)} on the right")
+        if ls.eps != rs.eps:
+            parts.append(f"epsilon {ls.eps:g} vs {rs.eps:g}")
+        if not parts:
+            fp = fingerprint(li.x, lr.y, rs, claim.dtype, ri.gamma, ri.beta)
+            parts.append(fp.get("explanation", ""))
+        expl = "; ".join(p for p in parts if p)
+    return Trial(input_name, tuple(sorted(vs)), c.ok, c.max_abs, expl), rr
+
+
+def evaluate(claim: Claim, pool, adapter: str, timeout=120.0) -> tuple[Verdict, dict]:
+    """Measure a claim with one adapter; with ``quote_in``, first check that the
+    quote still appears in the installed framework (else the verdict is ``stale``).
+    Returns (verdict, framework versions)."""
+    verdict, versions = _measure(claim, pool, adapter, timeout)
+    if not claim.quote_in or verdict.verdict in ("unsupported", "error"):
+        return verdict, versions
+    reply = pool.worker_for(adapter).quote(adapter, claim.quote_in, claim.quote, timeout)
+    if reply.status == "ok" and reply.y:
+        return verdict, versions
+    where = ", ".join(f"{k} {v}" for k, v in sorted(versions.items()) if k not in ("pid", "backend"))
+    why = (f"the quote no longer appears in {claim.quote_in} ({where})" if reply.status == "ok"
+           else f"{reply.message} ({where})")
+    measured = verdict.verdict + (f" when {verdict.condition}" if verdict.condition else "")
+    return Verdict("stale", condition="", max_diff=verdict.max_diff,
+                   explanation=f"{why}; measured against the quoted behaviour: {measured}"
+                               + (f"; {verdict.explanation}" if verdict.explanation else ""),
+                   trials=verdict.trials, per_input=verdict.per_input), versions
+
+
+def _measure(claim: Claim, pool, adapter: str, timeout=120.0) -> tuple[Verdict, dict]:
+    versions: dict = {}
+    if claim.relation == "raises":
+        return _evaluate_raises(claim, pool, adapter, timeout)
+    trials: list[Trial] = []
+    base: dict[str, Trial] = {}
+    unsupported = None
+    for inp in claim.inputs:
+        try:
+            t, reply = _trial(claim, pool, adapter, inp, (), timeout)
+        except _NotApplicable:
+            continue
+        versions = versions or reply.versions
+        if t is None:
+            if reply.status == "unsupported":
+                unsupported = reply.message
+                continue
+            return Verdict("error", error=f"{reply.status}: {reply.message}"), versions
+        trials.append(t)
+        base[inp] = t
+    if not base:
+        return Verdict("unsupported", error=unsupported or "no applicable input"), versions
+    per_input = {inp: ("holds" if t.holds else f"fails ({t.max_diff:.3g})") for inp, t in base.items()}
+    max_diff = max(t.max_diff for t in base.values())
+    if all(t.holds for t in base.values()):
+        return Verdict("holds", max_diff=max_diff, trials=trials, per_input=per_input,
+                       explanation=f"equal on every input within what stable {claim.dtype} implementations "
+                                   "reach"), versions
+    explanation = "; ".join(f"on {INPUTS[i][2]}: {t.note}" for i, t in base.items() if not t.holds and t.note)
+    # smallest variant sets that make the claim hold on every input where they apply
+    found: list[tuple[str, ...]] = []
+    for k in range(1, len(claim.variants) + 1):
+        for combo in itertools.combinations(claim.variants, k):
+            if any(set(f) <= set(combo) for f in found):
+                continue
+            ok, any_run = True, False
+            for inp in base:
+                try:
+                    t, reply = _trial(claim, pool, adapter, inp, combo, timeout)
+                except _NotApplicable:
+                    t = base[inp] if "fold-spatial" in combo and base[inp].holds else None
+                    if t is None:
+                        ok = False
+                        break
+                    continue
+                if t is None:
+                    ok = False
+                    break
+                trials.append(t)
+                any_run = True
+                if not t.holds:
+                    ok = False
+                    break
+            if ok and any_run:
+                found.append(combo)
+    if found:
+        cond = " or ".join(" and ".join(VARIANTS[v] for v in combo) for combo in found)
+        return Verdict("holds only when", cond, max_diff, explanation, trials, per_input), versions
+    holding = [INPUTS[i][2] for i, t in base.items() if t.holds]
+    if holding:
+        return Verdict("holds only when", f"the input is {' or '.join(holding)}", max_diff, explanation, trials,
+                       per_input), versions
+    return Verdict("fails", "", max_diff, explanation, trials, per_input), versions
+
+
+def _evaluate_raises(claim, pool, adapter, timeout):
+    err = dict(claim.error)
+    inp = claim.inputs[0]
+    case = side_case(claim, dict(claim.left), inp, frozenset({"initial-params"}), "L")
+    _, reply = _call(pool, adapter, case, timeout)
+    if reply.status == "unsupported":
+        return Verdict("unsupported", error=reply.message), reply.versions
+    said = reply.message or ""
+    if reply.status == "error":
+        etype = said.split(":", 1)[0]
+        ok = etype == err["type"] and err.get("contains", "") in said
+        expl = f"raises {said}"
+        if etype != err["type"]:
+            expl += f"; the claim expects {err['type']}"
+        elif not ok:
+            expl += f"; the message lacks {err.get('contains')!r}"
+        return Verdict("holds" if ok else "fails", explanation=expl, per_input={inp: said}), reply.versions
+    if reply.status == "ok":
+        return Verdict("fails", explanation="no error: the call returned an output",
+                       per_input={inp: "returned an output"}), reply.versions
+    return Verdict("error", error=f"{reply.status}: {said}"), reply.versions
+
+
+def to_result(claim: Claim, adapter: str, env: str, verdict: Verdict, versions: dict, duration: float) -> ClaimResult:
+    return ClaimResult(
+        claim_id=claim.id, adapter=adapter, env=env, verdict=verdict.verdict, condition=verdict.condition,
+        max_diff=verdict.max_diff, explanation=verdict.explanation, per_input=verdict.per_input,
+        trials=[{"input": t.input, "variants": list(t.variants), "holds": t.holds, "max_diff": t.max_diff,
+                 "note": t.note} for t in verdict.trials],
+        error=verdict.error, versions=versions, claim=claim.to_dict(), duration=duration)
