@@ -54,9 +54,22 @@ def _cmd_report(args, rest) -> int:
     if not paths:
         print("normconf: no results files found; run the conformance environments first", file=sys.stderr)
     baseline = _result_paths(args.baseline) if args.baseline else None
-    out = write_report(paths, args.out, baseline)
+    fuzz_kw = {}
+    if args.fuzz:
+        import inspect
+        import os
+
+        from .report import fuzz_view
+        link = os.path.relpath(args.fuzz, Path(args.out).resolve().parent)
+        if "fuzz_html" in inspect.signature(write_report).parameters:
+            fuzz_kw["fuzz_html"] = fuzz_view.section(args.fuzz, link)
+    out = write_report(paths, args.out, baseline, **fuzz_kw)
     print(f"normconf: wrote {out} from {len(paths)} results file(s)"
           + (f", compared with {len(baseline)} baseline file(s)" if baseline else ""))
+    if args.fuzz and not fuzz_kw:  # the report page has no fuzz section yet: a page of its own beside it
+        page = Path(out).with_name("fuzz.html")
+        page.write_text(fuzz_view.page(args.fuzz, link), encoding="utf-8")
+        print(f"normconf: wrote the fuzz findings of {printable(args.fuzz)} to {printable(page)}")
     return 0
 
 
@@ -125,6 +138,12 @@ def _cmd_repro(args, rest) -> int:
     return repro_main(args)
 
 
+def _cmd_fuzz(args, rest) -> int:
+    from .fuzz import main as fuzz_main
+
+    return fuzz_main(args)
+
+
 def _cmd_expectations_check(args, rest) -> int:
     """Judge every record of RESULTS against the expectations files as they are now."""
     from .expectations import Expectations, claim_outcome, describe_unexpected, device_of, discover, outcome
@@ -185,6 +204,7 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--out", default="reports/index.html")
     rep.add_argument("--baseline", nargs="+", metavar="PATH",
                      help="earlier results (files or directories) to compare with in a Diff section")
+    rep.add_argument("--fuzz", metavar="DIR", help="a normconf fuzz output directory whose findings to show")
     rep.set_defaults(func=_cmd_report)
 
     df = sub.add_parser("diff", help="compare two sets of results (files or directories)")
@@ -234,6 +254,28 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--env", help="environment name, when the results hold several")
     rp.add_argument("--cell-timeout", type=float, default=120.0)
     rp.set_defaults(func=_cmd_repro)
+
+    fz = sub.add_parser("fuzz", help="draw cases from the case schema, run them on adapters, shrink and write what "
+                                     "no expectation covers")
+    fz.add_argument("--adapters", required=True, help="comma-separated adapters to fuzz")
+    fz.add_argument("--budget", type=int, default=100, help="judged cells per adapter (default 100; unsupported "
+                                                            "cells do not count)")
+    fz.add_argument("--seed", type=int, default=0, help="the same seed draws the same cases (default 0)")
+    fz.add_argument("--out", default="reports/fuzz", help="directory for findings and the summary "
+                                                          "(default reports/fuzz)")
+    fz.add_argument("--repro", action="store_true", help="also write a reproducer and an issue body per finding")
+    fz.add_argument("--env-name", default=None,
+                    help="environment name the expectations are matched with (default: $NORMCONF_ENV, "
+                         "$TOX_ENV_NAME or 'local')")
+    fz.add_argument("--cases", default="cases", help="case directory whose expectations/ says what is known")
+    fz.add_argument("--ops", default=None, help="comma-separated ops to draw (default: every op)")
+    fz.add_argument("--max-elements", type=int, default=None, help="largest drawn input (default 4096 elements)")
+    fz.add_argument("--max-draws", type=int, default=None, help="most cases drawn (default 20 x the budget)")
+    fz.add_argument("--shrink-budget", type=int, default=40, help="most adapter calls shrinking one finding "
+                                                                  "(default 40; 0 does not shrink)")
+    fz.add_argument("--cell-timeout", type=float, default=120.0)
+    fz.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    fz.set_defaults(func=_cmd_fuzz)
     return p
 
 

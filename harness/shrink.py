@@ -10,6 +10,13 @@ for a failed ``expect: raises``, the same expectation message with numbers
 masked; for an error, the same exception type). The search is bounded by a
 budget of adapter calls; when nothing smaller keeps the explanation, the
 original case is kept.
+
+``normconf fuzz`` asks for more (``simpler``, ``prepare``, ``accept``): first
+each key one step simpler (the candidates ``simpler`` proposes, such as the
+case file's default epsilon, dtype, affine or input distribution), then the
+sizes and groups as above; each candidate is given its own id first
+(``prepare``), and is kept only when it also passes ``accept`` (still not
+covered by an expectation).
 """
 from __future__ import annotations
 
@@ -100,8 +107,13 @@ def _with_size(case, axis: str, n: int):
     return replace(case, sizes=sizes)
 
 
-def shrink(case, adapter: str, runner, budget: int = DEFAULT_BUDGET, log=None) -> Shrunk:
-    """Search for the smallest case that ``adapter`` still gets wrong the same way (at most ``budget`` calls)."""
+def shrink(case, adapter: str, runner, budget: int = DEFAULT_BUDGET, log=None, *, simpler=None, prepare=None,
+           accept=None) -> Shrunk:
+    """Search for the smallest case that ``adapter`` still gets wrong the same way (at most ``budget`` calls).
+
+    ``simpler(case)``: (what changed, candidate) pairs one key simpler than ``case``, tried before the
+    sizes; ``prepare(candidate)``: the case to run for a candidate (or None to skip it);
+    ``accept(result)``: a further condition for keeping a candidate."""
     first = runner.run_cell(case, adapter)
     out = Shrunk(case, case, first, first, calls=1)
     if first.status not in ("diverge", "error"):
@@ -111,15 +123,20 @@ def shrink(case, adapter: str, runner, budget: int = DEFAULT_BUDGET, log=None) -
     best, best_result = case, first
     seen = {case}
 
-    def attempt(cand) -> bool:
+    def attempt(cand, what="") -> bool:
         nonlocal best, best_result
         if cand in seen or out.calls >= budget or not _valid(cand):
             return False
         seen.add(cand)
+        if prepare is not None:
+            cand = prepare(cand)
+            if cand is None:
+                return False
         r = runner.run_cell(cand, adapter)
         out.calls += 1
-        ok = signature(r) == target
-        out.tried.append(f"{describe(cand)}: {r.status}{' (same explanation)' if ok else ''}")
+        ok = signature(r) == target and (accept is None or accept(r))
+        out.tried.append(f"{what + ': ' if what else ''}{describe(cand)}: {r.status}"
+                         f"{' (same explanation)' if ok else ''}")
         if log:
             log(out.tried[-1])
         if ok:
@@ -133,6 +150,10 @@ def shrink(case, adapter: str, runner, budget: int = DEFAULT_BUDGET, log=None) -
             if attempt(_with_size(best, axis, n)):
                 return
 
+    if simpler is not None:
+        progress = True
+        while progress and out.calls < budget:
+            progress = any(attempt(cand, what) for what, cand in simpler(best))
     lay = Layout(case.layout)
     # sizes per axis: the batch axis last (the other axes decide what the statistics span)
     order = [a for a in lay.axes if a != lay.batch] + [lay.batch]
