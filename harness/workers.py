@@ -9,7 +9,11 @@ harness talks to it over a ``multiprocessing`` pipe, one cell at a time.
   worker: that cell is ``crash``; the next cell starts a fresh worker.
 * A cell that does not answer within its timeout is ``timeout``: the worker is
   killed and restarted.
-* A framework that is not installed makes its cells ``unsupported``.
+* Requests and answers are the named messages of :mod:`harness.protocol`; the
+  worker's side is :mod:`harness.worker_main`.
+* An adapter whose declared framework modules are not installed makes its
+  cells ``unsupported`` (the report hides the column); any other failure to
+  load it makes them ``error`` with the traceback.
 * An output that is not a numeric numpy array (an object, a string array, a
   complex array, ``None``) makes the cell ``error`` naming what came back.
 * Each worker leads its own process group: on a timeout, a crash or at the end
@@ -31,56 +35,12 @@ import signal
 import threading
 import time
 import traceback
-from dataclasses import dataclass, field
-
-import numpy as np
-
-from .adapters import AdapterSpec, load_adapter
-from .results import NOT_AVAILABLE, NOT_INSTALLED
+from .adapters import AdapterSpec
+from .protocol import FindQuote, Ready, Reply, RunCell, Stop, reply_problem
 
 DEFAULT_CELL_TIMEOUT = 120.0
 DEFAULT_STARTUP_TIMEOUT = 300.0
 _SPAWN_LOCK = threading.Lock()
-
-
-@dataclass
-class Reply:
-    status: str  # ok | unsupported | error | crash | timeout
-    y: object = None
-    snippet: str = ""
-    message: str = ""
-    traceback: str = ""
-    duration: float = 0.0
-    versions: dict = field(default_factory=dict)
-    #: what the adapter says besides the output (e.g. the documented default epsilon it used),
-    #: and for an error the exception's class names, most derived first
-    info: dict = field(default_factory=dict)
-
-
-def _framework_missing(exc: BaseException) -> bool:
-    return isinstance(exc, ModuleNotFoundError) and not (exc.name or "").startswith("harness")
-
-
-def output_problem(y) -> str:
-    """Why ``y`` cannot be compared as an adapter's output ('' when it can)."""
-    if not isinstance(y, (np.ndarray, np.generic)):
-        return f"adapter returned {type(y).__module__}.{type(y).__qualname__}, not a numpy array"
-    dt = y.dtype
-    if dt.kind in "fiu":
-        return ""
-    if dt.kind == "V" and dt.names is None and dt.name.startswith(("bfloat16", "float8", "float6", "float4")):
-        return ""  # ml_dtypes floats
-    return f"adapter returned an array of dtype {dt} ({dt.kind!r}), not a real numeric array"
-
-
-def _check_output(out):
-    if not hasattr(out, "y"):
-        raise TypeError(f"adapter returned {type(out).__qualname__}, not an Output")
-    problem = output_problem(out.y)
-    if problem:
-        raise TypeError(problem)
-    if not isinstance(out.snippet, str):
-        raise TypeError(f"adapter returned a snippet of type {type(out.snippet).__qualname__}, not str")
 
 
 def _descendants(pid: int) -> list[int]:
@@ -125,120 +85,9 @@ def kill_tree(pid: int) -> None:
     kill_group(pid)
 
 
-def _worker_main(conn, specs, env):  # runs in the child process
-    try:
-        os.setpgid(0, 0)
-    except (AttributeError, OSError):
-        pass
-    os.environ.update(env)
-    # what unpickling a cell needs, imported now so the first cell's timeout does not pay for it
-    from . import cases, inputs  # noqa: F401
-    adapters, problems = {}, {}
-    for spec in specs:
-        try:
-            ad = load_adapter(spec)
-            why = ad.unavailable()
-            if why:
-                problems[spec.name] = ("unsupported", f"{NOT_AVAILABLE}: {why}")
-            else:
-                adapters[spec.name] = ad
-        except Exception as e:  # noqa: BLE001 - reported to the harness
-            if _framework_missing(e):
-                problems[spec.name] = ("unsupported", f"{NOT_INSTALLED}: {e}")
-            else:
-                problems[spec.name] = ("error", f"import failed: {type(e).__name__}: {e}")
-    versions = {}
-    for name, ad in adapters.items():
-        try:
-            versions[name] = ad.versions()
-        except Exception as e:  # noqa: BLE001
-            versions[name] = {"error": f"{type(e).__name__}: {e}"}
-    conn.send(("ready", versions, problems))
-    while True:
-        try:
-            msg = conn.recv()
-        except EOFError:
-            return
-        if msg is None:
-            return
-        if msg[0] == _QUOTE:
-            conn.send(_find_quote(*msg[1:]))
-            continue
-        name, case, inputs = msg
-        if name in problems:
-            status, text = problems[name]
-            conn.send((status, None, "", text, "", 0.0, {}))
-            continue
-        ad = adapters[name]
-        t0 = time.perf_counter()
-        try:
-            reason = ad.supports(case)
-            if reason:
-                conn.send(("unsupported", None, "", reason, "", 0.0, {}))
-                continue
-            out = ad.run(case, inputs)
-            _check_output(out)
-            info = dict(getattr(out, "info", None) or {})
-            if case.epsilon is None and hasattr(ad, "documented_epsilon"):
-                info.setdefault("epsilon_default", ad.documented_epsilon(case))
-            conn.send(("ok", out.y, out.snippet, "", "", time.perf_counter() - t0, info))
-        except MemoryError as e:
-            conn.send(("crash", None, "", f"MemoryError: {e}", traceback.format_exc(), time.perf_counter() - t0, {}))
-            os._exit(3)
-        except Exception as e:  # noqa: BLE001 - the framework raised
-            snippet = ""
-            try:
-                snippet = ad.code(case) if hasattr(ad, "code") else ""
-            except Exception:  # noqa: BLE001
-                pass
-            conn.send(("error", None, snippet, f"{type(e).__name__}: {e}", traceback.format_exc(),
-                       time.perf_counter() - t0, {"exception_types": [c.__name__ for c in type(e).__mro__]}))
-
-
-_QUOTE = "quote"
-
-
-def _normal_text(text: str) -> str:
-    """Text with markup and layout removed, for finding a quote in a docstring or source."""
-    import re
-    text = re.sub(r":(?:attr|class|func|meth|math):", "", text)
-    text = re.sub(r"[`*>#\\|]", " ", text)
-    return " ".join(text.replace("...", " ").replace("…", " ").split()).lower()
-
-
-def _find_quote(path: str, quote: str):
-    """Whether ``quote`` appears in the docstring or source of the object at ``path``
-    (a dotted path into the framework); a reply tuple like a cell's."""
-    import importlib
-    import inspect
-
-    t0 = time.perf_counter()
-    parts = path.split(".")
-    obj, err = None, ""
-    for i in range(len(parts), 0, -1):
-        try:
-            obj = importlib.import_module(".".join(parts[:i]))
-        except ImportError as e:
-            err = f"{type(e).__name__}: {e}"
-            continue
-        try:
-            for attr in parts[i:]:
-                obj = getattr(obj, attr)
-        except AttributeError as e:
-            return ("error", None, "", f"{path}: no such object ({e})", "", time.perf_counter() - t0, {})
-        break
-    if obj is None:
-        return ("error", None, "", f"{path}: cannot import ({err})", "", time.perf_counter() - t0, {})
-    texts = [inspect.getdoc(obj) or ""]
-    try:
-        texts.append(inspect.getsource(obj))
-    except (OSError, TypeError):
-        pass
-    # a quote elided with "…" must appear piece by piece
-    pieces = [p for p in (_normal_text(q) for q in quote.replace("...", "…").split("…")) if p]
-    hay = _normal_text("\n".join(texts))
-    found = bool(pieces) and all(p in hay for p in pieces)
-    return ("ok", found, "", path, "", time.perf_counter() - t0, {})
+def _worker_main(conn, specs, env):  # runs in the child process; a module-level name for spawn
+    from .worker_main import main
+    main(conn, specs, env)
 
 
 def _describe_exit(code) -> str:
@@ -341,7 +190,10 @@ class Worker:
                 self.kill()
                 raise RuntimeError(f"worker did not start within {self.startup_timeout:g}s")
             try:
-                _, self.versions, self.problems = parent.recv()
+                ready = parent.recv()
+                if not isinstance(ready, Ready):
+                    raise EOFError
+                self.versions, self.problems = ready.versions, ready.problems
                 return
             except EOFError:
                 code = self._reap()
@@ -403,7 +255,7 @@ class Worker:
     def close(self):
         if self.alive():
             try:
-                self.conn.send(None)
+                self.conn.send(Stop())
             except (OSError, BrokenPipeError):
                 pass
             self.proc.join(5)
@@ -412,15 +264,14 @@ class Worker:
     # -- calls ----------------------------------------------------------------
     def call(self, name: str, case, inputs, timeout=DEFAULT_CELL_TIMEOUT) -> Reply:
         """Run one cell with adapter ``name``."""
-        return self._ask((name, case, inputs), name, timeout, cell=True)
+        return self._ask(RunCell(name, case, inputs), name, timeout, cell=True)
 
     def quote(self, name: str, path: str, quote: str, timeout=DEFAULT_CELL_TIMEOUT) -> Reply:
         """Whether ``quote`` appears in the docstring or source of ``path`` in this worker's
         framework (``y`` is True or False; ``error`` when the object cannot be found)."""
         if name in self.problems:
-            status, text = self.problems[name]
-            return Reply(status, message=text)
-        return self._ask((_QUOTE, path, quote), name, timeout, cell=False)
+            return Reply.from_problem(self.problems[name])
+        return self._ask(FindQuote(name, path, quote), name, timeout, cell=False)
 
     def _ask(self, msg, name: str, timeout, cell: bool) -> Reply:
         self.slots.acquire(getattr(_local, "urgent", None) or _never)
@@ -449,7 +300,9 @@ class Worker:
             return Reply("timeout", message=f"no answer within {timeout:g}s; worker killed and restarted",
                          duration=time.perf_counter() - t0, versions=self.versions.get(name, {}))
         try:
-            status, y, snippet, message, tb, dur, info = self.conn.recv()
+            reply = self.conn.recv()
+            if not isinstance(reply, Reply):
+                raise TypeError(f"expected a Reply, got {type(reply).__qualname__}")
         except (EOFError, OSError):
             code = self._reap()
             self.restarts += 1
@@ -458,12 +311,15 @@ class Worker:
         except Exception as e:  # noqa: BLE001 - a reply this process cannot unpickle
             return Reply("error", message=f"unreadable reply from the worker: {type(e).__name__}: {e}",
                          duration=time.perf_counter() - t0, versions=self.versions.get(name, {}))
-        if cell and status == "ok" and output_problem(y):
-            status, y, message = "error", None, output_problem(y)
-        if status == "crash":
+        reply.versions = self.versions.get(name, {})
+        if cell and reply.status == "ok":
+            problem = reply_problem(reply)
+            if problem:
+                reply.status, reply.y, reply.arrays, reply.message = "error", None, {}, problem
+        if reply.status == "crash":
             self._reap()
             self.restarts += 1
-        return Reply(status, y, snippet, message, tb, dur, self.versions.get(name, {}), info)
+        return reply
 
 
 def _never():

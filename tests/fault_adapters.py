@@ -18,7 +18,10 @@ from harness.reference import normalize
 
 SPECS = [
     AdapterSpec("faulty", "tests.fault_adapters:Faulty", description="fault injection"),
-    AdapterSpec("missing", "tests.fault_adapters_missing:Missing", description="framework not installed"),
+    AdapterSpec("missing", "tests.fault_adapters_missing:Missing", description="framework not installed",
+                requires=("normconf_no_such_framework",)),
+    AdapterSpec("broken", "tests.fault_adapters_broken:Broken", description="installed, but its import fails",
+                requires=("numpy",)),
     AdapterSpec("envcheck", "tests.fault_adapters:EnvCheck", env=(("NORMCONF_TEST_FLAG", "42"),)),
 ]
 

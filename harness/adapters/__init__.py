@@ -30,51 +30,67 @@ class AdapterSpec:
     description: str = ""
     # adapters with the same worker key share one worker process
     worker: str = field(default="")
+    #: the framework modules the adapter needs (top-level import names): only their absence
+    #: makes the column "not installed"; any other failure to load the adapter is an error
+    requires: tuple[str, ...] = ()
 
     @property
     def worker_key(self) -> str:
         return self.worker or f"{self.target.split(':')[0]}|{sorted(self.env)}"
 
 
-def _spec(name, target, description, env=(), worker=""):
-    return AdapterSpec(name, f"harness.adapters.{target}", tuple(env), description, worker)
+def _spec(name, target, description, env=(), worker="", requires=()):
+    return AdapterSpec(name, f"harness.adapters.{target}", tuple(env), description, worker, tuple(requires))
 
 
 _KERAS = "keras_adapter"
 BUILTIN: tuple[AdapterSpec, ...] = (
-    _spec("torch", "torch_adapter:TorchModules", "PyTorch torch.nn modules"),
-    _spec("torch-functional", "torch_adapter:TorchFunctional", "PyTorch torch.nn.functional"),
-    _spec("torch-cuda", "torch_adapter:TorchModulesCUDA", "PyTorch torch.nn modules on a CUDA device"),
+    _spec("torch", "torch_adapter:TorchModules", "PyTorch torch.nn modules", requires=("torch",)),
+    _spec("torch-functional", "torch_adapter:TorchFunctional", "PyTorch torch.nn.functional", requires=("torch",)),
+    _spec("torch-cuda", "torch_adapter:TorchModulesCUDA", "PyTorch torch.nn modules on a CUDA device",
+          requires=("torch",)),
     _spec("torch-functional-cuda", "torch_adapter:TorchFunctionalCUDA",
-          "PyTorch torch.nn.functional on a CUDA device"),
+          "PyTorch torch.nn.functional on a CUDA device", requires=("torch",)),
     _spec("keras-tf", f"{_KERAS}:KerasLayers", "Keras 3 layers, TensorFlow backend",
-          [("KERAS_BACKEND", "tensorflow")]),
-    _spec("keras-jax", f"{_KERAS}:KerasLayers", "Keras 3 layers, JAX backend", [("KERAS_BACKEND", "jax")]),
-    _spec("keras-torch", f"{_KERAS}:KerasLayers", "Keras 3 layers, PyTorch backend", [("KERAS_BACKEND", "torch")]),
+          [("KERAS_BACKEND", "tensorflow")],
+          requires=("keras", "tensorflow")),
+    _spec("keras-jax", f"{_KERAS}:KerasLayers", "Keras 3 layers, JAX backend", [("KERAS_BACKEND", "jax")],
+          requires=("keras", "jax")),
+    _spec("keras-torch", f"{_KERAS}:KerasLayers", "Keras 3 layers, PyTorch backend", [("KERAS_BACKEND", "torch")],
+          requires=("keras", "torch")),
     _spec("keras-ops-tf", f"{_KERAS}:KerasOps", "keras.ops functions, TensorFlow backend",
-          [("KERAS_BACKEND", "tensorflow")]),
-    _spec("keras-ops-jax", f"{_KERAS}:KerasOps", "keras.ops functions, JAX backend", [("KERAS_BACKEND", "jax")]),
+          [("KERAS_BACKEND", "tensorflow")],
+          requires=("keras", "tensorflow")),
+    _spec("keras-ops-jax", f"{_KERAS}:KerasOps", "keras.ops functions, JAX backend", [("KERAS_BACKEND", "jax")],
+          requires=("keras", "jax")),
     _spec("keras-ops-torch", f"{_KERAS}:KerasOps", "keras.ops functions, PyTorch backend",
-          [("KERAS_BACKEND", "torch")]),
-    _spec("tf-keras", "tf_keras_adapter:TfKeras", "tf.keras 2 (Keras 2 of TensorFlow <= 2.15) layers"),
-    _spec("tfa", "tfa_adapter:TFAddons", "TensorFlow Addons layers"),
-    _spec("flax-linen", "flax_adapter:FlaxLinen", "Flax linen modules"),
-    _spec("flax-nnx", "flax_adapter:FlaxNNX", "Flax nnx modules"),
-    _spec("jax", "jax_adapter:JaxNN", "JAX core functions (jax.nn.standardize)"),
-    _spec("jax-gpu", "jax_adapter:JaxNNGPU", "JAX core functions (jax.nn.standardize) on a GPU device"),
-    _spec("gn-paper", "gn_paper_adapter:GNPaper", "the Group Normalization paper's Figure 3 code, in TensorFlow"),
-    _spec("onnx-ref", "onnx_ref_adapter:OnnxRef", "ONNX reference evaluator (onnx.reference), opset 23 nodes"),
+          [("KERAS_BACKEND", "torch")],
+          requires=("keras", "torch")),
+    _spec("tf-keras", "tf_keras_adapter:TfKeras", "tf.keras 2 (Keras 2 of TensorFlow <= 2.15) layers",
+          requires=("tensorflow",)),
+    _spec("tfa", "tfa_adapter:TFAddons", "TensorFlow Addons layers", requires=("tensorflow", "tensorflow_addons")),
+    _spec("flax-linen", "flax_adapter:FlaxLinen", "Flax linen modules", requires=("flax", "jax")),
+    _spec("flax-nnx", "flax_adapter:FlaxNNX", "Flax nnx modules", requires=("flax", "jax")),
+    _spec("jax", "jax_adapter:JaxNN", "JAX core functions (jax.nn.standardize)", requires=("jax",)),
+    _spec("jax-gpu", "jax_adapter:JaxNNGPU", "JAX core functions (jax.nn.standardize) on a GPU device",
+          requires=("jax",)),
+    _spec("gn-paper", "gn_paper_adapter:GNPaper", "the Group Normalization paper's Figure 3 code, in TensorFlow",
+          requires=("tensorflow",)),
+    _spec("onnx-ref", "onnx_ref_adapter:OnnxRef", "ONNX reference evaluator (onnx.reference), opset 23 nodes",
+          requires=("onnx",)),
     _spec("onnx-ref-opset18", "onnx_ref_adapter:OnnxRefOpset18",
-          "ONNX reference evaluator, opset 18 nodes (GroupNormalization-18)"),
+          "ONNX reference evaluator, opset 18 nodes (GroupNormalization-18)", requires=("onnx",)),
     _spec("onnx-ref-mvn", "onnx_ref_adapter:OnnxRefMVN",
-          "ONNX reference evaluator, MeanVarianceNormalization (+ Mul/Add)"),
-    _spec("onnxruntime", "onnxruntime_adapter:OnnxRuntime", "onnxruntime CPU, opset 23 nodes"),
+          "ONNX reference evaluator, MeanVarianceNormalization (+ Mul/Add)", requires=("onnx",)),
+    _spec("onnxruntime", "onnxruntime_adapter:OnnxRuntime", "onnxruntime CPU, opset 23 nodes",
+          requires=("onnx", "onnxruntime")),
     _spec("onnxruntime-opset18", "onnxruntime_adapter:OnnxRuntimeOpset18",
-          "onnxruntime CPU, opset 18 nodes (GroupNormalization-18)"),
+          "onnxruntime CPU, opset 18 nodes (GroupNormalization-18)", requires=("onnx", "onnxruntime")),
     _spec("onnxruntime-mvn", "onnxruntime_adapter:OnnxRuntimeMVN",
-          "onnxruntime CPU, MeanVarianceNormalization (+ Mul/Add)"),
+          "onnxruntime CPU, MeanVarianceNormalization (+ Mul/Add)", requires=("onnx", "onnxruntime")),
     _spec("torch-onnx", "torch_onnx_adapter:TorchOnnx",
-          "PyTorch torch.nn modules exported with torch.onnx.export, run by onnxruntime"),
+          "PyTorch torch.nn modules exported with torch.onnx.export, run by onnxruntime",
+          requires=("torch", "onnx", "onnxruntime")),
 )
 
 

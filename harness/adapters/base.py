@@ -41,6 +41,8 @@ class Output:
     #: facts about the call besides the output: ``epsilon_default`` (the
     #: documented default epsilon used when the case says ``epsilon: default``)
     info: dict = field(default_factory=dict)
+    #: named outputs besides ``y``, as numpy arrays (gradients, running statistics)
+    arrays: dict = field(default_factory=dict)
 
 
 class Adapter:

@@ -7,7 +7,7 @@ import pytest
 from harness.cases import CaseError, load_file
 from harness.claims import load_claims
 from harness.runner import expected_error
-from harness.workers import Reply
+from harness.protocol import Reply
 
 BASE = """
 cases:

@@ -4,7 +4,7 @@ import pytest
 
 from harness.claims import load_claims, verdict_text
 from harness.runner import Runner
-from harness.workers import _find_quote, _normal_text
+from harness.worker_main import _normal_text, find_quote
 
 CLAIM = """
 claims:
@@ -58,5 +58,5 @@ def test_object_that_moved_is_stale(tmp_path):
 
 def test_quote_matching_ignores_markup_layout_and_elisions():
     assert _normal_text("``a``  :attr:`b`\n  >>> # c") == "a b c"
-    assert _find_quote("numpy.mean", "Compute the arithmetic mean … along the specified axis.")[1]
-    assert not _find_quote("numpy.mean", "Compute the geometric mean")[1]
+    assert find_quote("numpy.mean", "Compute the arithmetic mean … along the specified axis.").y
+    assert not find_quote("numpy.mean", "Compute the geometric mean").y

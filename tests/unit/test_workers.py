@@ -69,6 +69,17 @@ def test_missing_framework_is_unsupported_not_an_error():
     assert r.message.startswith("not installed") and "normconf_no_such_framework" in r.message
 
 
+def test_import_failure_of_an_installed_framework_is_an_error_with_its_traceback():
+    runner = Runner("test", None, ["broken"])
+    try:
+        r = runner.run_cell(case("a"), "broken")
+    finally:
+        runner.close()
+    assert r.status == "error"
+    assert "ModuleNotFoundError" in r.message and "normconf_no_such_dependency" in r.message
+    assert "fault_adapters_broken.py" in r.traceback
+
+
 def test_worker_gets_the_adapters_environment():
     runner = Runner("test", None, ["envcheck"])
     try:
