@@ -13,6 +13,7 @@ file, because a template loop over 100k cells costs seconds.
 """
 from __future__ import annotations
 
+import functools
 import gc
 import math
 import os
@@ -33,7 +34,9 @@ _LETTER = {"agree": "a", "diverge": "d", "error": "e", "crash": "c", "timeout": 
            "skipped": "s", "missing": "m"}
 
 
+@functools.lru_cache(maxsize=None)
 def _env() -> jinja2.Environment:
+    """The template environment, made (and its templates compiled) once per process."""
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("harness.report", "templates"),
         autoescape=True, trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined,
@@ -120,8 +123,17 @@ def _expectation_text(r) -> str:
 
 
 def _row_info(matrix: model.Matrix, out_dir: Path | None) -> dict[int, tuple[str, str, str]]:
-    """(parameters, reference description, link to the case file) per row, computed once."""
-    return {row.index: (params_text(row.case), describe(row.case), case_href(row.case, out_dir)) for row in matrix.rows}
+    """(parameters, reference description, link to the case file) per row, computed once
+    (the link once per case file: many cases share one)."""
+    hrefs: dict[str, str] = {}
+    info = {}
+    for row in matrix.rows:
+        f = str(row.case.get("file") or "")
+        href = hrefs.get(f)
+        if href is None:
+            href = hrefs[f] = case_href(row.case, out_dir)
+        info[row.index] = (params_text(row.case), describe(row.case), href)
+    return info
 
 
 def _reproducers(out_dir: Path | None) -> set[str]:
@@ -132,21 +144,28 @@ def _reproducers(out_dir: Path | None) -> set[str]:
     return {p.stem for p in d.glob("*.py") if p.is_file() and p.with_suffix(".md").is_file()}
 
 
+#: the value a cell's field has when it says nothing; trailing fields with these values are left out
+_CELL_DEFAULTS = (None, None, 0, 0, -1, -1, -1, -1, None, 0, -1, -1, -1, 0, -1, -1, -1)
+
+
 def _drill_data(matrix: model.Matrix, info, reproducers=frozenset()):
     """Compact page data. A row is
     [case id, parameters, reference, description, source, file, line, file link, layout, cells,
-     source link, dtype]; a cell is 0 (no result) or
+     source link, dtype], where cells holds, per column, an index into the cell table (-1: no result).
+    Identical cells (same status, metrics, call, message, explanation, ...) are stored once in the
+    cell table. A cell there is
     [status, text, metrics (list in _METRIC_KEYS order, or 0), worst_index, snippet, message, traceback,
      explanation, duration, versions-if-they-differ-from-the-column, shape mismatch, output dtype,
      root-cause group (index into causes, or -1), 1 if the max ULP figure is meaningful else 0,
      expectation text (outcome and reason), expectation link,
      reproducer name under repro/ (a .py script and a .md issue body), or -1]
-    where strings are indices into the string table."""
+    with trailing fields left out where they have the value in _CELL_DEFAULTS (0 or -1), and
+    strings as indices into the string table (each distinct string is stored once)."""
     cause_of = {}
     for k, cause in enumerate(matrix.causes):
         for rc in cause.cells:
             cause_of[rc] = k
-    table: dict[str, int] = {}  # string table: each distinct string is stored once in the page data
+    table: dict[str, int] = {}
 
     def idx(text):
         if not text:
@@ -156,40 +175,77 @@ def _drill_data(matrix: model.Matrix, info, reproducers=frozenset()):
             i = table[text] = len(table)
         return i
 
+    cell_table: list[list] = []
+    cell_index: dict[tuple, int] = {}
+    dumps = orjson.dumps  # a record's dicts as exact, hashable keys
+    columns = matrix.columns
+    col_versions = [c.versions for c in columns]
+
+    def new_cell(row, col, cell, r, cause):
+        m = r.metrics if isinstance(r.metrics, dict) else {}
+        if "max_abs" in m:
+            metrics = list(map(m.get, _METRIC_KEYS))
+            while metrics[-1] is None:  # trailing metrics this record does not have
+                metrics.pop()
+        else:
+            metrics = 0
+        fp = r.fingerprint.get("explanation", "") if isinstance(r.fingerprint, dict) else ""
+        out = [_LETTER.get(r.status, "m"), cell.text, metrics,
+               (m.get("worst_index") or 0), idx(r.snippet), idx(r.message), idx(r.traceback),
+               idx(str(fp)), round(r.duration, 4),
+               r.versions if r.versions and r.versions != col.versions else 0,
+               idx(m.get("shape_mismatch")), idx(m.get("output_dtype")), cause,
+               1 if cell.ulp_ok else 0, idx(_expectation_text(r)),
+               idx(claims_view.safe_url(str((r.expectation or {}).get("url", "")))),
+               _repro_index(row.case_id, col.adapter, reproducers, idx)]
+        n = len(out)
+        while n > 9 and out[n - 1] == _CELL_DEFAULTS[n - 1]:
+            n -= 1
+        del out[n:]
+        return out
+
     rows = []
     for row in matrix.rows:
         cells = []
-        for col, cell in zip(matrix.columns, row.cells):
+        ri = row.index
+        for ci, cell in enumerate(row.cells):
             r = cell.result
             if r is None:
-                cells.append(0)
+                cells.append(-1)
                 continue
-            m = r.metrics if isinstance(r.metrics, dict) else {}
-            if "max_abs" in m:
-                metrics = list(map(m.get, _METRIC_KEYS))
-                while metrics[-1] is None:  # trailing metrics this record does not have
-                    metrics.pop()
-            else:
-                metrics = 0
-            fp = r.fingerprint.get("explanation", "") if isinstance(r.fingerprint, dict) else ""
-            cells.append([_LETTER.get(r.status, "m"), cell.text, metrics,
-                          (m.get("worst_index") or 0), idx(r.snippet), idx(r.message), idx(r.traceback),
-                          idx(str(fp)), round(r.duration, 4),
-                          r.versions if r.versions and r.versions != col.versions else 0,
-                          idx(m.get("shape_mismatch")), idx(m.get("output_dtype")),
-                          cause_of.get((row.index, col.index), -1),
-                          1 if cell.ulp_ok else 0, idx(_expectation_text(r)),
-                          idx(claims_view.safe_url(str((r.expectation or {}).get("url", "")))),
-                          _repro_index(row.case_id, col.adapter, reproducers, idx)])
+            cause = cause_of.get((ri, ci), -1)
+            m, fp, v, e = r.metrics, r.fingerprint, r.versions, r.expectation
+            try:
+                mk = dumps(m) if m else b""
+                vk = b"" if not v or v == col_versions[ci] else dumps(v)
+                ek = dumps(e) if e else b""
+            except (TypeError, orjson.JSONEncodeError):
+                mk = None  # a dict without a JSON form (not read from a results file): not shared
+            k = key = None
+            if mk is not None:
+                key = (r.status, cell.text, cell.ulp_ok, mk, r.snippet, r.message, r.traceback,
+                       (fp.get("explanation", "") if fp.__class__ is dict else ""), r.duration, vk, cause,
+                       r.outcome, ek, (row.case_id, columns[ci].adapter) if reproducers else None)
+                try:
+                    k = cell_index.get(key)
+                except TypeError:  # a value that cannot be a key (not read from a results file): not shared
+                    key = None
+            if k is None:
+                k = len(cell_table)
+                cell_table.append(new_cell(row, columns[ci], cell, r, cause))
+                if key is not None:
+                    cell_index[key] = k
+            cells.append(k)
         c = row.case
-        p, ref, href = info[row.index]
+        p, ref, href = info[ri]
         source = str(c.get("source", "") or "")
         rows.append([row.case_id, idx(p), idx(ref), idx(str(c.get("description", ""))),
                      idx(source), idx(str(c.get("file", ""))), c.get("line", 0), idx(href),
                      str(c.get("layout", "")), cells, idx(claims_view.safe_url(source)), str(c.get("dtype", ""))])
     cols = [{"a": c.adapter, "e": c.env, "v": c.versions, "f": c.framework} for c in matrix.columns]
     causes = [{"id": c.id, "f": c.framework, "k": c.kind, "t": c.text} for c in matrix.causes]
-    return {"cols": cols, "rows": rows, "str": list(table), "metric_keys": list(_METRIC_KEYS), "causes": causes}
+    return {"cols": cols, "rows": rows, "cells": cell_table, "str": list(table), "metric_keys": list(_METRIC_KEYS),
+            "causes": causes}
 
 
 def _header_html(matrix: model.Matrix) -> str:
@@ -204,11 +260,22 @@ def _header_html(matrix: model.Matrix) -> str:
     return "<thead><tr>" + "".join(cells) + "</tr></thead>"
 
 
+class _Escaped(dict):
+    """html.escape with memory: cell texts, calls and messages repeat across many cells."""
+
+    def __missing__(self, text):
+        v = self[text] = escape(text)
+        return v
+
+
 def _matrix_html(matrix: model.Matrix, row_status: dict[int, str], info) -> str:
     """One table per (op, case file) group, each with its own caption and
-    sticky header; groups off screen skip layout (content-visibility)."""
+    sticky header; groups off screen skip layout (content-visibility). Cells
+    leave out the optional </td> and </tr> end tags (the largest part of the page)."""
     head = _header_html(matrix)
     width = 24 * 14 + len(matrix.columns) * 8.5 * 14  # the table's width at the desktop column widths
+    esc = _Escaped()
+    disagree = frozenset(model.DISAGREE)
     out = []
     for g in matrix.groups:
         out.append(f'<div class="grp" style="contain-intrinsic-size: auto {width}px auto {len(g.rows) * 23 + 90}px">'
@@ -216,60 +283,70 @@ def _matrix_html(matrix: model.Matrix, row_status: dict[int, str], info) -> str:
                    f"({len(g.rows)} cases)</caption>{head}<tbody>")
         for row in g.rows:
             st = row_status[row.index]
-            out.append(f'<tr data-r="{row.index}" data-id="{escape(row.case_id)}" '
-                       f'data-dt="{escape(str(row.case.get("dtype", "")))}" '
-                       f'data-l="{escape(str(row.case.get("layout", "")))}" data-s="{st}">'
-                       f'<th scope="row" title="{escape(info[row.index][0])}">{escape(row.case_id)}</th>')
+            r = row.index
+            out.append(f'<tr data-r="{r}" data-id="{escape(row.case_id)}" '
+                       f'data-dt="{esc[str(row.case.get("dtype", ""))]}" '
+                       f'data-l="{esc[str(row.case.get("layout", ""))]}" data-s="{st}">'
+                       f'<th scope="row" title="{escape(info[r][0])}">{escape(row.case_id)}</th>')
             for j, cell in enumerate(row.cells):
-                text = escape(cell.text)
-                if cell.status in model.DISAGREE:
-                    out.append(f'<td class="{st[j]}"><a href="#x{row.index}-{j}">{text}</a></td>')
+                if cell.status in disagree:
+                    out.append(f'<td class={st[j]}><a href="#x{r}-{j}">{esc[cell.text]}</a>')
                 else:
-                    out.append(f'<td class="{st[j]}">{text}</td>')
-            out.append("</tr>")
+                    out.append(f"<td class={st[j]}>{esc[cell.text]}")
         out.append("</tbody></table></div>")
     return "".join(out)
 
 
 def _details_html(matrix: model.Matrix, row_status, info) -> tuple[str, int]:
+    """The details of every disagreeing cell, for readers without JavaScript: per case, what the
+    case is (description, file, source, parameters, reference) once, then one <details> per
+    disagreeing cell (the matrix links to its id)."""
     out, n = [], 0
+    esc = _Escaped()
+    disagree = frozenset(model.DISAGREE)
+    columns = matrix.columns
     for row in matrix.rows:
+        bad = [j for j, cell in enumerate(row.cells) if cell.status in disagree]
+        if not bad:
+            continue
         case = row.case
         p, ref, href = info[row.index]
-        for j, cell in enumerate(row.cells):
-            if cell.status not in model.DISAGREE:
-                continue
+        layout = case.get("layout", "")
+        out.append(f'<div class="case-details"><p><code>{escape(row.case_id)}</code></p><dl>'
+                   f"<dt>case</dt><dd>{esc[str(case.get('description', ''))]} "
+                   f"{_link(href, str(case.get('file', '')) + ':' + str(case.get('line', '')))}</dd>"
+                   f"<dt>source</dt><dd>{_source_html(str(case.get('source', '') or ''))}</dd>"
+                   f"<dt>parameters</dt><dd><code>{escape(p)}</code></dd>"
+                   f"<dt>reference</dt><dd>{esc[ref]}</dd></dl>")
+        for j in bad:
             n += 1
-            r, col = cell.result, matrix.columns[j]
+            cell = row.cells[j]
+            r, col = cell.result, columns[j]
             m = r.metrics or {}
             parts = [f'<details id="x{row.index}-{j}" class="cell-details"><summary>'
-                     f'<span class="{row_status[row.index][j]}">{escape(cell.word)} {escape(cell.number)}</span> '
-                     f"{escape(row.case_id)} [{escape(col.key)}]</summary><dl>"
-                     f"<dt>case</dt><dd>{escape(str(case.get('description', '')))} "
-                     f"{_link(href, str(case.get('file', '')) + ':' + str(case.get('line', '')))}</dd>"
-                     f"<dt>source</dt><dd>{_source_html(str(case.get('source', '') or ''))}</dd>"
-                     f"<dt>parameters</dt><dd><code>{escape(p)}</code></dd>"
-                     f"<dt>reference</dt><dd>{escape(ref)}</dd>"]
+                     f'<span class="{row_status[row.index][j]}">{esc[cell.word]} {esc[cell.number]}</span> '
+                     f"{escape(row.case_id)} [{escape(col.key)}]</summary><dl>"]
             if "max_abs" in m:
                 num = {k: escape(fnum(m.get(k))) for k in ("max_abs", "max_rel", "max_ulp")}
-                ulp = (f"max {num['max_ulp']} ulp" if model.ulp_meaningful(m, str(case.get("dtype", "")))
+                ulp = (f"max {num['max_ulp']} ulp" if cell.ulp_ok
                        else "ULP not reported (the largest ULP distance is between values at or across zero)")
                 parts.append(f"<dt>metrics</dt><dd>max abs {num['max_abs']}, max rel {num['max_rel']}, {ulp}</dd>"
-                             f"<dt>tolerance</dt><dd>{escape(tolerance_text(m))}</dd>")
+                             f"<dt>tolerance</dt><dd>{esc[tolerance_text(m)]}</dd>")
                 if m.get("worst_expected") is not None:
-                    parts.append(f"<dt>largest difference</dt><dd>{escape(worst_text(m, case.get('layout', '')))}</dd>")
+                    parts.append(f"<dt>largest difference</dt><dd>{escape(worst_text(m, layout))}</dd>")
             if r.fingerprint and r.fingerprint.get("explanation"):
-                parts.append(f"<dt>explanation</dt><dd>{escape(str(r.fingerprint['explanation']))}</dd>")
+                parts.append(f"<dt>explanation</dt><dd>{esc[str(r.fingerprint['explanation'])]}</dd>")
             if r.versions:
-                parts.append("<dt>versions</dt><dd>" + escape(", ".join(f"{k} {v}" for k, v in r.versions.items()))
+                parts.append("<dt>versions</dt><dd>" + esc[", ".join(f"{k} {v}" for k, v in r.versions.items())]
                              + "</dd>")
             parts.append(f"<dt>re-run</dt><dd><code>{escape(rerun_command(row.case_id, col.adapter, col.env))}"
                          "</code></dd></dl>")
             for cls, text in (("snippet", r.snippet), ("message", r.message), ("traceback", r.traceback)):
                 if text:
-                    parts.append(f'<pre class="{cls}">{escape(text)}</pre>')
+                    parts.append(f'<pre class="{cls}">{esc[text]}</pre>')
             parts.append("</details>")
             out.append("".join(parts))
+        out.append("</div>")
     return "".join(out), n
 
 

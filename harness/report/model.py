@@ -100,21 +100,23 @@ class Column:
         return framework_of(self.adapter)
 
 
-@dataclass
 class Cell:
-    result: Result | None
-    word: str
-    number: str
-    value: float  # sort key: larger is worse
-    ulp_ok: bool = True  # the recorded max ULP measures precision (see ulp_meaningful)
+    """One (case, column) cell: its result (None when there is none), a word and a number for the
+    page, a sort value (larger is worse) and whether the recorded max ULP measures precision (see
+    ulp_meaningful). ``status`` and ``text`` are computed once: the report reads them per cell."""
+    __slots__ = ("result", "word", "number", "value", "ulp_ok", "status", "text")
 
-    @property
-    def status(self) -> str:
-        return self.result.status if self.result else "missing"
+    def __init__(self, result: Result | None, word: str, number: str, value: float, ulp_ok: bool = True):
+        self.result = result
+        self.word = word
+        self.number = number
+        self.value = value
+        self.ulp_ok = ulp_ok
+        self.status = result.status if result is not None else "missing"
+        self.text = f"{word} {number}" if number else word
 
-    @property
-    def text(self) -> str:
-        return f"{self.word} {self.number}" if self.number else self.word
+    def __repr__(self):
+        return f"Cell({self.status!r}, {self.text!r})"
 
 
 @dataclass
@@ -192,7 +194,9 @@ def cell_text(r: Result | None, ulp_ok: bool | None = None) -> tuple[str, str, f
         return "missing", "", -2.0
     m = r.metrics or {}
     if r.status == "agree":
-        u = _num(m.get("max_ulp", 0))
+        u = m.get("max_ulp", 0)
+        if u.__class__ is not float:
+            u = _num(u)
         if ulp_ok is None:
             ulp_ok = "max_abs" not in m or ulp_meaningful(m, str((r.case or {}).get("dtype", "")))
         if not ulp_ok:
@@ -257,17 +261,36 @@ def _quantile(sorted_vals, q):
     return sorted_vals[lo] + (sorted_vals[hi] - sorted_vals[lo]) * (i - lo)
 
 
+def _cause_id(framework: str, status: str, text: str, memo: dict) -> str:
+    """A stable id for a root cause: a hash of the framework, kind and explanation with its numbers blanked."""
+    key = (framework, status, text)
+    cid = memo.get(key)
+    if cid is None:
+        blanked = f"{framework}\x00{status}\x00{_NUMBER.sub('#', text)}"
+        cid = memo[key] = hashlib.sha1(blanked.encode("utf-8", "replace")).hexdigest()[:10]
+    return cid
+
+
 def build(merged: Merged) -> Matrix:
     by_col: dict[tuple[str, str], list[Result]] = {}
-    for (env, adapter, _), r in merged.results.items():
-        by_col.setdefault((adapter, env), []).append(r)
+    cases: dict[str, dict] = {}
+    for (env, adapter, cid), r in merged.results.items():
+        rs = by_col.get((adapter, env))
+        if rs is None:
+            rs = by_col[(adapter, env)] = []
+        rs.append(r)
+        if cid not in cases:
+            cases[cid] = r.case
     keys = sorted((k for k, rs in by_col.items() if not _unavailable(rs)),
                   key=lambda k: (_ADAPTER_ORDER.get(k[0], 999), k[0], _ENV_ORDER.get(k[1], 9), k[1]))
     cols = [Column(i, a, e, merged.adapters.get((e, a)) or _versions_from(by_col[(a, e)]))
             for i, (a, e) in enumerate(keys)]
-    cases: dict[str, dict] = {}
-    for r in merged.results.values():
-        cases.setdefault(r.case_id, r.case)
+    ncol = len(cols)
+    # every case's results in column order (None where a column has no result)
+    grid: dict[str, list] = {cid: [None] * ncol for cid in cases}
+    for c in cols:
+        for r in by_col[(c.adapter, c.env)]:
+            grid[r.case_id][c.index] = r
 
     def order(cid):
         c = cases[cid]
@@ -275,11 +298,13 @@ def build(merged: Merged) -> Matrix:
         return (OP_ORDER.index(op) if op in OP_ORDER else 99, c.get("file", ""), c.get("line", 0), cid)
 
     groups: dict[tuple[str, str], Group] = {}
-    summary: dict[str, dict[int, Counter]] = {}
-    errors: dict[str, dict[int, list[float]]] = {}
-    diverging: dict[str, Counter] = {}
-    near_zero: dict[str, Counter] = {}
+    # per op, per column: the status of each cell, the ULP errors charted, diverging and near-zero counts
+    statuses_of: dict[str, list[list[str]]] = {}
+    errors: dict[str, list[list[float]]] = {}
+    diverging: dict[str, list[int]] = {}
+    near_zero: dict[str, list[int]] = {}
     causes: dict[str, Cause] = {}
+    cause_ids: dict[tuple[str, str, str], str] = {}
     expected: dict[int, Counter] = {c.index: Counter() for c in cols}
     fw = [c.framework for c in cols]
     n = 0
@@ -287,62 +312,70 @@ def build(merged: Merged) -> Matrix:
         case = cases[cid]
         op = case.get("op", "?")
         dtype = str(case.get("dtype", ""))
-        g = groups.setdefault((op, case.get("file", "?")), Group(op, case.get("file", "?")))
+        g = groups.get((op, case.get("file", "?")))
+        if g is None:
+            g = groups[(op, case.get("file", "?"))] = Group(op, case.get("file", "?"))
+        per_col = statuses_of.get(op)
+        if per_col is None:
+            per_col = statuses_of[op] = [[] for _ in cols]
+            errors[op] = [[] for _ in cols]
+            diverging[op] = [0] * ncol
+            near_zero[op] = [0] * ncol
+        op_errors, op_diverging, op_near_zero = errors[op], diverging[op], near_zero[op]
         cells = []
-        for col in cols:
-            r = merged.results.get((col.env, col.adapter, cid))
-            m = r.metrics if r is not None and isinstance(r.metrics, dict) else None
-            measured = bool(m) and "max_abs" in m
+        bad_fw, good_fw = set(), set()
+        for ci, r in enumerate(grid[cid]):
+            if r is None:
+                cells.append(Cell(None, *cell_text(None), False))
+                per_col[ci].append("missing")
+                continue
+            st = r.status
+            m = r.metrics
+            measured = m.__class__ is dict and "max_abs" in m
             ok = ulp_meaningful(m, dtype) if measured else False
             cells.append(Cell(r, *cell_text(r, ok if measured else True), ok))
-            st = r.status if r else "missing"
-            per_op = summary.get(op)
-            if per_op is None:
-                per_op = summary[op] = {c.index: Counter() for c in cols}
-            per_op[col.index][st] += 1
-            if r and r.status in ("agree", "diverge") and not (r.metrics or {}).get("shape_mismatch"):
-                if r.status == "agree" and not ok:
-                    near_zero.setdefault(op, Counter())[col.index] += 1
-                else:
-                    errors.setdefault(op, {}).setdefault(col.index, []).append(_num(r.metrics.get("max_ulp")))
-                if r.status == "diverge":
-                    diverging.setdefault(op, Counter())[col.index] += 1
-            if r and r.status in DISAGREE:
+            per_col[ci].append(st)
+            if st == "agree" or st == "diverge":
+                if not (m or {}).get("shape_mismatch"):
+                    if st == "agree" and not ok:
+                        op_near_zero[ci] += 1
+                    else:
+                        op_errors[ci].append(_num(m.get("max_ulp")))
+                    if st == "diverge":
+                        op_diverging[ci] += 1
+                if st == "agree":
+                    good_fw.add(fw[ci])
+            if st in DISAGREE:
+                bad_fw.add(fw[ci])
                 text = _cause_text(r)
-                key = f"{fw[col.index]}\x00{r.status}\x00{_NUMBER.sub('#', text)}"
-                cid_ = hashlib.sha1(key.encode("utf-8", "replace")).hexdigest()[:10]
-                cause = causes.get(cid_)
+                key = _cause_id(fw[ci], st, text, cause_ids)
+                cause = causes.get(key)
                 if cause is None:
-                    cause = causes[cid_] = Cause(cid_, fw[col.index], r.status, text)
+                    cause = causes[key] = Cause(key, fw[ci], st, text)
                 elif text != cause.text:
                     cause.varies = True
-                cause.cells.append((n, col.index))
-                cause.max_abs.append(_num((r.metrics or {}).get("max_abs")))
-                if r.status == "diverge":
+                cause.cells.append((n, ci))
+                cause.max_abs.append(_num((m or {}).get("max_abs")))
+                if st == "diverge":
                     x = expectation(r)
                     if x is not None:
-                        expected[col.index]["expected" if x else "unexpected"] += 1
+                        expected[ci]["expected" if x else "unexpected"] += 1
         row = Row(n, cid, case, cells)
         n += 1
-        bad_fw, good_fw = set(), set()
-        for i, c in enumerate(cells):
-            r = c.result
-            if r is None:
-                continue
-            if r.status in DISAGREE:
-                bad_fw.add(fw[i])
-            elif r.status == "agree":
-                good_fw.add(fw[i])
         row.disagrees = bool(bad_fw)
         if len(bad_fw) == 1 and len(good_fw - bad_fw) >= 2:
             row.odd = next(iter(bad_fw))
         g.rows.append(row)
 
+    summary: dict[str, dict[int, Counter]] = {
+        op: {c.index: Counter(per_col[c.index]) for c in cols} for op, per_col in statuses_of.items() if cols}
     charts: dict[str, list[BoxStats]] = {}
     for op, per_col in errors.items():
+        if not any(per_col):
+            continue
         stats = []
         for col in cols:
-            vals = per_col.get(col.index)
+            vals = per_col[col.index]
             if not vals:
                 continue
             finite = sorted(v for v in vals if math.isfinite(v))
@@ -350,8 +383,8 @@ def build(merged: Merged) -> Matrix:
             if not finite:
                 finite = [math.nan]
             stats.append(BoxStats(col, len(vals), finite[0], _quantile(finite, .25), _quantile(finite, .5),
-                                  _quantile(finite, .75), finite[-1], n_inf, diverging.get(op, Counter())[col.index],
-                                  near_zero.get(op, Counter())[col.index]))
+                                  _quantile(finite, .75), finite[-1], n_inf, diverging[op][col.index],
+                                  near_zero[op][col.index]))
         charts[op] = stats
     ops = [op for op in OP_ORDER if op in summary] + sorted(op for op in summary if op not in OP_ORDER)
     dtypes = sorted({c.get("dtype", "?") for c in cases.values()})

@@ -231,3 +231,52 @@ def test_non_finite_worst_elements_render(tmp_path):
     f = results_file(tmp_path / "r.jsonl", "current", [res("nanny", "torch", "diverge", metrics=m)])
     page = render(merge([f]))
     assert "3 of 6 outputs are NaN" in page
+
+
+def test_page_data_stores_each_distinct_cell_once(tmp_path):
+    from harness.report.html import _CELL_DEFAULTS, _LETTER, _drill_data, _row_info
+    ok = {"max_abs": 1e-7, "max_rel": 1e-7, "max_ulp": 2.0, "atol": 1e-5, "rtol": 1e-5, "n": 24, "n_bad": 0,
+          "worst_index": [0, 1, 2], "worst_expected": 0.5, "worst_actual": 0.5}
+    rs = []
+    for i in range(6):  # the same agreeing cell in every row: stored once
+        rs.append(res(f"c{i}", "torch", "agree", metrics=ok, snippet="y = f(x)", duration=0.5, case=case(f"c{i}")))
+    # one field differs from that cell: each is stored on its own
+    rs.append(res("d0", "torch", "agree", metrics=dict(ok, max_ulp=3.0), snippet="y = f(x)", duration=0.5, case=case("d0")))
+    rs.append(res("d1", "torch", "agree", metrics=ok, snippet="y = g(x)", duration=0.5, case=case("d1")))
+    rs.append(res("d2", "torch", "agree", metrics=ok, snippet="y = f(x)", duration=0.25, case=case("d2")))
+    rs.append(res("d3", "torch", "agree", metrics=ok, snippet="y = f(x)", duration=0.5, case=case("d3"),
+                  versions={"fw": "2.0"}))
+    rs.append(res("d4", "torch", "agree", metrics=dict(ok, max_ulp=True), snippet="y = f(x)", duration=0.5,
+                  case=case("d4")))  # True is not 2.0 nor 1
+    rs.append(res("d5", "torch", "diverge", metrics=dict(ok, max_abs=0.5, max_ulp=1e7), snippet="y = f(x)",
+                  duration=0.5, case=case("d5"), message="diverge", outcome="expected",
+                  expectation={"reason": "known", "file": "e.yaml", "line": 3, "url": "https://example.org/i/1"}))
+    rs.append(res("d5", "keras-tf", "error", message="ValueError: bad", traceback="Traceback ...", case=case("d5")))
+    m = build(merge([results_file(tmp_path / "r.jsonl", "current", rs, [("torch", {"fw": "1.0"})])]))
+    data = _drill_data(m, _row_info(m, None))
+    S = data["str"]
+    cells = data["cells"]
+    refs = {}
+    for row, drow in zip(m.rows, data["rows"]):
+        assert drow[0] == row.case_id and len(drow[9]) == len(m.columns)
+        for j, (cell, k) in enumerate(zip(row.cells, drow[9])):
+            r = cell.result
+            if r is None:
+                assert k == -1
+                continue
+            refs[(row.case_id, j)] = k
+            got = cells[k] + list(_CELL_DEFAULTS[len(cells[k]):])  # trailing defaults were left out
+            assert got[0] == _LETTER[r.status] and got[1] == cell.text
+            assert [S[i] if i >= 0 else "" for i in got[4:7]] == [r.snippet, r.message, r.traceback]
+            assert got[8] == round(r.duration, 4)
+            assert (got[2][0] if got[2] else None) == (r.metrics or {}).get("max_abs")
+            assert got[9] == (r.versions if r.versions != m.columns[j].versions else 0)
+            assert got[13] == (1 if cell.ulp_ok else 0)
+            if r.outcome:
+                assert S[got[14]].startswith("expected: known") and S[got[15]] == "https://example.org/i/1"
+    torch = [c.index for c in m.columns if c.adapter == "torch"][0]
+    same = {refs[(f"c{i}", torch)] for i in range(6)}
+    assert len(same) == 1
+    distinct = [refs[(f"d{i}", torch)] for i in range(6)]
+    assert len(set(distinct) | same) == 7
+    assert cells[refs[("d4", torch)]][2][2] is True

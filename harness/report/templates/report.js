@@ -19,6 +19,12 @@
     if (!data) data = JSON.parse(document.getElementById("data").textContent);
     return data;
   }
+  // a row's cells are indices into the table of distinct cells (-1: no result)
+  function cellAt(d, r, c) {
+    var row = d.rows[r];
+    var i = row ? row[9][c] : -1;
+    return i >= 0 ? d.cells[i] : 0;
+  }
   var style = document.createElement("style");
   document.head.appendChild(style);
 
@@ -93,7 +99,8 @@
       var S = function (i) { return i >= 0 ? d.str[i] : ""; };
       rowText = d.rows.map(function (row) {
         var parts = [row[0], S(row[3])];
-        row[9].forEach(function (cell) {
+        row[9].forEach(function (i) {
+          var cell = i >= 0 ? d.cells[i] : 0;
           if (!cell) return;
           parts.push(S(cell[7]));
           if (cell[0] !== "a" && cell[0] !== "d" && cell[5] >= 0) parts.push(S(cell[5]).split("\n")[0]);
@@ -129,12 +136,15 @@
       if (ok && (want || causeIdx || state.view)) {
         var hasWant = !want, hasCause = !causeIdx, nbad = 0;
         var fwBad = {}, fwGood = {};
-        var cells = causeIdx ? getData().rows[r][9] : null;
+        var d = causeIdx ? getData() : null;
         for (var j = 0; j < visCols.length; j++) {
           var c = visCols[j];
           var ch = s.charAt(c);
           if (want && want.indexOf(ch) >= 0) hasWant = true;
-          if (causeIdx && cells[c] && causeIdx[cells[c][12]]) hasCause = true;
+          if (causeIdx) {
+            var cc = cellAt(d, r, c);
+            if (cc && causeIdx[cc[12]]) hasCause = true;
+          }
           if (BAD.indexOf(ch) >= 0) { nbad++; fwBad[cols[c].f] = true; }
           else if (ch === "a") fwGood[cols[c].f] = true;
         }
@@ -161,7 +171,7 @@
   // ---- sorting by one column's errors, worst first
   var RANK = {a: 0, d: 1e12, e: 1e305, c: 1e306, t: 1e306, u: -1, s: -1, m: -2};
   function sortValue(r, c) {
-    var cell = getData().rows[r][9][c];
+    var cell = cellAt(getData(), r, c);
     if (!cell) return -2;
     var v = RANK[cell[0]];
     var m = cell[2];
@@ -264,7 +274,7 @@
     var row = d.rows[r], col = d.cols[c];
     if (!row || !col) return;
     var S = function (i) { return i >= 0 ? d.str[i] : ""; };
-    var cell = row[9][c];
+    var cell = cellAt(d, r, c);
     var body = document.getElementById("drill-body");
     body.textContent = "";
     document.getElementById("drill-title").textContent = row[0] + " [" + col.a + "@" + col.e + "]";
@@ -363,7 +373,7 @@
               "repro", "copy the reproducer command");
     body.appendChild(el("p", "Run it where the " + col.e + " environment is installed (tox -e " + col.e + " -- -k ... takes the same options).", "help"));
     function pre(title, i, cls) {
-      if (!cell || i < 0) return;
+      if (!cell || !(i >= 0)) return;
       body.appendChild(el("h3", title));
       var p = el("pre", S(i), cls);
       p.tabIndex = 0;
