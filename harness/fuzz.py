@@ -109,6 +109,7 @@ class Fuzzer:
         self.tally = {a: Tally() for a in self.adapters}
         self.findings: dict[tuple, Finding] = {}
         self.draws = self.rejected = 0
+        self.drawn: list[str] = []  # case ids in the order they were drawn
         self.log = log or (lambda msg: None)
         self._defaults: dict = {}
 
@@ -125,6 +126,7 @@ class Fuzzer:
             self.rejected += 1
             return
         self.draws += 1
+        self.drawn.append(case.id)
         for a in self._open():
             r = self.runner.run_cell(case, a)
             t = self.tally[a]

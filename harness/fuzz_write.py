@@ -105,6 +105,7 @@ def write_all(fz, findings, out: Path, *, repro=False, duration=0.0) -> dict:
                    "message": (r.message or "").split("\n")[0][:500], "metrics": _metrics(r.metrics),
                    "first_cell": f.cell, "occurrences": f.occurrences, "drawn_case": f.case.id,
                    "drawn": params_text(f.case.to_dict()), "shrunk_to": params_text(f.final_case.to_dict()),
+                   "drawn_shape": dict(f.case.sizes), "shape": dict(f.final_case.sizes),
                    "shrunk": f.final_case is not f.case, "shrink_calls": f.shrunk.calls if f.shrunk else 0,
                    "shrink_note": f.shrunk.note if f.shrunk else "not shrunk (shrink budget 0)",
                    "rerun": rerun_command(out, rel, a)}
