@@ -9,6 +9,7 @@ from .adapters import registry
 from .case import params_text
 from .expectations import Expectations, claim_outcome, device_of, outcome
 from .inputs import make_inputs
+from .judge_training import check_words, judge_training, output_words
 from .layouts import Layout
 from .numerics import judge
 from .results import ClaimResult, Result, Writer, _clean, read
@@ -28,13 +29,16 @@ def explain(case, result: Result) -> str:
         else:
             if m.get("nonfinite"):
                 lines.append(f"  {m['nonfinite']}")
+            lines += output_words(m)
             lay = Layout(case.layout)
             where = ", ".join(f"{a}={i}" for a, i in zip(lay.axes, m.get("worst_index") or []))
+            if m.get("output") not in (None, "y", "dx"):  # a parameter-shaped output
+                where = ", ".join(str(i) for i in m.get("worst_index") or [])
             lines.append(f"  error {_g(m.get('max_abs'))} (max abs), achievable {_g(m.get('achievable'))}, "
                          f"ratio {_g(m.get('ratio'))}; {m.get('n_bad')} of {m.get('n')} elements above the "
                          f"allowed {_g(m.get('allowed'))}")
             lines.append(f"  rule: {rule_text(m, case)}")
-            lines.append(f"  largest difference at [{where}]: expected {m.get('worst_expected')!r}, "
+            lines.append(f"  largest difference{' in ' + m['output'] if m.get('output') else ''} at [{where}]: expected {m.get('worst_expected')!r}, "
                          f"got {m.get('worst_actual')!r}")
         if m.get("output_dtype") and m["output_dtype"] != case.dtype:
             lines.append(f"  output dtype {m['output_dtype']} (case dtype {case.dtype})")
@@ -42,6 +46,7 @@ def explain(case, result: Result) -> str:
             d = m["epsilon_default"]
             lines.append(f"  epsilon: the documented default {d.get('value')!r} ({d.get('source')})")
         lines.append(f"  reference: {case.semantics_with(_eps(case, m)).describe()}")
+        lines += check_words(case)
         if result.fingerprint and result.fingerprint.get("explanation"):
             lines.append(f"  explanation: {result.fingerprint['explanation']}")
     elif result.message:
@@ -219,7 +224,7 @@ class Runner:
             self._announced.add(adapter)
             if self.writer:
                 self.writer.adapter(adapter, reply.versions)
-        metrics, status, sem, cmp = {}, reply.status, None, None
+        metrics, status, sem, cmp, training_fp = {}, reply.status, None, None, None
         if case.expect and reply.status in ("ok", "error"):
             status, said = expected_error(case, reply)
             metrics = {"expected_error" if status == "diverge" else "raised": said}
@@ -230,17 +235,23 @@ class Runner:
                 metrics["epsilon_default"] = doc
                 eps = float(doc["value"])
             sem = case.semantics_with(eps)
-            cmp, _ = judge(reply.y, inputs.x, sem, case.dtype, inputs.gamma, inputs.beta, case.tolerance_spec)
-            metrics.update(cmp.metrics())
-            metrics["output_dtype"] = str(getattr(reply.y, "dtype", type(reply.y).__name__))
-            status = "agree" if cmp.ok else "diverge"
+            if case.check != "forward":  # backward, running_stats: several named outputs
+                status, judged, training_fp = judge_training(case, inputs, reply, sem)
+                metrics.update(judged)
+            else:
+                cmp, _ = judge(reply.y, inputs.x, sem, case.dtype, inputs.gamma, inputs.beta, case.tolerance_spec)
+                metrics.update(cmp.metrics())
+                metrics["output_dtype"] = str(getattr(reply.y, "dtype", type(reply.y).__name__))
+                status = "agree" if cmp.ok else "diverge"
         result = Result(
             case_id=case.id, adapter=adapter, env=self.env, status=status, versions=reply.versions,
             metrics=metrics, message=reply.message, traceback=reply.traceback, snippet=reply.snippet,
             duration=time.perf_counter() - t0, case=case.to_dict(),
         )
         if status == "diverge":
-            if cmp is not None and not cmp.shape_mismatch:
+            if training_fp is not None:
+                result.fingerprint = training_fp
+            elif cmp is not None and not cmp.shape_mismatch:
                 result.fingerprint = _fingerprint(case, inputs, reply.y, sem, cmp.achievable)
             result.message = explain(case, result)
         self._judge(result)

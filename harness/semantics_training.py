@@ -1,0 +1,127 @@
+"""Fingerprints of backward and running-statistics cells: which member of the
+family reproduces what a framework returned, in words.
+
+Backward: the gradients of every structural candidate of the forward family
+(statistics over other axes or groups, centred or RMS) and of its numerical
+variants (another epsilon, epsilon outside the square root, an unbiased
+variance), and the gradient with the statistics treated as constants. Running
+statistics: the update rules of :class:`harness.training.Update` (an unbiased
+running variance, momentum as the weight of the old value, both). A candidate
+explains a cell when every named output agrees with the candidate's reference
+under the verdict rule (the candidate's own achievable error for running
+statistics, the expected semantics' for gradients, as the forward fingerprint
+does).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .compare import compare
+from .layouts import Layout
+from .reference import Semantics
+from .reference_grad import _rows_stats, grads
+from .semantics import candidates, difference, refinements
+from . import training
+
+
+def _all_ok(actual: dict, refs: dict, dtype: str, achievable: dict) -> bool:
+    for k, ref in refs.items():
+        a = actual.get(k)
+        if a is None or not compare(a, ref, dtype, achievable=achievable.get(k, 0.0)).ok:
+            return False
+    return True
+
+
+def _off_words(comparisons: dict) -> str:
+    bad = [k for k, c in comparisons.items() if not c.ok]
+    good = [k for k, c in comparisons.items() if c.ok]
+    text = ", ".join(f"{k} (error {comparisons[k].max_abs:.3g}, allowed {comparisons[k].allowed:.3g})" for k in bad)
+    return f"{text} differ{'s' if len(bad) == 1 else ''}" + (f"; {', '.join(good)} agree{'s' if len(good) == 1 else ''}" if good else "")
+
+
+def _constant_stats_grads(x, sem: Semantics, dy, gamma=None, beta=None) -> dict:
+    """Gradients with mean and variance treated as constants: dx = dy * gamma / s."""
+    out = grads(x, sem, dy, gamma, beta)
+    x64 = np.asarray(x, np.float64)
+    _, _, s, _, back = _rows_stats(x64, sem)
+    g = np.asarray(dy, np.float64)
+    if gamma is not None:
+        from .reference_grad import affine_broadcast
+        g = g * affine_broadcast(gamma, sem, x64.shape)
+    from .numerics import _blocks
+    gf, _ = _blocks(g, sem)
+    out["dx"] = back(gf / s)
+    return out
+
+
+def fingerprint_backward(x, actual: dict, expected: Semantics, dtype: str, dy, gamma, beta, achievable: dict,
+                         comparisons: dict, max_matches=6) -> dict:
+    """Members of the family whose gradients reproduce ``actual`` (names -> arrays)."""
+    lay = Layout(expected.layout)
+    channels = np.shape(x)[lay.index(lay.channel)]
+    found: list[tuple[str, Semantics | None]] = []
+    seen = set()
+
+    def consider(sem: Semantics | None, words: str, refs: dict):
+        if words in seen or len(found) >= max_matches:
+            return
+        seen.add(words)
+        with np.errstate(all="ignore"):
+            if all(np.all(np.isfinite(r)) for r in refs.values()) and _all_ok(actual, refs, dtype, achievable):
+                found.append((words, sem))
+
+    for sem in refinements(expected, expected):
+        if sem != expected:
+            consider(sem, "gradient of " + difference(sem, expected), grads(x, sem, dy, gamma, beta))
+    consider(None, "gradient with the mean and variance treated as constants (no gradient through the statistics)",
+             _constant_stats_grads(x, expected, dy, gamma, beta))
+    for sem in candidates(expected, channels):
+        if sem.with_(bias=expected.bias) == expected:
+            continue
+        try:
+            refs = grads(x, sem, dy, gamma, beta)
+        except ValueError:
+            continue
+        consider(sem, "gradient of " + difference(sem, expected), refs)
+    off = _off_words(comparisons)
+    if found:
+        expl = "; or ".join(w for w, _ in found[:3]) + f" ({off})"
+    else:
+        expl = f"no member of the family reproduces these gradients ({off})"
+    return {"matches": [{"explanation": w} for w, _ in found], "explanation": expl}
+
+
+def update_words(found: training.Update, expected: training.Update, n: int) -> str:
+    parts = []
+    if found.ddof != expected.ddof:
+        parts.append(f"running variance updated with the unbiased (n/(n-1), n={n} values per channel) batch "
+                     "variance while the batch is normalized with the biased one" if found.ddof == 1 else
+                     "running variance updated with the biased batch variance")
+    if found.old_weight != expected.old_weight:
+        m = expected.momentum
+        parts.append(f"momentum {m:g} applied as the weight of the old value "
+                     f"(new = {m:g}*old + {1 - m:g}*batch; the case means new = {1 - m:g}*old + {m:g}*batch)")
+    return "; ".join(parts)
+
+
+def fingerprint_running_stats(x, actual: dict, sem: Semantics, dtype: str, expected: training.Update, batches,
+                              gamma, beta, comparisons: dict) -> dict:
+    """Update rules that reproduce the running statistics and inference output ``actual``."""
+    n = training.values_per_channel(batches, sem)
+    matches = []
+    for ddof in (0, 1):
+        for old in (False, True):
+            cand = training.Update(expected.momentum, ddof, old)
+            if cand.ddof == expected.ddof and cand.new_weight == expected.new_weight:
+                continue
+            refs = training.reference(x, batches, sem, cand, gamma, beta)
+            ach = training.achievable_errors(x, batches, refs, sem, dtype, cand, gamma, beta)
+            if _all_ok(actual, refs, dtype, ach):
+                matches.append({"ddof": ddof, "momentum_weights_old": old,
+                                "explanation": update_words(cand, expected, n)})
+    off = _off_words(comparisons)
+    if matches:
+        expl = "; or ".join(m["explanation"] for m in matches) + f" ({off})"
+    else:
+        expl = f"no running-statistics update rule of the family reproduces these outputs ({off})"
+    return {"matches": matches, "explanation": expl}
