@@ -51,3 +51,41 @@ def check_smoke(adapter: str, unsupported_ops=(), unsupported=lambda case: False
     for r in results:
         assert r.versions, f"{adapter}: no framework versions recorded"
     return results
+
+
+def snippet_reproduces(adapter: str, case):
+    """Run ``adapter`` on ``case`` in this process, then execute the call it recorded
+    (its snippet) in a fresh namespace set up only by its reproducer pieces (imports,
+    conversions): the recorded call must give the same output, bit for bit. Returns
+    the adapter's Output. For the adapter and framework tests, which may import frameworks."""
+    import contextlib
+    import os
+
+    import numpy as np
+
+    from harness.adapters import load_adapter, registry
+    from harness.inputs import make_inputs
+
+    spec = registry()[adapter]
+    for k, v in spec.env:
+        assert os.environ.get(k, v) == v, f"{adapter} needs {k}={v} in this test process"
+        os.environ[k] = v
+    ad = load_adapter(spec)
+    assert ad.supports(case) is None, ad.supports(case)
+    inputs = make_inputs(case)
+    out = ad.run(case, inputs)
+    parts = ad.repro(case)
+    ns = {"np": np}
+    exec(parts["imports"], ns)  # noqa: S102 - the adapter's own generated code
+
+    def conv(a):
+        return None if a is None else eval(parts["to_framework"], {**ns, "a": np.asarray(a)})  # noqa: S307
+
+    ns.update(x=conv(inputs.x), gamma=conv(inputs.gamma), beta=conv(inputs.beta))
+    ctx = eval(parts["context"], ns) if parts.get("context") else contextlib.nullcontext()  # noqa: S307
+    with ctx:
+        exec(out.snippet, ns)  # noqa: S102
+    y = eval(parts["to_numpy"], {**ns, "y": ns["y"]})  # noqa: S307
+    np.testing.assert_array_equal(np.asarray(y, np.float64), np.asarray(out.y, np.float64),
+                                  err_msg=f"{adapter}: the recorded call does not give the adapter's output")
+    return out

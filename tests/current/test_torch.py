@@ -1,7 +1,7 @@
 """The torch adapters against the reference, in the environment that has torch."""
-from harness.adapters import registry
+from harness.results import framework_absent
 
-from tests.support import check_smoke, run_cells, smoke_cases
+from tests.support import check_smoke, run_cells, smoke_cases, snippet_reproduces
 
 
 def test_torch_modules_smoke():
@@ -14,10 +14,11 @@ def test_torch_functional_smoke():
 
 
 def test_snippet_is_what_ran():
-    case = next(c for c in smoke_cases() if c.id.startswith("smoke-gn-nhwc-g2"))
-    (r,) = run_cells("torch", [case])
-    assert "nn.GroupNorm(2, 6" in r.snippet
-    assert ".permute(0, 3, 1, 2)" in r.snippet  # the transpose a user must write
+    # channels-last input: the recorded call must include the transposes a user writes around nn.GroupNorm
+    for adapter in ("torch", "torch-functional"):
+        for c in smoke_cases():
+            if c.id.startswith(("smoke-gn-nhwc-g2", "smoke-ln-btf", "smoke-in-ncl")) and c.dtype == "float32":
+                snippet_reproduces(adapter, c)
 
 
 def test_cuda_columns_are_hidden_without_a_device():
@@ -28,4 +29,5 @@ def test_cuda_columns_are_hidden_without_a_device():
         assert r.status == "agree"
     else:
         assert r.status == "unsupported" and r.message.startswith("not available")
-    assert "torch-cuda" in registry()
+    # the report hides the column exactly when there is no device
+    assert framework_absent(r.status, r.message) == (not torch.cuda.is_available())

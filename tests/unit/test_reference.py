@@ -189,3 +189,29 @@ def test_describe_names_the_axes():
     assert "statistics over {T,F}" in sem("group_norm", groups=1).describe()
     assert "statistics over {F}" in sem("layer_norm").describe()
     assert "RMS" in sem("rms_norm").describe()
+
+
+@pytest.mark.parametrize("op,kw", [("layer_norm", {"axes": "TQ"}), ("rms_norm", {"affine_axes": "Z"}),
+                                   ("group_norm", {"groups": 1, "axes": "X"})])
+def test_unknown_axis_letters_are_refused_not_dropped(op, kw):
+    with pytest.raises(ValueError, match="not an axis of layout BTF"):
+        op_semantics(op, "BTF", **kw)
+    with pytest.raises(ValueError, match="not an axis of layout BTF"):
+        Semantics("BTF", ("F", "Q"), ("F",))
+
+
+@pytest.mark.parametrize("value", [0.0, 0.1, 1.0, 10000.1, -3.3e-7, 1.7e308])  # the last: a sum that overflows
+@pytest.mark.parametrize("op,kw", [("layer_norm", {}), ("batch_norm", {}), ("group_norm", {"groups": 2}),
+                                   ("instance_norm", {})])
+def test_a_constant_row_normalizes_to_exactly_beta(op, kw, value):
+    layout = "NCHW" if op == "instance_norm" else "BTF"
+    sem = op_semantics(op, layout, eps=1e-5, **kw)
+    shape = (2, 4, 3, 5) if layout == "NCHW" else (3, 7, 4)
+    x = np.full(shape, value)
+    sizes = dict(zip(layout, shape))
+    gamma = np.linspace(0.5, 2.0, num=int(np.prod(param_shape(sem, sizes)))).reshape(param_shape(sem, sizes))
+    beta = np.linspace(-1.0, 1.0, num=gamma.size).reshape(gamma.shape)
+    y = normalize(x, sem, gamma, beta)
+    lay_idx = [layout.index(a) for a in sem.affine_axes]
+    bshape = [shape[i] if i in lay_idx else 1 for i in range(len(shape))]
+    np.testing.assert_array_equal(y, np.broadcast_to(beta.reshape(bshape), shape))

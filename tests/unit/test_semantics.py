@@ -6,8 +6,13 @@ from harness.ops import op_semantics
 from harness.reference import Semantics, normalize
 from harness.semantics import candidates, difference, fingerprint
 
-rng = np.random.default_rng(0)
-X = rng.standard_normal((2, 5, 6)).astype(np.float32)
+X = np.random.default_rng(0).standard_normal((2, 5, 6)).astype(np.float32)
+
+
+@pytest.fixture
+def rng():
+    """A generator of the test's own: no test's draws depend on which tests ran before it."""
+    return np.random.default_rng(1)
 
 
 def test_gn1_output_is_recognised_against_the_ln_expectation():
@@ -25,7 +30,7 @@ def test_gn1_output_is_recognised_against_the_ln_expectation():
     (dict(ddof=1), "unbiased (n-1) variance"),
     (dict(center=False, bias=False), "not centred (RMS)"),
 ])
-def test_numeric_variants_are_named(variant, text):
+def test_numeric_variants_are_named(variant, text, rng):
     expected = op_semantics("layer_norm", "BTF", axes="TF", eps=1e-5)
     x = rng.standard_normal((2, 5, 6)) * 0.05 + 0.01  # small variance: eps variants are visible
     y = normalize(x, expected.with_(**variant))
@@ -33,7 +38,7 @@ def test_numeric_variants_are_named(variant, text):
     assert text in fp["explanation"], fp["explanation"]
 
 
-def test_grouping_is_found():
+def test_grouping_is_found(rng):
     expected = op_semantics("group_norm", "NCHW", groups=4, eps=1e-5)
     x = rng.standard_normal((2, 8, 3, 3))
     y = normalize(x, expected.with_(groups=2))
@@ -41,7 +46,7 @@ def test_grouping_is_found():
     assert fp["best"]["groups"] == 2 and "in 2 channel groups" in fp["explanation"]
 
 
-def test_near_ties_are_all_reported():
+def test_near_ties_are_all_reported(rng):
     # T=1: statistics over {F} and over {T,F} are the same set of elements
     x = rng.standard_normal((3, 1, 8))
     expected = op_semantics("layer_norm", "BTF", eps=1e-5)
@@ -53,7 +58,7 @@ def test_near_ties_are_all_reported():
     assert "epsilon 0.001" in fp["explanation"]
 
 
-def test_precision_noise_is_called_numerical():
+def test_precision_noise_is_called_numerical(rng):
     # float32 output with errors: not float16-representable, so not "computed in float16"
     expected = op_semantics("layer_norm", "BTF", eps=1e-5)
     y = normalize(X, expected) + 1e-3 * rng.standard_normal(X.shape)
@@ -62,7 +67,7 @@ def test_precision_noise_is_called_numerical():
     assert "numerical difference, not a different formula" in fp["explanation"]
 
 
-def test_ignored_affine():
+def test_ignored_affine(rng):
     expected = op_semantics("group_norm", "BTF", groups=2, eps=1e-5)
     g, b = rng.standard_normal(6) + 1, rng.standard_normal(6)
     y = normalize(X, expected)  # the framework dropped gamma/beta
@@ -80,7 +85,7 @@ def test_difference_of_identical_is_expected():
     assert difference(s, s) == "the expected semantics"
 
 
-def test_float64_computed_in_float32_is_named():
+def test_float64_computed_in_float32_is_named(rng):
     expected = op_semantics("layer_norm", "BTF", eps=1e-5)
     x = rng.standard_normal((2, 5, 6))
     y = normalize(x, expected).astype(np.float32).astype(np.float64)  # a float64 output holding float32 values
@@ -89,7 +94,7 @@ def test_float64_computed_in_float32_is_named():
     assert "the float64 result was computed in float32" in fp["explanation"]
 
 
-def test_one_pass_variance_is_recognised_by_its_size():
+def test_one_pass_variance_is_recognised_by_its_size(rng):
     from harness.numerics import one_pass, stable
     expected = op_semantics("layer_norm", "BTF", eps=1e-5)
     x = (100.0 + rng.standard_normal((2, 4, 64))).astype(np.float32)
@@ -103,7 +108,7 @@ def test_one_pass_variance_is_recognised_by_its_size():
     assert not fp2.get("variance_probe", {}).get("one_pass_like")
 
 
-def test_half_precision_statistics_kept_in_half_are_named():
+def test_half_precision_statistics_kept_in_half_are_named(rng):
     from harness.numerics import stable
     expected = op_semantics("layer_norm", "BTF", eps=1e-5)
     x = (100.0 + rng.standard_normal((2, 4, 64))).astype(np.float16)
@@ -121,7 +126,7 @@ def test_output_collapsed_to_beta_is_said_so():
     assert fp["explanation"].startswith("every normalized value is 0 (the output is beta): x² overflows float16")
 
 
-def test_numerical_variants_do_not_explain_rounding_noise():
+def test_numerical_variants_do_not_explain_rounding_noise(rng):
     # an output just outside tolerance must not be "explained" by epsilon 1.001e-5 or eps outside the sqrt
     expected = op_semantics("layer_norm", "BTF", eps=1e-5)
     y = normalize(X, expected) + 1.5e-5 * np.sign(rng.standard_normal(X.shape))
