@@ -119,7 +119,7 @@ def fmt_number(v) -> str:
 
 
 def params_text(case: dict) -> str:
-    """A case's parameters in one line, from its record: 'op=group_norm layout=BTF shape=B2xT5xF6 ...'."""
+    """A case's parameters in one line, from its record: 'op=<op> layout=BTF shape=B2xT5xF6 ...'."""
     shape = case.get("shape") or {}
     p = [f"op={case.get('op')}", f"layout={case.get('layout')}",
          "shape=" + "x".join(f"{a}{n}" for a, n in shape.items())]

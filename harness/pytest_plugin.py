@@ -1,6 +1,6 @@
 """pytest collection of case files: one item per (case, adapter).
 
-Item ids look like ``cases/group_norm/seed_btf.yaml::gn-btf-g1-eps1e-05-float32[torch]``.
+Item ids look like ``<case file>::<case id>[<adapter>]``, e.g. ``cases/x/seed_btf.yaml::gn-btf-g1-eps1e-05-float32[torch]``.
 A bad case file becomes one failing item carrying its one-line error; the
 other files are collected as usual.
 
