@@ -79,15 +79,17 @@ def judge_training(case, inputs, reply, sem) -> tuple[str, dict, dict | None]:
     comps = judge_outputs(actual, refs, ach, case.dtype, case.tolerance_spec)
     ok, metrics = metrics_of(comps)
     metrics["output_dtype"] = str(getattr(reply.y, "dtype", type(reply.y).__name__))
+    if isinstance((reply.info or {}).get("path"), str):
+        metrics["path"] = reply.info["path"]  # which implementation the framework chose (tf.keras: fused or not)
     if ok:
         return "agree", metrics, None
     try:
         if case.check == "backward":
             fp = fingerprint_backward(inputs.x, actual, sem, case.dtype, inputs.dy, inputs.gamma, inputs.beta, ach,
-                                      comps)
+                                      comps, refs)
         else:
             fp = fingerprint_running_stats(inputs.x, actual, sem, case.dtype, _update(case), inputs.batches,
-                                           inputs.gamma, inputs.beta, comps)
+                                           inputs.gamma, inputs.beta, comps, refs)
     except Exception as e:  # noqa: BLE001 - an explanation must never cost the result
         fp = {"matches": [], "explanation": f"fingerprinting failed: {type(e).__name__}: {e}"}
     return "diverge", metrics, fp

@@ -168,14 +168,24 @@ class _Keras(Adapter):
             "gamma": _to_tensor(inputs.gamma, case.dtype),
             "beta": _to_tensor(inputs.beta, case.dtype),
         }
+        if case.check == "backward":
+            ns["dy"] = _to_tensor(inputs.dy, case.dtype)
+        if case.check == "running_stats":
+            ns["batches"] = [_to_tensor(b, case.dtype) for b in inputs.batches]
         run_snippet(self.name, src, ns)
-        return Output(_to_numpy(ns["y"], case.dtype), src)
+        if case.check == "backward":
+            return Output(_to_numpy(ns["dx"], case.dtype), src,
+                          arrays={k: _to_numpy(ns[k], case.dtype) for k in ("dgamma", "dbeta") if k in ns})
+        arrays = {k: _to_numpy(keras.ops.convert_to_tensor(ns[k]), case.dtype)
+                  for k in ("running_mean", "running_var") if k in ns}
+        return Output(_to_numpy(ns["y"], case.dtype), src, arrays=arrays)
 
 
 class KerasLayers(_Keras):
     """keras.layers.{LayerNormalization, GroupNormalization, BatchNormalization, RMSNormalization}."""
 
     prefix = "keras"
+    checks = frozenset({"forward", "backward", "running_stats"})
     ops = frozenset({"batch_norm", "layer_norm", "group_norm", "instance_norm", "rms_norm"})
     default_epsilons = LAYER_EPSILONS
 
@@ -185,6 +195,57 @@ class KerasLayers(_Keras):
         return None
 
     def code(self, case) -> str:
+        if case.check == "running_stats":
+            return self.running_code(case)
+        lines, call, weights = self.layer(case)
+        if case.check == "backward":
+            return self.layer_backward(case, lines, call.split("  #")[0], weights)
+        return "\n".join(lines + [f"y = {call}"])
+
+    def running_code(self, case) -> str:
+        """Train BatchNormalization on ``batches``, then normalize x in inference mode. Keras's
+        momentum weights the old value: a case momentum m (the new batch's weight) is 1 - m here."""
+        lay = Layout(case.layout)
+        eps = "".join(", " + k for k in eps_kw(case, "epsilon"))
+        aff = ", center=False, scale=False" if case.affine == "none" else ""
+        lines = self._prelude(case)
+        lines.append(f"m = keras.layers.BatchNormalization(axis={_axis(lay, lay.channel)}, "
+                     f"momentum={1 - case.momentum!r}{eps}{aff}, dtype={case.dtype!r})  "
+                     f"# momentum {case.momentum!r} weighting the new batch")
+        lines.append("m.build(x.shape)")
+        if case.affine == "random":
+            lines += ["m.gamma.assign(gamma)", "m.beta.assign(beta)"]
+        lines += ["for batch in batches:", "    m(batch, training=True)  # batch statistics, moving statistics updated",
+                  "y = m(x, training=False)  # moving statistics",
+                  "running_mean, running_var = m.moving_mean, m.moving_variance"]
+        return "\n".join(lines)
+
+    def layer_backward(self, case, lines, call, weights) -> str:
+        """Gradients of the layer call by x and the layer's weights, the backend's way."""
+        names = [w for w in weights if case.affine != "none" and (w != "beta" or case.spec.bias)]
+        outs = ["dgamma" if w in ("gamma", "scale") else "dbeta" for w in names]
+        lines = lines + (["m.build(x.shape)"] if "m.build(x.shape)" not in lines else [])
+        if self.backend == "tensorflow":
+            return "\n".join(lines + [
+                "import tensorflow as tf",
+                "with tf.GradientTape() as tape:", "    tape.watch(x)", f"    y = {call}",
+                f"{', '.join(['dx'] + outs)}{',' if not outs else ''} = tape.gradient(y, [{', '.join(['x'] + [f'm.{w}' for w in names])}], "
+                "output_gradients=dy)"])
+        if self.backend == "jax":
+            call = call.replace("m(x", "m.stateless_call(tv, ntv, x")
+            return "\n".join(lines + [
+                "import jax",
+                "tv = [v.value for v in m.trainable_variables]",
+                "ntv = [v.value for v in m.non_trainable_variables]",
+                "def f(x, tv):", f"    return {call}[0]",
+                "y, vjp = jax.vjp(f, x, tv)", "dx, dtv = vjp(dy)",
+                "grads = {v.name: g for v, g in zip(m.trainable_variables, dtv)}"]
+                + [f"{o} = grads[{w!r}]" for o, w in zip(outs, names)])
+        return "\n".join(["x.requires_grad_(True)"] + lines + [f"y = {call}", "y.backward(dy)", "dx = x.grad"]
+                         + [f"{o} = m.{w}.value.grad" for o, w in zip(outs, names)])
+
+    def layer(self, case):
+        """(lines that build the layer, the call, the names of its weights)."""
         lay = Layout(case.layout)
         eps = "".join(", " + k for k in eps_kw(case, "epsilon"))
         dt = f"dtype={case.dtype!r}"
@@ -192,7 +253,7 @@ class KerasLayers(_Keras):
         noaff = case.affine == "none"
         lines = self._prelude(case)
         weights = ("gamma", "beta")
-        call = "y = m(x)"
+        call = "m(x)"
         if case.op == "layer_norm":
             axes = case.axes or lay.axes[-1]
             aff = ", center=False, scale=False" if noaff else ""
@@ -208,7 +269,7 @@ class KerasLayers(_Keras):
             aff = ", center=False, scale=False" if noaff else ""
             if case.op == "batch_norm":
                 lines.append(f"m = keras.layers.BatchNormalization(axis={ax}{eps}{aff}, {dt})")
-                call = "y = m(x, training=True)  # batch statistics"
+                call = "m(x, training=True)  # batch statistics"
             elif case.op == "group_norm":
                 lines.append(f"m = keras.layers.GroupNormalization(groups={case.groups}, axis={ax}"
                              f"{eps}{aff}, {dt})")
@@ -224,14 +285,20 @@ class KerasLayers(_Keras):
             else:
                 lines.append("m.gamma.assign(gamma)")
                 lines.append("m.beta.assign(beta)")
-        lines.append(call)
-        return "\n".join(lines)
+        return lines, call, weights
 
 
 class KerasOps(_Keras):
     """keras.ops.{layer_normalization, rms_normalization, moments + batch_normalization}."""
 
     prefix = "keras-ops"
+    checks = frozenset({"forward", "backward"})  # keras.ops keeps no running statistics
+
+    def supports(self, case):
+        if case.check == "running_stats":
+            return ("keras.ops functions keep no state, so there are no running statistics to check; use "
+                    f"keras.layers.BatchNormalization (adapter keras-{_BACKEND_TAGS.get(self.backend, '')})")
+        return super().supports(case)
     ops = frozenset({"batch_norm", "layer_norm", "rms_norm"})
     default_epsilons = OPS_EPSILONS
 
@@ -246,6 +313,27 @@ class KerasOps(_Keras):
         }
 
     def code(self, case) -> str:
+        fwd = self.forward_code(case)
+        if case.check != "backward":
+            return fwd
+        params = ["gamma"] + (["beta"] if case.spec.bias else []) if case.affine != "none" else []
+        leaves = ["x"] + params
+        outs = ["dx"] + ["d" + p for p in params]
+        body = [ln for ln in fwd.splitlines() if ln.startswith("#")]
+        code = [ln for ln in fwd.splitlines() if not ln.startswith("#")]
+        if self.backend == "tensorflow":
+            return "\n".join(body + ["import tensorflow as tf", "with tf.GradientTape() as tape:"]
+                             + [f"    tape.watch({v})" for v in leaves] + ["    " + ln for ln in code]
+                             + [f"{', '.join(outs)}{',' if len(outs) == 1 else ''} = tape.gradient(y, [{', '.join(leaves)}], "
+                                "output_gradients=dy)"])
+        if self.backend == "jax":
+            return "\n".join(body + ["import jax", f"def f({', '.join(leaves)}):"] + ["    " + ln for ln in code]
+                             + ["    return y", f"y, vjp = jax.vjp(f, {', '.join(leaves)})",
+                                f"{', '.join(outs)}{',' if len(outs) == 1 else ''} = vjp(dy)"])
+        return "\n".join(body + [f"{v}.requires_grad_(True)" for v in leaves] + code
+                         + ["y.backward(dy)"] + [f"{o} = {v}.grad" for o, v in zip(outs, leaves)])
+
+    def forward_code(self, case) -> str:
         lay = Layout(case.layout)
         eps = "".join(", " + k for k in eps_kw(case, "epsilon"))
         affine = case.affine != "none"

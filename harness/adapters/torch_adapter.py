@@ -64,6 +64,7 @@ class _Torch(Adapter):
     ops = frozenset({"batch_norm", "layer_norm", "group_norm", "instance_norm", "rms_norm"})
     dtypes = frozenset({"float16", "bfloat16", "float32", "float64"})
     default_epsilons = DEFAULT_EPSILONS
+    checks = frozenset({"forward", "backward", "running_stats"})
     functional = False
     device = "cpu"
 
@@ -88,6 +89,58 @@ class _Torch(Adapter):
 
     # -- code generation ------------------------------------------------------
     def code(self, case) -> str:
+        if case.check == "backward":
+            return self.backward_code(case)
+        if case.check == "running_stats":
+            return self.running_code(case)
+        return self.forward_code(case)
+
+    def backward_code(self, case) -> str:
+        """The forward call under torch.autograd: ``dy`` is the upstream gradient."""
+        affine = case.affine != "none"
+        bias = affine and case.spec.bias
+        leaves = ["x"] + (["gamma"] + (["beta"] if bias else []) if self.functional and affine else [])
+        lines = [f"{v}.requires_grad_(True)" for v in leaves]
+        lines += [self.forward_code(case), "y.backward(dy)", "dx = x.grad"]
+        if affine:
+            lines.append("dgamma = gamma.grad" if self.functional else "dgamma = m.weight.grad")
+        if bias:
+            lines.append("dbeta = beta.grad" if self.functional else "dbeta = m.bias.grad")
+        return "\n".join(lines)
+
+    def running_code(self, case) -> str:
+        """Train batch norm on ``batches`` (momentum weights the new batch in torch too), then
+        normalize x in inference mode with the running statistics."""
+        lay = Layout(case.layout)
+        target = channels_first(lay.name)
+        fwd, back = _perm_code(lay.name, target)
+        C = case.size[lay.channel]
+        tdt = f"torch.{case.dtype}" + (f", device={self.device!r}" if self.device != "cpu" else "")
+        affine = case.affine != "none"
+        eps = "".join(", " + k for k in eps_kw(case, "eps"))
+        mom = f"momentum={case.momentum!r}"
+        lines = [f"# {lay.name} -> {target}: torch wants channels at dim 1"] if fwd else []
+        if self.functional:
+            wb = "weight=gamma, bias=beta" if affine else "weight=None, bias=None"
+            lines += [f"running_mean = torch.zeros({C}, dtype={tdt})",
+                      f"running_var = torch.ones({C}, dtype={tdt})",
+                      "for batch in batches:",
+                      f"    F.batch_norm(batch{fwd}, running_mean, running_var, {wb}, training=True, {mom}{eps})",
+                      f"y = F.batch_norm(x{fwd}, running_mean, running_var, {wb}, training=False{eps}){back}"]
+            return "\n".join(lines)
+        nd = max(len(lay.spatial), 1)
+        lines.append(f"m = nn.BatchNorm{nd}d({C}{eps}, {mom}, affine={affine}, dtype={tdt})")
+        if case.affine == "random":
+            lines.append("with torch.no_grad():\n    m.weight.copy_(gamma)\n    m.bias.copy_(beta)")
+        lines += ["m.train()  # batch statistics, running statistics updated",
+                  "for batch in batches:",
+                  f"    m(batch{fwd})",
+                  "m.eval()  # running statistics",
+                  f"y = m(x{fwd}){back}",
+                  "running_mean, running_var = m.running_mean, m.running_var"]
+        return "\n".join(lines)
+
+    def forward_code(self, case) -> str:
         lay = Layout(case.layout)
         sizes = case.size
         tdt = f"torch.{case.dtype}"
@@ -170,9 +223,16 @@ class _Torch(Adapter):
             "gamma": _to_torch(inputs.gamma, case.dtype, self.device),
             "beta": _to_torch(inputs.beta, case.dtype, self.device),
         }
+        if case.check == "backward":
+            ns["dy"] = _to_torch(inputs.dy, case.dtype, self.device)
+            run_snippet(self.name, src, ns)
+            return Output(_to_numpy(ns["dx"], case.dtype), src, arrays={
+                k: _to_numpy(ns[k], case.dtype) for k in ("dgamma", "dbeta") if k in ns})
+        ns["batches"] = [_to_torch(b, case.dtype, self.device) for b in inputs.batches]
         with torch.no_grad():
             run_snippet(self.name, src, ns)
-        return Output(_to_numpy(ns["y"], case.dtype), src)
+        arrays = {k: _to_numpy(ns[k], case.dtype) for k in ("running_mean", "running_var") if k in ns}
+        return Output(_to_numpy(ns["y"], case.dtype), src, arrays=arrays)
 
 
 class TorchModules(_Torch):
