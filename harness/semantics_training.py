@@ -115,22 +115,28 @@ def update_words(found: training.Update, expected: training.Update, n: int) -> s
 def fingerprint_running_stats(x, actual: dict, sem: Semantics, dtype: str, expected: training.Update, batches,
                               gamma, beta, comparisons: dict, refs: dict) -> dict:
     """Update rules that reproduce the running statistics and inference output ``actual``."""
-    if dtype == "float64" and _all_ok(actual, refs, dtype, training.achievable_errors(
-            x, batches, refs, sem, "float32", expected, gamma, beta)):
-        return {"matches": [], "explanation": f"running statistics and output {LOWER} ({_off_words(comparisons)})"}
     n = training.values_per_channel(batches, sem)
     matches, seen = [], {(expected.ddof, expected.new_weight)}
-    for ddof in (0, 1):
-        for old in (False, True):
-            cand = training.Update(expected.momentum, ddof, old)
-            if (cand.ddof, cand.new_weight) in seen:
-                continue  # momentum 0.5 weighs old and new alike
-            seen.add((cand.ddof, cand.new_weight))
-            refs = training.reference(x, batches, sem, cand, gamma, beta)
-            ach = training.achievable_errors(x, batches, refs, sem, dtype, cand, gamma, beta)
-            if _all_ok(actual, refs, dtype, ach):
-                matches.append({"ddof": ddof, "momentum_weights_old": old,
-                                "explanation": update_words(cand, expected, n)})
+    m32 = float(np.float32(expected.momentum))
+    for mom in (expected.momentum, m32) if dtype == "float64" and m32 != expected.momentum else (expected.momentum,):
+        for ddof in (0, 1):
+            for old in (False, True):
+                cand = training.Update(mom, ddof, old)
+                if (cand.ddof, cand.new_weight) in seen:
+                    continue  # momentum 0.5 weighs old and new alike
+                seen.add((cand.ddof, cand.new_weight))
+                cref = training.reference(x, batches, sem, cand, gamma, beta)
+                ach = training.achievable_errors(x, batches, cref, sem, dtype, cand, gamma, beta)
+                if _all_ok(actual, cref, dtype, ach):
+                    words = update_words(cand, training.Update(mom, expected.ddof, expected.old_weight), n)
+                    if mom != expected.momentum:
+                        words = "; ".join(w for w in (f"momentum weight rounded to float32 ({mom!r} instead of "
+                                                      f"{expected.momentum!r})", words) if w)
+                    matches.append({"ddof": ddof, "momentum_weights_old": old, "momentum": mom,
+                                    "explanation": words})
+    if not matches and dtype == "float64" and _all_ok(actual, refs, dtype, training.achievable_errors(
+            x, batches, refs, sem, "float32", expected, gamma, beta)):
+        return {"matches": [], "explanation": f"running statistics and output {LOWER} ({_off_words(comparisons)})"}
     off = _off_words(comparisons)
     if matches:
         expl = "; or ".join(m["explanation"] for m in matches) + f" ({off})"

@@ -19,7 +19,7 @@ from __future__ import annotations
 import tensorflow as tf
 
 from ..layouts import Layout, channels_first, permutation
-from ._tf import run_tf, tf_repro
+from ._tf import run_tf, tape_code, tf_repro
 from .base import Adapter, Output, eps_kw, fmt
 
 _NOT_GN = "the paper's code is group norm only"
@@ -59,6 +59,7 @@ class GNPaper(Adapter):
     ops = frozenset({"group_norm"})
     missing_ops = _REASONS
     dtypes = frozenset({"float16", "bfloat16", "float32", "float64"})
+    checks = frozenset({"forward", "backward"})
     #: the paper's function signature: GroupNorm(x, gamma, beta, G, eps=1e-5)
     default_epsilons = {"group_norm": (1e-5, "def GroupNorm(x, gamma, beta, G, eps=1e-5):",
                                        "Wu & He, Group Normalization (arXiv:1803.08494), Figure 3")}
@@ -68,6 +69,14 @@ class GNPaper(Adapter):
 
     # -- code generation ------------------------------------------------------
     def code(self, case) -> str:
+        fwd = self.forward_code(case)
+        if case.check != "backward":
+            return fwd
+        if case.affine == "none":
+            return tape_code(fwd, ["x"], {})
+        return tape_code(fwd, ["x", "gamma", "beta"], {"dgamma": "gamma", "dbeta": "beta"})
+
+    def forward_code(self, case) -> str:
         lay = Layout(case.layout)
         target = channels_first(lay.name)
         spatial = tuple(target[2:])

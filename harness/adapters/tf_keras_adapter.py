@@ -18,7 +18,7 @@ import sys
 import tensorflow as tf
 
 from ..layouts import Layout
-from ._tf import run_tf, tf_repro
+from ._tf import run_tf, tape_code, tf_repro
 from .base import Adapter, Output, eps_kw, fmt
 
 _TK = "https://github.com/keras-team/keras/blob/v2.15.0/keras/layers/normalization/"
@@ -61,6 +61,7 @@ class TfKeras(Adapter):
     ops = frozenset({"batch_norm", "layer_norm", "group_norm", "instance_norm"})
     dtypes = frozenset({"float16", "bfloat16", "float32", "float64"})
     default_epsilons = DEFAULT_EPSILONS
+    checks = frozenset({"forward", "backward", "running_stats"})
 
     def versions(self):
         return {"tensorflow": tf.__version__, "keras": _tf_keras_version()}
@@ -87,6 +88,37 @@ class TfKeras(Adapter):
 
     # -- code generation ------------------------------------------------------
     def code(self, case) -> str:
+        if case.check == "running_stats":
+            return self.running_code(case)
+        fwd = self.forward_code(case)
+        if case.check != "backward":
+            return fwd
+        if case.affine == "none":
+            sources = {}
+        else:
+            sources = {"dgamma": "m.gamma", "dbeta": "m.beta"}
+        return tape_code(fwd, ["x"], sources)
+
+    def running_code(self, case) -> str:
+        """Train BatchNormalization on ``batches``, then normalize x in inference mode. tf.keras's
+        momentum weights the old value: a case momentum m (the new batch's weight) is 1 - m here.
+        ``fused`` is left to tf.keras (None: the fused kernel for 4-D input where it can)."""
+        lay = Layout(case.layout)
+        common = ", ".join([f"axis={_axis_code(lay, lay.channel)}", f"momentum={1 - case.momentum!r}"]
+                           + eps_kw(case, "epsilon")
+                           + (["center=False", "scale=False"] if case.affine == "none" else [])
+                           + [f"dtype={case.dtype!r}"])
+        lines = [f"m = tf.keras.layers.BatchNormalization({common})  # momentum {case.momentum!r} weighting the "
+                 "new batch", "m.build(x.shape)"]
+        if case.affine == "random":
+            lines += ["m.gamma.assign(tf.cast(gamma, m.gamma.dtype))", "m.beta.assign(tf.cast(beta, m.beta.dtype))"]
+        lines += ["for batch in batches:", "    m(batch, training=True)  # batch statistics, moving statistics updated",
+                  "y = m(x, training=False)  # moving statistics",
+                  "running_mean, running_var = m.moving_mean, m.moving_variance",
+                  "path = 'fused' if m.fused else 'non-fused'  # the kernel tf.keras chose"]
+        return "\n".join(lines)
+
+    def forward_code(self, case) -> str:
         lay = Layout(case.layout)
         common = ", ".join(eps_kw(case, "epsilon")
                            + (["center=False", "scale=False"] if case.affine == "none" else [])

@@ -19,7 +19,7 @@ import tensorflow as tf
 import tensorflow_addons as tfa
 
 from ..layouts import Layout
-from ._tf import run_tf, tf_repro
+from ._tf import run_tf, tape_code, tf_repro
 from .base import Adapter, Output, eps_kw
 
 _TFA = "https://github.com/tensorflow/addons/blob/v0.23.0/tensorflow_addons/layers/normalizations.py"
@@ -45,6 +45,7 @@ class TFAddons(Adapter):
     missing_ops = _ELSEWHERE
     default_epsilons = DEFAULT_EPSILONS
     dtypes = frozenset({"float16", "bfloat16", "float32", "float64"})
+    checks = frozenset({"forward", "backward"})  # no batch norm, so no running statistics
 
     def versions(self):
         # tf.keras 2.15 has no __version__: ask the package that defines its layers
@@ -54,6 +55,13 @@ class TFAddons(Adapter):
 
     # -- code generation ------------------------------------------------------
     def code(self, case) -> str:
+        fwd = self.forward_code(case)
+        if case.check != "backward":
+            return fwd
+        sources = {} if case.affine == "none" else {"dgamma": "m.gamma", "dbeta": "m.beta"}
+        return tape_code(fwd, ["x"], sources)
+
+    def forward_code(self, case) -> str:
         lay = Layout(case.layout)
         c = lay.index(lay.channel)
         axis = "-1" if c == lay.rank - 1 else str(c)
