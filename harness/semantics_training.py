@@ -136,7 +136,10 @@ def fingerprint_running_stats(x, actual: dict, sem: Semantics, dtype: str, expec
                                     "explanation": words})
     if not matches and dtype == "float64" and _all_ok(actual, refs, dtype, training.achievable_errors(
             x, batches, refs, sem, "float32", expected, gamma, beta)):
-        return {"matches": [], "explanation": f"running statistics and output {LOWER} ({_off_words(comparisons)})"}
+        held = sorted({str(np.asarray(v).dtype) for k, v in actual.items() if k != "y"} - {dtype})
+        where = f"; the running statistics are held in {', '.join(held)}" if held else ""
+        return {"matches": [], "explanation": f"running statistics and output {LOWER}{where} "
+                                              f"({_off_words(comparisons)})"}
     off = _off_words(comparisons)
     if matches:
         expl = "; or ".join(m["explanation"] for m in matches) + f" ({off})"

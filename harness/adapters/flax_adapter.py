@@ -59,6 +59,7 @@ _CLASSES = {"batch_norm": "BatchNorm", "layer_norm": "LayerNorm", "group_norm": 
 
 class _Flax(JaxBase):
     ops = frozenset(_CLASSES)
+    checks = frozenset({"forward", "backward", "running_stats"})
     api = ""  # "linen" or "nnx"
     decoupled_affine = True  # LayerNorm/RMSNorm take feature_axes apart from reduction_axes
     group_axes = True  # GroupNorm takes reduction_axes
@@ -115,20 +116,21 @@ class _Flax(JaxBase):
             kw += (["use_bias=False"] if has_bias else []) + ["use_scale=False"]
         setp = case.affine == "random"
 
+        if case.check == "running_stats":
+            kw = [k for k in kw if not k.startswith("use_running_average")]
+            kw.insert(1, f"momentum={1 - case.momentum!r}")
         if self.api == "linen":
-            lines.append(f"m = nn.{cls}({', '.join(kw)})")
-            lines.append(f"variables = m.init(jax.random.key(0), {xin})")
+            lines.append(f"m = nn.{cls}({', '.join(kw)})" + (f"  # momentum {case.momentum!r} weighting the new batch"
+                                                            if case.check == "running_stats" else ""))
+            init_kw = ", use_running_average=False" if case.check == "running_stats" else ""
+            lines.append(f"variables = m.init(jax.random.key(0), {xin}{init_kw})")
             if setp:
                 params = "{'scale': gamma, 'bias': beta}" if has_bias else "{'scale': gamma}"
                 lines.append(f"variables = {{**variables, 'params': {params}}}")
-            if case.op == "batch_norm":
-                lines.append(f"y, updates = m.apply(variables, {xin}, mutable=['batch_stats'])")
-                if back:
-                    lines.append(f"y = y{back}")
-            else:
-                lines.append(f"y = m.apply(variables, {xin}){back}")
         else:
-            lines.append(f"m = nn.{cls}({nfeat}, {', '.join(kw)}, rngs=nn.Rngs(0))")
+            lines.append(f"m = nn.{cls}({nfeat}, {', '.join(kw)}, rngs=nn.Rngs(0))"
+                         + (f"  # momentum {case.momentum!r} weighting the new batch"
+                            if case.check == "running_stats" else ""))
             if setp:
                 flat = ".reshape(-1)" if multi else ""
                 if multi:
@@ -136,8 +138,58 @@ class _Flax(JaxBase):
                 lines.append(f"m.scale[...] = gamma{flat}")
                 if has_bias:
                     lines.append(f"m.bias[...] = beta{flat}")
+        if case.check == "backward":
+            return "\n".join(lines + self._backward(case, xin, back, has_bias, multi,
+                                                     [ln for ln in lines if ln.startswith("xt = ")]))
+        if case.check == "running_stats":
+            return "\n".join(lines + self._running(case, xin, back))
+        if self.api == "linen":
+            if case.op == "batch_norm":
+                lines.append(f"y, updates = m.apply(variables, {xin}, mutable=['batch_stats'])")
+                if back:
+                    lines.append(f"y = y{back}")
+            else:
+                lines.append(f"y = m.apply(variables, {xin}){back}")
+        else:
             lines.append(f"y = m({xin}){back}")
         return "\n".join(lines)
+
+    def _backward(self, case, xin, back, has_bias, multi, prep) -> list[str]:
+        """jax.vjp of the module's output by x and its parameters (dy: the upstream gradient)."""
+        # inside f the input is transposed again, from f's own x
+        pre = ["    " + ln for ln in prep]
+        out = []
+        if self.api == "linen":
+            mut = ", mutable=['batch_stats'])[0]" if case.op == "batch_norm" else ")"
+            out += ["def f(x, params):"] + pre + [f"    return m.apply({{**variables, 'params': params}}, {xin}{mut}{back}",
+                    "y, vjp = jax.vjp(f, x, variables.get('params', {}))", "dx, dparams = vjp(dy)"]
+            get = "dparams[{!r}]"
+        else:
+            out += ["graphdef, params, rest = nn.split(m, nn.Param, ...)",
+                    "# copy=True: fresh variables inside the trace (BatchNorm writes its batch statistics)",
+                    "def f(x, params):"] + pre + [
+                    f"    return nn.merge(graphdef, params, rest, copy=True)({xin}){back}",
+                    "y, vjp = jax.vjp(f, x, params)", "dx, dparams = vjp(dy)"]
+            get = "dparams[{!r}][...]"
+        shape = "" if not multi else ".reshape(gamma.shape)"
+        if case.affine != "none":
+            out.append(f"dgamma = {get.format('scale')}{shape}")
+            if has_bias:
+                out.append(f"dbeta = {get.format('bias')}{shape}")
+        return out
+
+    def _running(self, case, xin, back) -> list[str]:
+        """Train BatchNorm on ``batches`` (batch statistics), then normalize x with the running averages."""
+        if self.api == "linen":
+            return ["for batch in batches:",
+                    "    _, updates = m.apply(variables, batch, use_running_average=False, mutable=['batch_stats'])",
+                    "    variables = {**variables, **updates}",
+                    f"y = m.apply(variables, {xin}, use_running_average=True){back}",
+                    "running_mean = variables['batch_stats']['mean']",
+                    "running_var = variables['batch_stats']['var']"]
+        return ["for batch in batches:", "    m(batch, use_running_average=False)",
+                f"y = m({xin}, use_running_average=True){back}",
+                "running_mean, running_var = m.mean[...], m.var[...]"]
 
 
 class FlaxLinen(_Flax):

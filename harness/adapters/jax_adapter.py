@@ -105,11 +105,14 @@ class JaxBase(Adapter):
             return None if a is None else jax.device_put(jnp.asarray(a), dev)
 
         ns = {"jax": jax, "jnp": jnp, "np": np, "nn": self.nn_module,
-              "x": put(inputs.x), "gamma": put(inputs.gamma), "beta": put(inputs.beta)}
+              "x": put(inputs.x), "gamma": put(inputs.gamma), "beta": put(inputs.beta),
+              "dy": put(getattr(inputs, "dy", None)), "batches": [put(b) for b in getattr(inputs, "batches", ())]}
         with jax.default_device(dev):
             run_snippet(self.name, src, ns)
-        y = ns["y"]
-        return Output(np.asarray(jax.block_until_ready(y)), src)
+        main = "dx" if case.check == "backward" else "y"
+        names = ("dgamma", "dbeta") if case.check == "backward" else ("running_mean", "running_var")
+        arrays = {k: np.asarray(jax.block_until_ready(ns[k])) for k in names if ns.get(k) is not None}
+        return Output(np.asarray(jax.block_until_ready(ns[main])), src, arrays=arrays)
 
 
 class JaxNN(JaxBase):
@@ -129,7 +132,19 @@ class JaxNN(JaxBase):
                     "use flax.linen.RMSNorm or flax.nnx.RMSNorm")
         return None
 
+    checks = frozenset({"forward", "backward"})  # jax.nn keeps no running statistics
+
     def code(self, case) -> str:
+        fwd = self.forward_code(case)
+        if case.check != "backward":
+            return fwd
+        params = [] if case.affine == "none" else ["gamma", "beta"]
+        leaves = ["x"] + params
+        return "\n".join([f"def f({', '.join(leaves)}):"] + ["    " + ln for ln in fwd.splitlines()]
+                          + ["    return y", f"y, vjp = jax.vjp(f, {', '.join(leaves)})",
+                             f"{', '.join(['dx'] + ['d' + p for p in params])}{',' if not params else ''} = vjp(dy)"])
+
+    def forward_code(self, case) -> str:
         lay = Layout(case.layout)
         sizes = case.size
         sem = case.semantics
