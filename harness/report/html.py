@@ -243,7 +243,8 @@ def _drill_data(matrix: model.Matrix, info, reproducers=frozenset()):
                      idx(source), idx(str(c.get("file", ""))), c.get("line", 0), idx(href),
                      str(c.get("layout", "")), cells, idx(claims_view.safe_url(source)), str(c.get("dtype", ""))])
     cols = [{"a": c.adapter, "e": c.env, "v": c.versions, "f": c.framework} for c in matrix.columns]
-    causes = [{"id": c.id, "f": c.framework, "k": c.kind, "t": c.text} for c in matrix.causes]
+    causes = [{"id": c.id, "f": c.framework, "k": c.kind, "t": c.text, "n": len(c.cells),
+               "c": [x for rc in c.cells[:CAUSE_LIST_LIMIT] for x in rc]} for c in matrix.causes]
     return {"cols": cols, "rows": rows, "cells": cell_table, "str": list(table), "metric_keys": list(_METRIC_KEYS),
             "causes": causes}
 
@@ -270,8 +271,12 @@ class _Escaped(dict):
 
 def _matrix_html(matrix: model.Matrix, row_status: dict[int, str], info) -> str:
     """One table per (op, case file) group, each with its own caption and
-    sticky header; groups off screen skip layout (content-visibility). Cells
-    leave out the optional </td> and </tr> end tags (the largest part of the page)."""
+    sticky header; groups off screen skip layout (content-visibility). This is
+    the largest part of the page, so a row carries only what the page script
+    needs before its data is parsed (index, id, statuses): a case's parameters,
+    dtype and layout are in the page data (and, for readers without JavaScript,
+    in the list of cases at the end), and cells leave out the optional </td>
+    and </tr> end tags."""
     head = _header_html(matrix)
     width = 24 * 14 + len(matrix.columns) * 8.5 * 14  # the table's width at the desktop column widths
     esc = _Escaped()
@@ -284,10 +289,8 @@ def _matrix_html(matrix: model.Matrix, row_status: dict[int, str], info) -> str:
         for row in g.rows:
             st = row_status[row.index]
             r = row.index
-            out.append(f'<tr data-r="{r}" data-id="{escape(row.case_id)}" '
-                       f'data-dt="{esc[str(row.case.get("dtype", ""))]}" '
-                       f'data-l="{esc[str(row.case.get("layout", ""))]}" data-s="{st}">'
-                       f'<th scope="row" title="{escape(info[r][0])}">{escape(row.case_id)}</th>')
+            out.append(f'<tr data-r="{r}" data-id="{escape(row.case_id)}" data-s="{st}">'
+                       f'<th scope="row">{escape(row.case_id)}</th>')
             for j, cell in enumerate(row.cells):
                 if cell.status in disagree:
                     out.append(f'<td class={st[j]}><a href="#x{r}-{j}">{esc[cell.text]}</a>')
@@ -295,6 +298,12 @@ def _matrix_html(matrix: model.Matrix, row_status: dict[int, str], info) -> str:
                     out.append(f"<td class={st[j]}>{esc[cell.text]}")
         out.append("</tbody></table></div>")
     return "".join(out)
+
+
+def _cases_html(matrix: model.Matrix, info) -> str:
+    """Every case with its parameters, for readers without JavaScript (the page script shows them as
+    the row header's tooltip and in the drill-down)."""
+    return "".join(f"<li><code>{escape(row.case_id)}</code> {escape(info[row.index][0])}</li>" for row in matrix.rows)
 
 
 def _details_html(matrix: model.Matrix, row_status, info) -> tuple[str, int]:
@@ -464,6 +473,9 @@ CAUSE_LIST_LIMIT = 300
 
 
 def _causes_html(matrix: model.Matrix, row_status, out_dir_has_details: bool = True) -> str:
+    """One <details> per root cause. Its list of cells is in <noscript>: with JavaScript on, the page
+    script builds the same list from the page data when the group is first opened, so the parser
+    makes no elements for the lists of closed groups."""
     rows = {row.index: row for row in matrix.rows}
     out = []
     for cause in matrix.causes:
@@ -491,7 +503,7 @@ def _causes_html(matrix: model.Matrix, row_status, out_dir_has_details: bool = T
             f'<p>{escape(", ".join(adapters))}{escape(rng)}'
             f'{" (the numbers in the explanation vary between cells; the first is shown)" if cause.varies else ""}. '
             f'<a href="#q=cause:{cause.id}">Show these rows in the matrix</a>.</p>'
-            f'<ul class="cells">{"".join(items)}{more}</ul></details>')
+            f'<noscript><ul class="cells">{"".join(items)}{more}</ul></noscript></details>')
     return "".join(out)
 
 
@@ -510,6 +522,7 @@ def render(merged, baseline=None, out_dir: Path | None = None) -> str:
             {str(v.claim.get("framework", "")) for v in claims}), full=full,
         m=matrix, headers=merged.headers, problems=merged.problems, n_results=len(merged.results),
         matrix_html=Markup(_matrix_html(matrix, row_status, info)), details_html=Markup(details), n_details=n_details,
+        cases_html=Markup(_cases_html(matrix, info)),
         data_json=Markup(_json_for_script(_drill_data(matrix, info, _reproducers(out_dir)))), diff=d,
         chart=chart_geometry,
         claims=claims, seed_links=_seed_links(matrix), verdict_words=claims_view.verdict_words, safe_url=claims_view.safe_url,

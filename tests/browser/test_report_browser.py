@@ -154,7 +154,30 @@ def test_readable_without_javascript(browser, report):
     details.locator("summary").click()
     assert "max abs 0.5" in details.inner_text()
     assert pg.locator("#summary table").is_visible() and pg.locator("#charts svg").count() >= 1
+    # each root-cause group lists its cells, and every case's parameters are listed
+    groups = pg.locator("#causes details.cause")
+    assert groups.count() >= 1
+    assert pg.locator("#causes details.cause ul.cells a[href^='#x']").count() == 4
+    params = pg.locator("#case-parameters li")
+    assert params.count() == 5
+    assert "gn-nchw-g2-float64 op=group_norm layout=NCHW" in pg.locator("#case-parameters").inner_text()
     ctx.close()
+
+
+def test_row_header_tooltip_names_the_parameters_and_dtype_layout_filters(page):
+    ready(page)
+    th = page.locator('#grid tr[data-id="gn-nchw-g2-float64"] th')
+    assert th.get_attribute("title") is None  # set from the page data on first hover
+    th.hover()
+    title = th.get_attribute("title")
+    assert title.startswith("op=group_norm layout=NCHW") and "groups=2" in title and "dtype=float64" in title
+    page.fill("input[name=q]", "layout:NCHW")
+    assert visible_ids(page) == ["gn-nchw-g2-float64"]
+    page.fill("input[name=q]", "dtype:float64,bfloat16 layout:BTF,NCHW")
+    assert visible_ids(page) == ["gn-nchw-g2-float64"]
+    page.fill("input[name=q]", "dtype:float32 layout:N*")
+    assert visible_ids(page) == []
+    assert page.errors == []
 
 
 def test_disagreements_link_switches_the_view(page):

@@ -130,8 +130,11 @@
     rows.forEach(function (tr) {
       var s = tr.dataset.s;
       var r = +tr.dataset.r;
-      var ok = any(t.op, tr.parentNode.parentNode.dataset.op) && any(t.dtype, tr.dataset.dt) &&
-        any(t.layout, tr.dataset.l) && any(t.id, tr.dataset.id);
+      var ok = any(t.op, tr.parentNode.parentNode.dataset.op) && any(t.id, tr.dataset.id);
+      if (ok && (t.dtype || t.layout)) {
+        var drow = getData().rows[r];
+        ok = any(t.dtype, drow[11]) && any(t.layout, drow[8]);
+      }
       for (var w = 0; ok && w < pq.words.length; w++) ok = textOf(r).indexOf(pq.words[w]) >= 0;
       if (ok && (want || causeIdx || state.view)) {
         var hasWant = !want, hasCause = !causeIdx, nbad = 0;
@@ -423,6 +426,13 @@
     ev.preventDefault();
     openCell(parseInt(tr.dataset.r, 10), td.cellIndex - 1, ev.target.closest("a") || td);
   });
+  // a row header's tooltip: the case's parameters (from the page data, on first hover)
+  grid.addEventListener("mouseover", function (ev) {
+    var th = ev.target.closest("tbody th[scope=row]");
+    if (!th || th.hasAttribute("title")) return;
+    var d = getData(), row = d.rows[+th.parentNode.dataset.r];
+    th.setAttribute("title", row && row[1] >= 0 ? d.str[row[1]] : "");
+  });
   // keep whatever gets keyboard focus in the grid clear of the sticky header and case column
   grid.addEventListener("focusin", function (ev) {
     var t = ev.target;
@@ -440,12 +450,47 @@
     if (tb && r.top < top) grid.scrollTop -= top - r.top + 4;
     else if (r.bottom > bottom) grid.scrollTop += r.bottom - bottom + 4;
   });
-  document.getElementById("causes").addEventListener("click", function (ev) {
+  // ---- root-cause groups: a group's list of cells is made from the page data when it first opens
+  // (the server-rendered list is in <noscript>, for readers without JavaScript)
+  function fillCause(det) {
+    if (!det || det.querySelector("ul.cells")) return;
+    var d = getData(), cause = null;
+    for (var k = 0; k < d.causes.length; k++) if (d.causes[k].id === det.dataset.cause) { cause = d.causes[k]; break; }
+    if (!cause) return;
+    var ul = el("ul", null, "cells");
+    for (var i = 0; i + 1 < cause.c.length; i += 2) {
+      var r = cause.c[i], c = cause.c[i + 1], cell = cellAt(d, r, c), col = d.cols[c];
+      var li = el("li");
+      var a = el("a", d.rows[r][0] + " [" + col.a + "@" + col.e + "]");
+      a.setAttribute("href", "#x" + r + "-" + c);
+      a.dataset.r = r; a.dataset.c = c;
+      li.appendChild(a);
+      li.appendChild(document.createTextNode(" "));
+      li.appendChild(el("span", cell ? cell[1] : "", cell ? cell[0] : "m"));
+      ul.appendChild(li);
+    }
+    var listed = cause.c.length / 2;
+    if (cause.n > listed) {
+      var more = el("li", "… and " + (cause.n - listed) + " more: ");
+      var ma = el("a", "show them in the matrix");
+      ma.setAttribute("href", "#q=cause:" + cause.id);
+      more.appendChild(ma);
+      ul.appendChild(more);
+    }
+    det.appendChild(ul);
+  }
+  var causesSection = document.getElementById("causes");
+  causesSection.addEventListener("click", function (ev) {
+    var s = ev.target.closest("details.cause > summary");
+    if (s) { fillCause(s.parentNode); return; }  // before the group opens
     var a = ev.target.closest("a[data-r]");
     if (!a) return;
     ev.preventDefault();
     openCell(+a.dataset.r, +a.dataset.c, a);
   });
+  causesSection.addEventListener("toggle", function (ev) {  // opened any other way
+    if (ev.target.open && ev.target.matches("details.cause")) fillCause(ev.target);
+  }, true);
   document.getElementById("drill-close").addEventListener("click", closeCell);
   drill.addEventListener("cancel", function (ev) { ev.preventDefault(); closeCell(); });
   document.addEventListener("keydown", function (ev) { if (ev.key === "Escape" && drill.open) closeCell(); });
