@@ -140,6 +140,9 @@ def _axes_words(sem) -> str:
 
 def _trial(claim, pool, adapter, input_name, variants, timeout):
     """Returns (Trial, explanation or '', versions, unsupported reason or None)."""
+    if dict(claim.left).get("check") == "running_stats":
+        from .claim_training import trial
+        return trial(claim, pool, adapter, input_name, timeout)
     vs = frozenset(variants)
     left = side_case(claim, dict(claim.left), input_name, vs, "L" + "-".join(sorted(vs)))
     li, lr = _call(pool, adapter, left, timeout)

@@ -46,7 +46,12 @@ RELATIONS = ("equal", "reference", "raises")
 DTYPE = "float32"  # unless the claim names its own dtype
 #: which side keys each op takes (from the registry); any other key would be ignored, so it is refused
 _CHECK_KEYS = {k for keys in ops.CHECK_PARAMS.values() for k in keys}
-_SIDE_KEYS = {name: {"op", "epsilon"} | (op.params - _CHECK_KEYS) for name, op in ops.OPS.items()}
+_SIDE_KEYS = {name: {"op", "epsilon"} | (op.params - _CHECK_KEYS)
+              | ({"check"} | _CHECK_KEYS if "running_stats" in op.checks else set()) for name, op in ops.OPS.items()}
+#: what a running-statistics claim can state: the estimator of the running variance, and what the API's
+#: momentum argument weights (the adapter passes the case momentum in that convention)
+RUNNING_VAR = ("biased", "unbiased")
+MOMENTUM_ARGUMENT = ("new_batch", "old_value")
 SEED = 5
 
 _SIDE = {
@@ -59,6 +64,9 @@ _SIDE = {
         "axes": {"type": "string", "pattern": "^([A-Z]+|all|last)$"},
         "affine_axes": {"type": "string", "pattern": "^([A-Z]+|channel)$"},
         "epsilon": {"type": "number", "exclusiveMinimum": 0},
+        "check": {"enum": ["running_stats"]},
+        "momentum": ops.PARAMS["momentum"][0],
+        "steps": ops.PARAMS["steps"][0],
     },
 }
 _EXPECT = {
@@ -66,7 +74,9 @@ _EXPECT = {
     "additionalProperties": False,
     "required": ["semantics"],
     "properties": {
-        "semantics": {"enum": ["op", *ops.NAMED_SEMANTICS]},
+        "semantics": {"enum": ["op", "running_stats", *ops.NAMED_SEMANTICS]},
+        "running_var": {"enum": list(RUNNING_VAR)},
+        "momentum_argument": {"enum": list(MOMENTUM_ARGUMENT)},
         "op": {"enum": list(ops.NAMES)},
         "groups": {"anyOf": [{"type": "integer", "minimum": 1}, {"const": "C"}]},
         "axes": {"type": "string", "pattern": "^([A-Z]+|all|last)$"},
@@ -165,7 +175,8 @@ def load_claims(path, display=None) -> list[Claim]:
                 if extra:
                     raise CaseError(file, line_of(lines, ("claims", i, side, extra[0])), f"{side}.{extra[0]}",
                                     f"{op} does not take {extra[0]} (claim '{c['id']}'; it would be ignored)")
-        if "expect" in c:
+        running = _running_stats_error(c, i, file, lines)
+        if "expect" in c and not running:
             exp = c["expect"]
             op = exp.get("op", c["left"]["op"]) if exp["semantics"] == "op" else None
             allowed = {"semantics"} | (_SIDE_KEYS[op] - {"epsilon", "affine_axes"} if op else set())
@@ -174,7 +185,7 @@ def load_claims(path, display=None) -> list[Claim]:
                 raise CaseError(file, line_of(lines, ("claims", i, "expect", extra[0])), f"expect.{extra[0]}",
                                 f"expect {exp['semantics']}{' ' + op if op else ''} does not take {extra[0]} "
                                 f"(claim '{c['id']}'; it would be ignored)")
-        default_vars = [] if rel == "raises" else list(VARIANTS)
+        default_vars = [] if rel == "raises" or running else list(VARIANTS)
         out.append(Claim(
             id=c["id"], framework=c["framework"], adapters=tuple(c["adapters"]), api=c["api"], quote=c["quote"],
             source=c["source"], relation=rel, left=tuple(sorted(c["left"].items())),
@@ -187,6 +198,35 @@ def load_claims(path, display=None) -> list[Claim]:
             note=c.get("note", ""), quote_in=c.get("quote_in", ""), dtype=c.get("dtype", DTYPE), file=file,
             line=line))
     return out
+
+
+def _running_stats_error(c: dict, i: int, file: str, lines) -> bool:
+    """Check a claim's running-statistics keys (one-line errors); True when it is a running-statistics claim."""
+    exp = c.get("expect") or {}
+    running = exp.get("semantics") == "running_stats"
+    for side in ("left", "right"):
+        sd = c.get(side) or {}
+        for key in sorted(_CHECK_KEYS & set(sd)):
+            if sd.get("check") != "running_stats":
+                raise CaseError(file, line_of(lines, ("claims", i, side, key)), f"{side}.{key}",
+                                f"{key} applies to check: running_stats only (claim '{c['id']}')")
+        if sd.get("check") == "running_stats" and not (running and side == "left"):
+            raise CaseError(file, line_of(lines, ("claims", i, side, "check")), f"{side}.check",
+                            f"a running_stats side needs relation: reference with expect: {{semantics: "
+                            f"running_stats}} (claim '{c['id']}')")
+    if not running:
+        return False
+    if (c.get("left") or {}).get("check") != "running_stats":
+        raise CaseError(file, line_of(lines, ("claims", i, "expect", "semantics")), "expect.semantics",
+                        f"expect running_stats needs left.check: running_stats (claim '{c['id']}')")
+    extra = sorted(set(exp) - {"semantics", "running_var", "momentum_argument"})
+    if extra:
+        raise CaseError(file, line_of(lines, ("claims", i, "expect", extra[0])), f"expect.{extra[0]}",
+                        f"expect running_stats does not take {extra[0]} (claim '{c['id']}'; it would be ignored)")
+    if not {"running_var", "momentum_argument"} & set(exp):
+        raise CaseError(file, line_of(lines, ("claims", i, "expect")), "expect",
+                        f"expect running_stats names running_var or momentum_argument (claim '{c['id']}')")
+    return True
 
 
 def verdict_text(r: ClaimResult) -> str:

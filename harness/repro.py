@@ -831,6 +831,9 @@ def repro_case(found: Found, adapter: str, *, shrink_it=True, budget=40, timeout
 
     rec = found.record
     case = validated_case(rec.case)
+    if case.check != "forward":
+        raise ReproError(f"normconf repro writes forward cells only; {case.id} is a check: {case.check} cell "
+                         "(rerun it with normconf run -k)")
     if case.id != rec.case_id:
         raise ReproError("the record's case id differs from its case")
     header_lines = [f"Written by normconf {__version__} from a results record of environment "
@@ -867,6 +870,9 @@ def repro_claim(found: Found, adapter: str):
 
     rec = found.record
     claim = load_claim_for(rec)
+    if dict(claim.left).get("check", "forward") != "forward":
+        raise ReproError(f"normconf repro writes forward claims only; {claim.id} is a check: "
+                         f"{dict(claim.left)['check']} claim (rerun it with normconf run)")
     inp, variants = claim_trial(claim, rec)
     vs = frozenset(variants)
     left = side_case(claim, dict(claim.left), inp, vs, "L")

@@ -112,7 +112,8 @@ class JaxBase(Adapter):
         main = "dx" if case.check == "backward" else "y"
         names = ("dgamma", "dbeta") if case.check == "backward" else ("running_mean", "running_var")
         arrays = {k: np.asarray(jax.block_until_ready(ns[k])) for k in names if ns.get(k) is not None}
-        return Output(np.asarray(jax.block_until_ready(ns[main])), src, arrays=arrays)
+        info = {"momentum_argument": "old_value"} if case.check == "running_stats" else {}  # Flax's decay rate
+        return Output(np.asarray(jax.block_until_ready(ns[main])), src, arrays=arrays, info=info)
 
 
 class JaxNN(JaxBase):

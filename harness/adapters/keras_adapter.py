@@ -178,7 +178,8 @@ class _Keras(Adapter):
                           arrays={k: _to_numpy(ns[k], case.dtype) for k in ("dgamma", "dbeta") if k in ns})
         arrays = {k: _to_numpy(keras.ops.convert_to_tensor(ns[k]), case.dtype)
                   for k in ("running_mean", "running_var") if k in ns}
-        return Output(_to_numpy(ns["y"], case.dtype), src, arrays=arrays)
+        return Output(_to_numpy(ns["y"], case.dtype), src, arrays=arrays,
+                      info={"momentum_argument": "old_value"} if case.check == "running_stats" else {})
 
 
 class KerasLayers(_Keras):

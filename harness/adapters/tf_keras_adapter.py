@@ -156,4 +156,7 @@ class TfKeras(Adapter):
         return tf_repro(case, self.code(case))
 
     def run(self, case, inputs) -> Output:
-        return run_tf(self.name, self.code(case), inputs)
+        out = run_tf(self.name, self.code(case), inputs)
+        if case.check == "running_stats":
+            out.info["momentum_argument"] = "old_value"
+        return out

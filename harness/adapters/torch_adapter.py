@@ -232,7 +232,8 @@ class _Torch(Adapter):
         with torch.no_grad():
             run_snippet(self.name, src, ns)
         arrays = {k: _to_numpy(ns[k], case.dtype) for k in ("running_mean", "running_var") if k in ns}
-        return Output(_to_numpy(ns["y"], case.dtype), src, arrays=arrays)
+        return Output(_to_numpy(ns["y"], case.dtype), src, arrays=arrays,
+                      info={"momentum_argument": "new_batch"} if case.check == "running_stats" else {})
 
 
 class TorchModules(_Torch):
