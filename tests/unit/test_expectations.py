@@ -236,3 +236,18 @@ def test_a_run_of_one_file_does_not_call_other_entries_stale(tmp_path):
     p = run(tmp_path, "--strict", "cases/layer_norm/c.yaml")
     assert p.returncode == 0 and "stale" not in p.stdout, p.stdout
     assert run(tmp_path, "--strict", "cases").returncode == 2
+
+
+@pytest.mark.parametrize("verdict,error", [("fails", ""), ("error", "ValueError: bad call")])
+def test_update_writes_entries_for_claims_without_an_explanation(tmp_path, verdict, error):
+    from harness.expectations import update
+    from harness.results import ClaimResult, Merged
+
+    c = ClaimResult(claim_id="K1", adapter="torch", env="current", verdict=verdict, error=error,
+                    claim={"dtype": "float32"})
+    merged = Merged(headers={}, adapters={}, results={}, problems=[], claims={("current", "torch", "K1"): c})
+    out = tmp_path / "e.yaml"
+    counts = update(merged, out)
+    (entry,) = load_file(out)
+    assert entry.id == "K1" and entry.adapter == "torch" and counts
+    assert entry.reason.startswith("observed: ") and (error in entry.reason if error else verdict in entry.reason)
