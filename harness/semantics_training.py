@@ -117,8 +117,14 @@ def fingerprint_running_stats(x, actual: dict, sem: Semantics, dtype: str, expec
     """Update rules that reproduce the running statistics and inference output ``actual``."""
     n = training.values_per_channel(batches, sem)
     matches, seen = [], {(expected.ddof, expected.new_weight)}
-    m32 = float(np.float32(expected.momentum))
-    for mom in (expected.momentum, m32) if dtype == "float64" and m32 != expected.momentum else (expected.momentum,):
+    # a momentum held in float32: the weight of the new batch rounded (tf.keras's decay), or the
+    # weight of the old value rounded and the new one taken as 1 minus it (Flax's momentum)
+    moms = [expected.momentum]
+    if dtype == "float64":
+        for v in (float(np.float32(expected.momentum)), 1.0 - float(np.float32(1.0 - expected.momentum))):
+            if v not in moms:
+                moms.append(v)
+    for mom in moms:
         for ddof in (0, 1):
             for old in (False, True):
                 cand = training.Update(mom, ddof, old)
