@@ -14,9 +14,9 @@ rule and expectations as ``normconf run`` (:class:`harness.runner.Runner`).
   ``shrink_budget`` further calls per finding.
 * **Findings.** A cell that diverges, errors, crashes or times out and that no
   expectation covers (the run's outcome is ``unexpected``) is a finding.
-  Findings are deduplicated by adapter, status and explanation (the
-  fingerprint's words with numbers, parenthesised remarks and axis sets
-  masked); the first
+  Findings are deduplicated by adapter and explanation (:func:`kind`: the
+  fingerprint's words with numbers and axis sets masked, keeping what differs
+  besides the axes); the first
   of each is shrunk (:func:`harness.shrink.shrink`: each key one step toward the
   case file's defaults, then the sizes, then the groups) while it keeps the
   same explanation and stays a finding, and findings that shrink to the same
@@ -36,7 +36,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from . import fuzz_strategies as fs
-from .case import params_text
 from .expectations import Expectations
 from .expectations import discover as discover_expectations
 from .shrink import DEFAULT_BUDGET, Shrunk, explanation, masked, shrink
@@ -52,10 +51,25 @@ def is_finding(result) -> bool:
     return result.status in FINDING_STATUSES and result.outcome == "unexpected"
 
 
+#: clauses of an explanation that do not decide its kind: which axes (the layout's letters differ from case to
+#: case), an epsilon held in float32, how far the finite outputs are off
+_DETAIL = ("normalized over ", "the case expects ", "epsilon rounded to float", "the finite outputs differ")
+_CLOSEST = "no member of the family reproduces the output; closest: "
+
+
 def kind(result) -> str:
-    """The explanation a finding is deduplicated by: numbers, parenthesised remarks and axis sets masked."""
-    text = explanation(result) if result.status in ("diverge", "error") else (result.message or "").split("\n")[0]
-    return re.sub(r"\{[^{}]*\}", "{...}", masked(text)) or result.status
+    """The explanation a finding is deduplicated by: the fingerprint's words with numbers, parenthesised
+    remarks and axis sets masked, "closest:" read as a match, and only the clauses that say what differs
+    besides the axes ("epsilon added outside the square root", "one-pass variance ..."); an explanation
+    that differs only in its axes is "normalized over other axes or groups"."""
+    if result.status == "error":
+        return f"error: {explanation(result)}"
+    if result.status != "diverge":
+        return f"{result.status}: {masked((result.message or '').split(chr(10))[0])}"
+    text = re.sub(r"\{[^{}]*\}", "{...}", masked(explanation(result))).replace(_CLOSEST, "")
+    clauses = [c.strip() for c in text.split(";") if c.strip()]
+    kept = sorted({c for c in clauses if not c.startswith(_DETAIL)})
+    return "; ".join(kept) or ("normalized over other axes or groups" if clauses else "diverge")
 
 
 @dataclass

@@ -35,6 +35,11 @@ def rerun_command(out: Path, rel: str, adapter: str) -> str:
             f"--results none {shlex.quote(str(out / rel))}")
 
 
+def params(case) -> str:
+    """A case's parameters in one line, its input with only its distribution's own keys."""
+    return params_text({**case.to_dict(), "input": fs.entry_of(case)["input"]})
+
+
 def describe(fz, f) -> str:
     r, case = f.final_result, f.final_case
     from .fuzz import kind  # noqa: PLC0415 - fuzz imports this module lazily
@@ -43,7 +48,7 @@ def describe(fz, f) -> str:
             f"{fz.budget}; {f.occurrences} drawn case(s) ended this way). {what}.")
     if case is not f.case:
         text += (f" Shrunk in {f.shrunk.calls} adapter calls, keeping the explanation, from: "
-                 f"{params_text(f.case.to_dict())}.")
+                 f"{params(f.case)}.")
     elif f.shrunk is not None:
         text += f" {f.shrunk.note}."
     return " ".join(printable(text).split())
@@ -104,7 +109,7 @@ def write_all(fz, findings, out: Path, *, repro=False, duration=0.0) -> dict:
                    "explanation": (r.fingerprint or {}).get("explanation") or explanation_text(r),
                    "message": (r.message or "").split("\n")[0][:500], "metrics": _metrics(r.metrics),
                    "first_cell": f.cell, "occurrences": f.occurrences, "drawn_case": f.case.id,
-                   "drawn": params_text(f.case.to_dict()), "shrunk_to": params_text(f.final_case.to_dict()),
+                   "drawn": params(f.case), "shrunk_to": params(f.final_case),
                    "drawn_shape": dict(f.case.sizes), "shape": dict(f.final_case.sizes),
                    "shrunk": f.final_case is not f.case, "shrink_calls": f.shrunk.calls if f.shrunk else 0,
                    "shrink_note": f.shrunk.note if f.shrunk else "not shrunk (shrink budget 0)",
