@@ -53,7 +53,8 @@ def _defaults(api: str) -> dict:
 
 from .jax_adapter import JaxBase, axis_arg
 
-_CLASSES = {"batch_norm": "BatchNorm", "layer_norm": "LayerNorm", "group_norm": "GroupNorm",
+_CLASSES = {"batch_norm": "BatchNorm", "layer_norm": "LayerNorm", "layer_norm_no_bias": "LayerNorm",
+            "group_norm": "GroupNorm",
             "instance_norm": "InstanceNorm", "rms_norm": "RMSNorm"}
 
 
@@ -86,7 +87,7 @@ class _Flax(JaxBase):
         C = sizes[lay.channel]
         lines = []
         xin, back = "x", ""
-        if case.op in ("layer_norm", "rms_norm"):
+        if case.op in ("layer_norm", "layer_norm_no_bias", "rms_norm"):
             axes = lay.ordered(case.axes or lay.axes[-1:])
             feat = lay.ordered(case.affine_axes) if case.affine_axes else axes
             kw = [f"reduction_axes={axis_arg(lay.indices(axes))}", f"feature_axes={axis_arg(lay.indices(feat))}"]
@@ -111,9 +112,11 @@ class _Flax(JaxBase):
                     kw.append(f"reduction_axes={red[0] if len(red) == 1 else fmt(tuple(red))}")
         kw += eps_kw(case, "epsilon")
         kw += [f"dtype={dt}", f"param_dtype={dt}"]
-        has_bias = case.op != "rms_norm"
+        has_bias, api_bias = case.spec.bias, cls != "RMSNorm"  # RMSNorm takes no use_bias
         if case.affine == "none":
-            kw += (["use_bias=False"] if has_bias else []) + ["use_scale=False"]
+            kw += (["use_bias=False"] if api_bias else []) + ["use_scale=False"]
+        elif api_bias and not has_bias:
+            kw += ["use_bias=False"]
         setp = case.affine == "random"
 
         if case.check == "running_stats":

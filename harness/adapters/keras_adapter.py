@@ -55,6 +55,7 @@ _VAR = "epsilon: Small float added to variance to avoid dividing by zero. Defaul
 #: documented defaults of the Keras 3.15 layers (docstrings, or the signature where the docstring is silent)
 LAYER_EPSILONS = {
     "layer_norm": (1e-3, _VAR, _K + "layers/normalization/layer_normalization.py"),
+    "layer_norm_no_bias": (1e-3, _VAR, _K + "layers/normalization/layer_normalization.py"),
     "group_norm": (1e-3, _VAR, _K + "layers/normalization/group_normalization.py"),
     "instance_norm": (1e-3, _VAR + " (GroupNormalization, groups=-1)",
                       _K + "layers/normalization/group_normalization.py"),
@@ -67,6 +68,7 @@ _BACKEND_EPS = "epsilon: A lower bound value for the norm. Defaults to `backend.
 #: keras.ops: epsilon=None means backend.epsilon(), 1e-7 unless the user changed it
 OPS_EPSILONS = {
     "layer_norm": (1e-7, _BACKEND_EPS, _K + "ops/nn.py"),
+    "layer_norm_no_bias": (1e-7, _BACKEND_EPS, _K + "ops/nn.py"),
     "rms_norm": (1e-7, _BACKEND_EPS, _K + "ops/nn.py"),
     "batch_norm": (1e-3, "def batch_normalization(x, mean, variance, axis, offset=None, scale=None, epsilon=1e-3)",
                    _K + "ops/nn.py"),
@@ -187,7 +189,7 @@ class KerasLayers(_Keras):
 
     prefix = "keras"
     checks = frozenset({"forward", "backward", "running_stats"})
-    ops = frozenset({"batch_norm", "layer_norm", "group_norm", "instance_norm", "rms_norm"})
+    ops = frozenset({"batch_norm", "layer_norm", "layer_norm_no_bias", "group_norm", "instance_norm", "rms_norm"})
     default_epsilons = LAYER_EPSILONS
 
     def supports_case(self, case):
@@ -255,10 +257,11 @@ class KerasLayers(_Keras):
         lines = self._prelude(case)
         weights = ("gamma", "beta")
         call = "m(x)"
-        if case.op == "layer_norm":
+        if case.op in ("layer_norm", "layer_norm_no_bias"):
             axes = case.axes or lay.axes[-1]
-            aff = ", center=False, scale=False" if noaff else ""
+            aff = ", center=False, scale=False" if noaff else ("" if case.spec.bias else ", center=False")
             lines.append(f"m = keras.layers.LayerNormalization(axis={_axes_arg(lay, axes)}{eps}{aff}, {dt})")
+            weights = ("gamma", "beta") if case.spec.bias else ("gamma",)
         elif case.op == "rms_norm":
             axes = case.axes or lay.axes[-1]
             if noaff:
@@ -281,10 +284,8 @@ class KerasLayers(_Keras):
                 raise ValueError(f"unknown op {case.op}")
         if setp:
             lines.append("m.build(x.shape)")
-            if weights == ("scale",):
-                lines.append("m.scale.assign(gamma)")
-            else:
-                lines.append("m.gamma.assign(gamma)")
+            lines.append(f"m.{weights[0]}.assign(gamma)")
+            if "beta" in weights:
                 lines.append("m.beta.assign(beta)")
         return lines, call, weights
 
@@ -300,7 +301,7 @@ class KerasOps(_Keras):
             return ("keras.ops functions keep no state, so there are no running statistics to check; use "
                     f"keras.layers.BatchNormalization (adapter keras-{_BACKEND_TAGS.get(self.backend, '')})")
         return super().supports(case)
-    ops = frozenset({"batch_norm", "layer_norm", "rms_norm"})
+    ops = frozenset({"batch_norm", "layer_norm", "layer_norm_no_bias", "rms_norm"})
     default_epsilons = OPS_EPSILONS
 
     @property
@@ -339,9 +340,9 @@ class KerasOps(_Keras):
         eps = "".join(", " + k for k in eps_kw(case, "epsilon"))
         affine = case.affine != "none"
         lines = self._prelude(case)
-        if case.op == "layer_norm":
+        if case.op in ("layer_norm", "layer_norm_no_bias"):
             axes = case.axes or lay.axes[-1]
-            gb = "gamma=gamma, beta=beta, " if affine else ""
+            gb = ("gamma=gamma, beta=beta, " if case.spec.bias else "gamma=gamma, ") if affine else ""
             lines.append(f"y = keras.ops.layer_normalization(x, {gb}axis={_axes_arg(lay, axes)}{eps})")
         elif case.op == "rms_norm":
             axes = case.axes or lay.axes[-1]

@@ -26,6 +26,7 @@ _VAR = "epsilon: Small float added to variance to avoid dividing by zero. Defaul
 #: documented defaults of tf.keras 2.15 (docstrings, or the signature where the docstring is silent)
 DEFAULT_EPSILONS = {
     "layer_norm": (1e-3, _VAR, _TK + "layer_normalization.py"),
+    "layer_norm_no_bias": (1e-3, _VAR, _TK + "layer_normalization.py"),
     "group_norm": (1e-3, _VAR, _TK + "group_normalization.py"),
     "instance_norm": (1e-3, _VAR + " (GroupNormalization, groups=-1)", _TK + "group_normalization.py"),
     "batch_norm": (1e-3, "def __init__(self, axis=-1, momentum=0.99, epsilon=1e-3, ...)",
@@ -58,7 +59,7 @@ def _axis_code(lay: Layout, axes) -> str:
 
 class TfKeras(Adapter):
     name = "tf-keras"
-    ops = frozenset({"batch_norm", "layer_norm", "group_norm", "instance_norm"})
+    ops = frozenset({"batch_norm", "layer_norm", "layer_norm_no_bias", "group_norm", "instance_norm"})
     dtypes = frozenset({"float16", "bfloat16", "float32", "float64"})
     default_epsilons = DEFAULT_EPSILONS
     checks = frozenset({"forward", "backward", "running_stats"})
@@ -96,7 +97,7 @@ class TfKeras(Adapter):
         if case.affine == "none":
             sources = {}
         else:
-            sources = {"dgamma": "m.gamma", "dbeta": "m.beta"}
+            sources = {"dgamma": "m.gamma", "dbeta": "m.beta"} if case.spec.bias else {"dgamma": "m.gamma"}
         return tape_code(fwd, ["x"], sources)
 
     def running_code(self, case) -> str:
@@ -125,9 +126,10 @@ class TfKeras(Adapter):
                            + [f"dtype={case.dtype!r}"])
         call = "m(x)"
         lines = []
-        if case.op == "layer_norm":
+        if case.op in ("layer_norm", "layer_norm_no_bias"):
             axes = case.axes or lay.axes[-1]
-            lines.append(f"m = tf.keras.layers.LayerNormalization(axis={_axis_code(lay, axes)}, {common})")
+            nobias = "center=False, " if not case.spec.bias and case.affine != "none" else ""
+            lines.append(f"m = tf.keras.layers.LayerNormalization(axis={_axis_code(lay, axes)}, {nobias}{common})")
         else:
             axis = _axis_code(lay, lay.channel)
             if case.op == "batch_norm":
@@ -148,7 +150,8 @@ class TfKeras(Adapter):
                 lines.append("m.beta.assign(tf.cast(beta, m.beta.dtype))")
             else:
                 lines.append("m.gamma.assign(gamma)")
-                lines.append("m.beta.assign(beta)")
+                if case.spec.bias:
+                    lines.append("m.beta.assign(beta)")
         lines.append(f"y = {call}")
         return "\n".join(lines)
 

@@ -25,6 +25,7 @@ _SRC = "https://docs.pytorch.org/docs/2.13/generated/torch.nn.{}.html"
 DEFAULT_EPSILONS = {
     "batch_norm": (1e-5, _DOC, _SRC.format("BatchNorm2d")),
     "layer_norm": (1e-5, _DOC, _SRC.format("LayerNorm")),
+    "layer_norm_no_bias": (1e-5, _DOC, _SRC.format("LayerNorm")),
     "group_norm": (1e-5, _DOC, _SRC.format("GroupNorm")),
     "instance_norm": (1e-5, _DOC, _SRC.format("InstanceNorm2d")),
     "rms_norm": ({"float16": _F32_EPS, "bfloat16": _F32_EPS, "float32": _F32_EPS, "float64": _F64_EPS},
@@ -61,7 +62,7 @@ def _perm_code(src: str, dst: str) -> tuple[str, str]:
 
 
 class _Torch(Adapter):
-    ops = frozenset({"batch_norm", "layer_norm", "group_norm", "instance_norm", "rms_norm"})
+    ops = frozenset({"batch_norm", "layer_norm", "layer_norm_no_bias", "group_norm", "instance_norm", "rms_norm"})
     dtypes = frozenset({"float16", "bfloat16", "float32", "float64"})
     default_epsilons = DEFAULT_EPSILONS
     checks = frozenset({"forward", "backward", "running_stats"})
@@ -149,7 +150,7 @@ class _Torch(Adapter):
         affine = case.affine != "none"
         setp = case.affine == "random"
         lines = []
-        if case.op in ("layer_norm", "rms_norm"):
+        if case.op in ("layer_norm", "layer_norm_no_bias", "rms_norm"):
             axes = case.axes or lay.axes[-1]
             kept = "".join(a for a in lay.name if a not in axes)
             target = kept + axes  # normalized axes last, in layout order
@@ -160,17 +161,19 @@ class _Torch(Adapter):
             xin = f"x{fwd}"
             w = "gamma" if affine else "None"
             eps = eps_kw(case, "eps")
-            ln = case.op == "layer_norm"
+            ln, has_bias = case.op != "rms_norm", case.spec.bias
             if self.functional:
                 fn = "F.layer_norm" if ln else "F.rms_norm"
-                kw = [f"weight={w}"] + ([f"bias={'beta' if affine else 'None'}"] if ln else []) + eps
+                kw = [f"weight={w}"] + ([f"bias={'beta' if affine and has_bias else 'None'}"] if ln else []) + eps
                 lines.append(f"y = {fn}({xin}, {fmt(nshape)}, {', '.join(kw)}){back}")
             else:
                 cls = "LayerNorm" if ln else "RMSNorm"
-                kw = [fmt(nshape)] + eps + [f"elementwise_affine={affine}", f"dtype={tdt}"]
+                kw = [fmt(nshape)] + eps + [f"elementwise_affine={affine}"] + \
+                    (["bias=False"] if ln and not has_bias else []) + [f"dtype={tdt}"]
                 lines.append(f"m = nn.{cls}({', '.join(kw)})")
                 if setp:
-                    lines.append("with torch.no_grad():\n    m.weight.copy_(gamma)" + ("\n    m.bias.copy_(beta)" if ln else ""))
+                    lines.append("with torch.no_grad():\n    m.weight.copy_(gamma)"
+                                 + ("\n    m.bias.copy_(beta)" if has_bias else ""))
                 lines.append(f"y = m({xin}){back}")
             return "\n".join(lines)
 

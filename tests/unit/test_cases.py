@@ -114,10 +114,13 @@ def test_duplicate_ids_across_files_and_bad_files_do_not_hide_others(tmp_path):
 def test_shipped_cases_load_and_cover_the_seed_question():
     cases, errors = load_tree(discover(ROOT / "cases"), relative_to=ROOT)
     assert not errors, [str(e) for e in errors]
+    from harness import ops as registry
     ops = {c.op for c in cases}
-    assert ops == {"batch_norm", "layer_norm", "group_norm", "instance_norm", "rms_norm"}
+    assert ops == set(registry.NAMES)  # every registered op has shipped cases
     btf = {c.op for c in cases if c.layout == "BTF"}
     assert btf == ops
+    for name, op in registry.OPS.items():  # and every check it supports
+        assert {c.check for c in cases if c.op == name} == set(op.checks), name
     assert {c.groups for c in cases if c.op == "group_norm" and c.layout == "BTF"} >= {1, 2, 3, 6}
     assert {"NCHW", "NHWC"} <= {c.layout for c in cases}
     assert {"float32", "float64"} <= {c.dtype for c in cases}
