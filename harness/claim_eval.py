@@ -124,6 +124,7 @@ class Verdict:
     trials: list[Trial] = field(default_factory=list)
     per_input: dict[str, str] = field(default_factory=dict)
     error: str = ""
+    absent: str = ""  # why the framework is not in this environment at all (unsupported verdicts)
 
 
 def _call(pool, adapter, case, timeout):
@@ -210,7 +211,7 @@ def _measure(claim: Claim, pool, adapter: str, timeout=120.0) -> tuple[Verdict, 
         return _evaluate_raises(claim, pool, adapter, timeout)
     trials: list[Trial] = []
     base: dict[str, Trial] = {}
-    unsupported = None
+    unsupported, absent = None, ""
     for inp in claim.inputs:
         try:
             t, reply = _trial(claim, pool, adapter, inp, (), timeout)
@@ -219,13 +220,13 @@ def _measure(claim: Claim, pool, adapter: str, timeout=120.0) -> tuple[Verdict, 
         versions = versions or reply.versions
         if t is None:
             if reply.status == "unsupported":
-                unsupported = reply.message
+                unsupported, absent = reply.message, reply.absent
                 continue
             return Verdict("error", error=f"{reply.status}: {reply.message}"), versions
         trials.append(t)
         base[inp] = t
     if not base:
-        return Verdict("unsupported", error=unsupported or "no applicable input"), versions
+        return Verdict("unsupported", error=unsupported or "no applicable input", absent=absent), versions
     per_input = {inp: ("holds" if t.holds else f"fails ({t.max_diff:.3g})") for inp, t in base.items()}
     max_diff = max(t.max_diff for t in base.values())
     if all(t.holds for t in base.values()):
@@ -275,7 +276,7 @@ def _evaluate_raises(claim, pool, adapter, timeout):
     case = side_case(claim, dict(claim.left), inp, frozenset({"initial-params"}), "L")
     _, reply = _call(pool, adapter, case, timeout)
     if reply.status == "unsupported":
-        return Verdict("unsupported", error=reply.message), reply.versions
+        return Verdict("unsupported", error=reply.message, absent=reply.absent), reply.versions
     said = reply.message or ""
     if reply.status == "error":
         etype = said.split(":", 1)[0]
@@ -298,4 +299,4 @@ def to_result(claim: Claim, adapter: str, env: str, verdict: Verdict, versions: 
         max_diff=verdict.max_diff, explanation=verdict.explanation, per_input=verdict.per_input,
         trials=[{"input": t.input, "variants": list(t.variants), "holds": t.holds, "max_diff": t.max_diff,
                  "note": t.note} for t in verdict.trials],
-        error=verdict.error, versions=versions, claim=claim.to_dict(), duration=duration)
+        error=verdict.error, versions=versions, claim=claim.to_dict(), duration=duration, absent=verdict.absent)

@@ -269,9 +269,8 @@ _HEADER = """\
 
 
 def _reason_for(rec) -> str:
-    fp = getattr(rec, "fingerprint", None) or {}
     said = getattr(rec, "message", "") or getattr(rec, "error", "")  # a cell's message, a claim's error
-    text = fp.get("explanation") or getattr(rec, "explanation", "") or (said or "").splitlines()[0:1]
+    text = rec.explanation or (said or "").splitlines()[0:1]  # a fingerprint's or a claim's explanation
     if isinstance(text, list):
         text = text[0] if text else ""
     return "observed: " + (" ".join(str(text).split())[:300] or getattr(rec, "status", getattr(rec, "verdict", "")))

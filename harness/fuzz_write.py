@@ -43,7 +43,7 @@ def params(case) -> str:
 def describe(fz, f) -> str:
     r, case = f.final_result, f.final_case
     from .fuzz import kind  # noqa: PLC0415 - fuzz imports this module lazily
-    what = f"{r.status}: {(r.fingerprint or {}).get('explanation') or kind(r)}"
+    what = f"{r.status}: {r.explanation or kind(r)}"
     text = (f"Found by normconf fuzz with adapter {f.adapter} (seed {fz.seed}, judged cell {f.cell} of a budget of "
             f"{fz.budget}; {f.occurrences} drawn case(s) ended this way). {what}.")
     if case is not f.case:
@@ -106,7 +106,7 @@ def write_all(fz, findings, out: Path, *, repro=False, duration=0.0) -> dict:
             cid = write_case(fz, f, out / rel)
             r = f.final_result
             row = {"n": n, "file": rel, "case_id": cid, "op": f.final_case.op, "status": r.status,
-                   "explanation": (r.fingerprint or {}).get("explanation") or explanation_text(r),
+                   "explanation": r.explanation or explanation_text(r),
                    "message": (r.message or "").split("\n")[0][:500], "metrics": _metrics(r.metrics),
                    "first_cell": f.cell, "occurrences": f.occurrences, "drawn_case": f.case.id,
                    "drawn": params(f.case), "shrunk_to": params(f.final_case),
@@ -132,9 +132,9 @@ def explanation_text(r) -> str:
     return explanation(r) or (r.message or "").split("\n")[0][:300]
 
 
-def _metrics(m: dict) -> dict:
+def _metrics(m) -> dict:
     keep = ("max_abs", "achievable", "ratio", "allowed", "nonfinite", "expected_error")
-    return {k: m[k] for k in keep if isinstance((m or {}).get(k), (int, float, str))}
+    return {k: getattr(m, k) for k in keep if isinstance(getattr(m, k), (int, float, str))}
 
 
 def code(text, limit: int = 1000) -> str:

@@ -95,14 +95,14 @@ def judge_training(case, inputs, reply, sem) -> tuple[str, dict, dict | None]:
     return "diverge", metrics, fp
 
 
-def output_words(m: dict) -> list[str]:
-    """Lines for ``explain``: the worst output and every output's error against its allowed error."""
-    per = m.get("outputs") or {}
-    if not per:
+def output_words(m) -> list[str]:
+    """Lines for ``explain`` from a record's Metrics: the worst output and every output's
+    error against its allowed error."""
+    if not m.outputs:
         return []
-    parts = [f"{k} {'agrees' if v.get('ok') else 'DIVERGES'} ({_g(v.get('max_abs'))} vs allowed {_g(v.get('allowed'))})"
-             for k, v in per.items()]
-    return [f"  worst output: {m.get('output')}; " + ", ".join(parts)]
+    parts = [f"{k} {'agrees' if v.ok else 'DIVERGES'} ({_g(v.max_abs)} vs allowed {_g(v.allowed)})"
+             for k, v in m.outputs.items()]
+    return [f"  worst output: {m.output}; " + ", ".join(parts)]
 
 
 def check_words(case) -> list[str]:

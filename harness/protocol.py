@@ -10,9 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-#: why a column's framework is not there at all (the report hides such columns)
-NOT_INSTALLED = "not installed"
-NOT_AVAILABLE = "not available"
+from .records import NOT_AVAILABLE, NOT_INSTALLED  # noqa: F401 - why a column's framework is absent
 
 
 @dataclass(frozen=True)

@@ -449,8 +449,8 @@ class CaseItem(_AdapterItem):
         result = _dispatching_runner(self).run_cell(self.case, self.adapter)
         self.user_properties.append(("status", result.status))
         for k in ("max_abs", "achievable", "ratio", "allowed", "max_rel", "max_ulp", "nonfinite"):
-            if k in result.metrics:
-                self.user_properties.append((k, result.metrics[k]))
+            if getattr(result.metrics, k) is not None:
+                self.user_properties.append((k, getattr(result.metrics, k)))
         _record_outcome(self, result)
         if result.status == "unsupported":
             pytest.skip(f"unsupported: {result.message}")
@@ -466,7 +466,7 @@ class CaseItem(_AdapterItem):
                           status=tuple([e["status"]] if isinstance(e.get("status"), str) else e.get("status", ())),
                           file=e.get("file", ""), line=e.get("line", 0))
         why = describe_unexpected(result.status, entry)
-        expl = (result.fingerprint or {}).get("explanation", "")
+        expl = result.explanation
         summary = why + (f": {expl[:160]}" if expl else (f": {result.message.splitlines()[0][:160]}"
                                                           if result.message else ""))
         raise CellFailure(f"unexpected: {why}\n" + explain(self.case, result), summary)

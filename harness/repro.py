@@ -38,6 +38,7 @@ from .compare import FACTOR, FLOOR
 from .layouts import LAYOUTS, Layout
 from .numerics import UNIT_ROUNDOFF, accumulation_dtype
 from . import ops
+from .records import EpsilonDoc, Metrics
 from .reference import param_shape
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
@@ -528,8 +529,8 @@ def _framework_names(parts) -> str:
     return ", ".join(mods) or "nothing else"
 
 
-def case_script(case: Case, adapter: str, parts: dict, *, eps: float, epsilon_doc: dict | None, record,
-                header_lines: list[str], recorded_metrics: dict | None) -> str:
+def case_script(case: Case, adapter: str, parts: dict, *, eps: float, epsilon_doc: EpsilonDoc | None, record,
+                header_lines: list[str], recorded_metrics: Metrics | None) -> str:
     """A standalone reproducer of one cell."""
     lay = Layout(case.layout)
     sem = case.semantics_with(eps)
@@ -542,7 +543,7 @@ def case_script(case: Case, adapter: str, parts: dict, *, eps: float, epsilon_do
              + (f", groups {case.groups}" if case.groups is not None else "")]
     if case.epsilon is None and epsilon_doc:
         lines.append(f"epsilon: omitted in the call; the reference uses the documented default "
-                     f"{eps!r}: \"{epsilon_doc.get('quote', '')}\" ({epsilon_doc.get('source', '')})")
+                     f"{eps!r}: \"{epsilon_doc.quote}\" ({epsilon_doc.source})")
     lines += header_lines
     if case.dtype == "bfloat16":
         lines.append("bfloat16: inputs are rounded in numpy (float64 bits to nearest, ties to even, as ml_dtypes "
@@ -554,10 +555,9 @@ def case_script(case: Case, adapter: str, parts: dict, *, eps: float, epsilon_do
            _COMMON_MARK, _inputs_block("INPUTS", case), "", _op_block("OP", sem, case.size), "",
            _call_function("call", parts, f"{adapter}: x, gamma, beta are numpy arrays in DTYPE."), ""]
     rec = ""
-    if recorded_metrics and recorded_metrics.get("max_abs") is not None:
+    if recorded_metrics and recorded_metrics.max_abs is not None:
         m = recorded_metrics
-        rec = (f"error {_fmt(m.get('max_abs'))}, achievable {_fmt(m.get('achievable'))}, "
-               f"ratio {_fmt(m.get('ratio'))}")
+        rec = f"error {_fmt(m.max_abs)}, achievable {_fmt(m.achievable)}, ratio {_fmt(m.ratio)}"
     main = ["", "def main():",
             "    print(f'{CASE_ID} with {ADAPTER}; versions: {VERSIONS()}')",
             "    x, gamma, beta = make_inputs(INPUTS)",
@@ -746,13 +746,12 @@ def _versions_table(versions: dict, header: dict) -> list[str]:
 
 def case_issue(case: Case, adapter: str, result, header: dict, script: str, *, eps: float, epsilon_doc, note: str,
                versions: dict) -> str:
-    m = result.metrics or {}
-    fp = result.fingerprint or {}
-    expl = fp.get("explanation") or m.get("expected_error") or result.message.split("\n", 1)[0]
+    m = result.metrics
+    expl = result.explanation or m.expected_error or result.message.split("\n", 1)[0]
     title = f"{adapter}: {case.op.replace('_', ' ')} {'diverges from' if result.status != 'agree' else 'agrees with'} " \
             f"its definition on {case.dtype} {case.layout} input"
-    if fp.get("explanation"):
-        title += f": {comment(re.split(r'[:;(]', fp['explanation'])[0], 90).strip()}"
+    if result.explanation:
+        title += f": {comment(re.split(r'[:;(]', result.explanation)[0], 90).strip()}"
     lay = Layout(case.layout)
     out = [f"# {md(title, 300)}", "", f"Found by normconf (case `{case.id}`, environment {md(result.env, 80)}).", "",
            "## Versions", ""] + _versions_table(versions or result.versions, header) + ["", "## What the operator should compute", ""]
@@ -761,25 +760,22 @@ def case_issue(case: Case, adapter: str, result, header: dict, script: str, *, e
                + md_link(case.source, case.source) + ".")
     if case.epsilon is None and epsilon_doc:
         out += ["", "The call leaves epsilon out; the documented default is:", "",
-                f"> {md(epsilon_doc.get('quote', ''))}", "", md_link(epsilon_doc.get("source", ""),
-                                                                   epsilon_doc.get("source", ""))]
+                f"> {md(epsilon_doc.quote)}", "", md_link(epsilon_doc.source, epsilon_doc.source)]
     out += ["", "## Expected vs actual", ""]
     if case.expect:
         exp = case.expect_spec
         out.append(f"Expected `{md(exp.get('raises'))}` with a message containing one of: "
                    + ", ".join(f"`{md(t)}`" for t in ([exp["message"]] if isinstance(exp.get("message"), str)
                                                      else exp.get("message") or [])) + ".")
-        out.append(f"Actual: {md(m.get('expected_error') or m.get('raised') or result.message.split(chr(10))[0])}")
-    elif m.get("max_abs") is not None:
-        where = ", ".join(f"{a}={i}" for a, i in zip(lay.axes, m.get("worst_index") or []))
-        out += [f"- worst element `[{md(where)}]`: expected {_fmt(m.get('worst_expected'))}, "
-                f"got {_fmt(m.get('worst_actual'))}",
-                f"- error (max abs) {_fmt(m.get('max_abs'))}; achievable by a careful {md(case.dtype)} "
-                f"implementation {_fmt(m.get('achievable'))}; ratio {_fmt(m.get('ratio'))}x "
-                f"(normconf calls a cell divergent above {_fmt(m.get('factor'))}x plus a floor of "
-                f"{_fmt(m.get('floor'))})"]
-        if m.get("nonfinite"):
-            out.append(f"- {md(m['nonfinite'])}")
+        out.append(f"Actual: {md(m.expected_error or m.raised or result.message.split(chr(10))[0])}")
+    elif m.max_abs is not None:
+        where = ", ".join(f"{a}={i}" for a, i in zip(lay.axes, m.worst_index or []))
+        out += [f"- worst element `[{md(where)}]`: expected {_fmt(m.worst_expected)}, got {_fmt(m.worst_actual)}",
+                f"- error (max abs) {_fmt(m.max_abs)}; achievable by a careful {md(case.dtype)} "
+                f"implementation {_fmt(m.achievable)}; ratio {_fmt(m.ratio)}x "
+                f"(normconf calls a cell divergent above {_fmt(m.factor)}x plus a floor of {_fmt(m.floor)})"]
+        if m.nonfinite:
+            out.append(f"- {md(m.nonfinite)}")
     else:
         out.append(md(result.message.split("\n", 1)[0]))
     out += ["", "## Explanation", "", md(expl, 1500) or "(none)"]
@@ -811,13 +807,13 @@ def claim_issue(claim, adapter: str, record, header: dict, script: str, input_na
 
 # --- the command ------------------------------------------------------------------------------
 
-def _epsilon(case: Case, metrics: dict) -> tuple[float, dict | None]:
+def _epsilon(case: Case, metrics: Metrics) -> tuple[float, EpsilonDoc | None]:
     if case.epsilon is not None:
         return case.epsilon, None
-    doc = (metrics or {}).get("epsilon_default")
-    if not isinstance(doc, dict) or not isinstance(doc.get("value"), (int, float)):
+    doc = metrics.epsilon_default
+    if doc is None:
         raise ReproError("an epsilon: default case without a recorded documented default (epsilon_default)")
-    return float(doc["value"]), doc
+    return float(doc.value), doc
 
 
 def _say(msg):
@@ -851,9 +847,8 @@ def repro_case(found: Found, adapter: str, *, shrink_it=True, budget=40, timeout
             header_lines.append(f"Rerun here, the cell is {s.original_result.status} (recorded: {rec.status}).")
         case, result = s.case, s.result
         header_lines.append(note)
-    eps, epsdoc = _epsilon(case, (result.metrics or {}) if result is not rec else (rec.metrics or {}))
-    if case.epsilon is None and epsdoc is None:
-        eps, epsdoc = _epsilon(case, rec.metrics)
+    # the documented default the (shrunk) cell recorded, else the original record's
+    eps, epsdoc = _epsilon(case, result.metrics if result.metrics.epsilon_default else rec.metrics)
     (parts,), versions = adapter_parts(adapter, [case])
     if rec.snippet and rec.snippet.strip() != parts["call"].strip() and result is rec:
         header_lines.append("The recorded call differs from what the installed adapter generates; this script "

@@ -10,6 +10,10 @@ The writer never truncates a file it did not create: an existing results file
 is moved aside (``<name>.jsonl.<UTC time>.bak``) unless the run resumes it, in
 which case new records are appended after a second header.
 
+Every header carries the results schema version (:mod:`harness.records`): a
+reader skips the records of a file written with a newer version, saying so in
+one line, and upgrades the records of an older one as it reads them.
+
 Readers treat every file as untrusted: only regular files are opened (a FIFO,
 a device or a directory is skipped without blocking), lines are bounded, and a
 line that is not JSON, not UTF-8, or has a missing field or a field of the
@@ -34,21 +38,10 @@ from typing import Any, Iterable
 import orjson
 
 from . import __version__
-
-SCHEMA_VERSION = 1
+from .records import ABSENT, NOT_AVAILABLE, NOT_INSTALLED, SCHEMA_VERSION, Fingerprint, Metrics, upgrade  # noqa: F401
 #: how a cell or claim ended given the run's expectations ("" when not judged)
 OUTCOMES = ("", "expected", "unexpected")
 STATUSES = ("agree", "diverge", "error", "crash", "timeout", "unsupported", "skipped")
-
-#: how an `unsupported` message starts when the adapter cannot run in that
-#: environment at all (framework not installed, no device): such columns are hidden
-NOT_INSTALLED = "not installed"
-NOT_AVAILABLE = "not available"
-
-
-def framework_absent(status: str, message: str) -> bool:
-    return status == "unsupported" and message.startswith((NOT_INSTALLED, NOT_AVAILABLE))
-
 
 @dataclass
 class Result:
@@ -57,8 +50,8 @@ class Result:
     env: str
     status: str
     versions: dict[str, str] = field(default_factory=dict)
-    metrics: dict[str, Any] = field(default_factory=dict)
-    fingerprint: dict[str, Any] | None = None
+    metrics: Metrics = field(default_factory=Metrics)
+    fingerprint: Fingerprint | None = None
     message: str = ""
     traceback: str = ""
     snippet: str = ""
@@ -69,11 +62,20 @@ class Result:
     outcome: str = ""
     #: the matching expectation entry (id, adapter, status, reason, url, file, line), if any
     expectation: dict[str, Any] | None = None
+    #: NOT_INSTALLED or NOT_AVAILABLE when the column's framework is not in this environment
+    #: at all (the report hides such columns); "" otherwise
+    absent: str = ""
     kind: str = "result"
 
     def __post_init__(self):
         if self.status not in STATUSES:
             raise ValueError(f"unknown status {self.status!r}")
+        if self.absent not in ABSENT:
+            raise ValueError(f"unknown absent {self.absent!r}")
+        if self.metrics.__class__ is not Metrics:
+            self.metrics = Metrics.from_dict(self.metrics)
+        if self.fingerprint is not None and self.fingerprint.__class__ is not Fingerprint:
+            self.fingerprint = Fingerprint.from_dict(self.fingerprint)
         if not self.time:
             self.time = utc_now()
 
@@ -81,8 +83,18 @@ class Result:
     def key(self) -> tuple[str, str, str]:
         return (self.env, self.adapter, self.case_id)
 
+    @property
+    def explanation(self) -> str:
+        return self.fingerprint.explanation if self.fingerprint is not None else ""
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dict(self.__dict__)
+        d["metrics"] = self.metrics.to_dict()
+        d["fingerprint"] = None if self.fingerprint is None else self.fingerprint.to_dict()
+        return d
+
     def to_json(self) -> str:
-        return json.dumps(_clean(asdict(self)), sort_keys=False, allow_nan=False)
+        return json.dumps(_clean(self.to_dict()), sort_keys=False, allow_nan=False)
 
     @classmethod
     def from_dict(cls, d: dict) -> "Result":
@@ -115,11 +127,14 @@ class ClaimResult:
     time: str = ""
     outcome: str = ""
     expectation: dict[str, Any] | None = None
+    absent: str = ""  # as Result.absent
     kind: str = "claim"
 
     def __post_init__(self):
         if self.verdict not in VERDICTS:
             raise ValueError(f"unknown verdict {self.verdict!r}")
+        if self.absent not in ABSENT:
+            raise ValueError(f"unknown absent {self.absent!r}")
         if not self.time:
             self.time = utc_now()
 
@@ -299,6 +314,17 @@ def _opt(check):
     return lambda v: v is None or check(v)
 
 
+def _typed(cls):
+    """A check that ``cls.from_dict`` accepts the value; its RecordError names the bad key."""
+    def check(v):
+        try:
+            cls.from_dict(v)
+        except ValueError as e:
+            return str(e)
+        return True
+    return check
+
+
 def _list_of(check):
     return lambda v: isinstance(v, list) and all(check(x) for x in v)
 
@@ -314,9 +340,9 @@ _CASE_TYPES = {
 
 _RESULT_TYPES = {
     "case_id": _is_str, "adapter": _is_str, "env": _is_str, "status": lambda v: v in STATUSES,
-    "versions": _versions, "metrics": _str_dict, "fingerprint": _opt(_str_dict), "message": _is_str,
+    "versions": _versions, "metrics": _typed(Metrics), "fingerprint": _opt(_typed(Fingerprint)), "message": _is_str,
     "traceback": _is_str, "snippet": _is_str, "duration": _is_num, "case": _str_dict, "time": _is_str,
-    "outcome": lambda v: v in OUTCOMES, "expectation": _opt(_str_dict),
+    "outcome": lambda v: v in OUTCOMES, "expectation": _opt(_str_dict), "absent": lambda v: v in ABSENT,
 }
 _RESULT_REQUIRED = ("case_id", "adapter", "env", "status")
 
@@ -341,6 +367,7 @@ _CLAIM_TYPES = {
     "per_input": lambda v: _str_dict(v) and all(isinstance(x, str) for x in v.values()),
     "trials": _list_of(_trial), "error": _is_str, "versions": _versions, "claim": _claim_dict,
     "duration": _is_num, "time": _is_str, "outcome": lambda v: v in OUTCOMES, "expectation": _opt(_str_dict),
+    "absent": lambda v: v in ABSENT,
 }
 _CLAIM_REQUIRED = ("claim_id", "adapter", "env", "verdict")
 
@@ -352,8 +379,12 @@ def _type_problem(rec: dict, types: dict, required=()) -> str:
         if k not in rec:
             return f"missing field {k!r}"
     for k, check in types.items():
-        if k in rec and not check(rec[k]):
-            return f"field {k!r} has a wrong type or value ({type(rec[k]).__name__})"
+        if k in rec:
+            ok = check(rec[k])
+            if ok.__class__ is str:  # a nested record's own words, naming the key
+                return ok
+            if not ok:
+                return f"field {k!r} has a wrong type or value ({type(rec[k]).__name__})"
     if types is _RESULT_TYPES and isinstance(rec.get("case"), dict):
         return _case_problem(rec["case"])
     return ""
@@ -394,7 +425,7 @@ _RESULT_FIELD_TYPES = {
     "case_id": (str,), "adapter": (str,), "env": (str,), "status": (str,), "versions": (dict,),
     "metrics": (dict,), "fingerprint": (dict, _NONE), "message": (str,), "traceback": (str,), "snippet": (str,),
     "duration": (int, float), "case": (dict,), "time": (str,), "outcome": (str,), "expectation": (dict, _NONE),
-    "kind": (str,),
+    "absent": (str,), "kind": (str,),
 }
 _RESULT_FIELD_TYPE_ITEMS = tuple(_RESULT_FIELD_TYPES.items())
 _STATUS_SET = frozenset(STATUSES)
@@ -422,8 +453,11 @@ def _read_result(rec: dict):
                     and not _case_problem(rec["case"])):
                 r = Result.__new__(Result)
                 r.__dict__.update(rec)
-                r.__post_init__()
-                return r
+                try:
+                    r.__post_init__()  # types metrics and fingerprint
+                    return r
+                except ValueError:
+                    pass  # the field checks below name the bad key
     bad = _type_problem(rec, _RESULT_TYPES, _RESULT_REQUIRED)
     return bad or Result.from_dict(rec)
 
@@ -495,6 +529,8 @@ def read(path, *, warn: bool = True) -> RunFile:
     header, adapters, results, problems, claims = {}, {}, [], [], []
     shown = _printable(path)
     extra = 0
+    version = SCHEMA_VERSION  # of the records that follow; set by each header
+    newer = False  # records after a header of a newer schema are skipped
 
     def problem(text):
         nonlocal extra
@@ -531,6 +567,10 @@ def read(path, *, warn: bool = True) -> RunFile:
                 problem(f"{shown}:{n}: not a JSON object ({type(rec).__name__})")
                 continue
             kind = rec.get("kind")
+            if kind in ("result", "claim", "adapter") and (newer or version < SCHEMA_VERSION):
+                if newer:
+                    continue
+                rec = upgrade(rec, version)
             if kind == "result":
                 try:
                     r = _read_result(rec)
@@ -542,10 +582,17 @@ def read(path, *, warn: bool = True) -> RunFile:
                     results.append(r)
             elif kind == "header":
                 bad = _type_problem(rec, _HEADER_TYPES)
+                v = rec.get("schema_version", 1)
+                if not bad and (not _is_int(v) or v < 1):
+                    bad = f"field 'schema_version' has a wrong type or value ({_printable(repr(v))[:40]})"
                 if bad:
                     problem(f"{shown}:{n}: bad header record ({bad})")
+                elif v > SCHEMA_VERSION:
+                    newer = True
+                    problem(f"{shown}:{n}: written with results schema version {v}, newer than this normconf "
+                            f"reads ({SCHEMA_VERSION}); its records are skipped (upgrade normconf)")
                 else:
-                    header = rec
+                    header, version, newer = rec, v, False
             elif kind == "adapter":
                 if not isinstance(rec.get("adapter"), str) or not _versions(rec.get("versions", {})):
                     problem(f"{shown}:{n}: bad adapter record (adapter must be a string, versions an object)")

@@ -12,6 +12,7 @@ from .inputs import make_inputs
 from .judge_training import check_words, judge_training, output_words
 from .layouts import Layout
 from .numerics import judge
+from .records import Fingerprint, Metrics
 from .results import ClaimResult, Result, Writer, _clean, read
 from .semantics import fingerprint
 from .workers import DEFAULT_CELL_TIMEOUT, DEFAULT_STARTUP_TIMEOUT, WorkerPool
@@ -21,34 +22,33 @@ def explain(case, result: Result) -> str:
     """A multi-line, human message for a cell that did not agree."""
     m = result.metrics
     lines = [f"{result.status}: {case.id} [{result.adapter}] ({params_text(case.to_dict())})"]
-    if result.status == "diverge" and m.get("expected_error"):
-        lines.append(f"  {m['expected_error']}")
+    if result.status == "diverge" and m.expected_error:
+        lines.append(f"  {m.expected_error}")
     elif result.status == "diverge":
-        if m.get("shape_mismatch"):
-            lines.append(f"  {m['shape_mismatch']}")
+        if m.shape_mismatch:
+            lines.append(f"  {m.shape_mismatch}")
         else:
-            if m.get("nonfinite"):
-                lines.append(f"  {m['nonfinite']}")
+            if m.nonfinite:
+                lines.append(f"  {m.nonfinite}")
             lines += output_words(m)
             lay = Layout(case.layout)
-            where = ", ".join(f"{a}={i}" for a, i in zip(lay.axes, m.get("worst_index") or []))
-            if m.get("output") not in (None, "y", "dx"):  # a parameter-shaped output
-                where = ", ".join(str(i) for i in m.get("worst_index") or [])
-            lines.append(f"  error {_g(m.get('max_abs'))} (max abs), achievable {_g(m.get('achievable'))}, "
-                         f"ratio {_g(m.get('ratio'))}; {m.get('n_bad')} of {m.get('n')} elements above the "
-                         f"allowed {_g(m.get('allowed'))}")
+            where = ", ".join(f"{a}={i}" for a, i in zip(lay.axes, m.worst_index or []))
+            if m.output not in (None, "y", "dx"):  # a parameter-shaped output
+                where = ", ".join(str(i) for i in m.worst_index or [])
+            lines.append(f"  error {_g(m.max_abs)} (max abs), achievable {_g(m.achievable)}, "
+                         f"ratio {_g(m.ratio)}; {m.n_bad} of {m.n} elements above the allowed {_g(m.allowed)}")
             lines.append(f"  rule: {rule_text(m, case)}")
-            lines.append(f"  largest difference{' in ' + m['output'] if m.get('output') else ''} at [{where}]: expected {m.get('worst_expected')!r}, "
-                         f"got {m.get('worst_actual')!r}")
-        if m.get("output_dtype") and m["output_dtype"] != case.dtype:
-            lines.append(f"  output dtype {m['output_dtype']} (case dtype {case.dtype})")
-        if m.get("epsilon_default"):
-            d = m["epsilon_default"]
-            lines.append(f"  epsilon: the documented default {d.get('value')!r} ({d.get('source')})")
+            lines.append(f"  largest difference{' in ' + m.output if m.output else ''} at [{where}]: "
+                         f"expected {m.worst_expected!r}, got {m.worst_actual!r}")
+        if m.output_dtype and m.output_dtype != case.dtype:
+            lines.append(f"  output dtype {m.output_dtype} (case dtype {case.dtype})")
+        if m.epsilon_default:
+            d = m.epsilon_default
+            lines.append(f"  epsilon: the documented default {d.value!r} ({d.source})")
         lines.append(f"  reference: {case.semantics_with(_eps(case, m)).describe()}")
         lines += check_words(case)
-        if result.fingerprint and result.fingerprint.get("explanation"):
-            lines.append(f"  explanation: {result.fingerprint['explanation']}")
+        if result.explanation:
+            lines.append(f"  explanation: {result.explanation}")
     elif result.message:
         lines.append(f"  {result.message}")
     if result.snippet:
@@ -62,23 +62,22 @@ def _g(v) -> str:
     return f"{v:.3g}" if isinstance(v, (int, float)) else str(v)
 
 
-def rule_text(m: dict, case=None) -> str:
+def rule_text(m: Metrics, case=None) -> str:
     """The verdict rule a cell was judged by, in one line."""
-    if m.get("rule") == "atol/rtol":
+    if m.rule == "atol/rtol":
         t = (case.tolerance_spec if case is not None else None)
         reason = f" (case tolerance: {t.reason})" if t else ""
         return f"the case's own |actual - expected| <= atol + rtol * |expected|{reason}"
     why = ""
-    if m.get("rule") == "factor" and case is not None and case.tolerance_spec:
+    if m.rule == "factor" and case is not None and case.tolerance_spec:
         why = f" (case tolerance: {case.tolerance_spec.reason})"
-    return (f"error <= {_g(m.get('factor'))} x achievable {_g(m.get('achievable'))} + floor {_g(m.get('floor'))} "
-            f"= {_g(m.get('allowed'))}{why}")
+    return f"error <= {_g(m.factor)} x achievable {_g(m.achievable)} + floor {_g(m.floor)} = {_g(m.allowed)}{why}"
 
 
-def _eps(case, metrics) -> float:
+def _eps(case, metrics: Metrics) -> float:
     if case.epsilon is not None:
         return case.epsilon
-    return float((metrics.get("epsilon_default") or {}).get("value", 0.0))
+    return metrics.epsilon_default.value if metrics.epsilon_default else 0.0
 
 
 def _fingerprint(case, inputs, y, sem, achievable) -> dict:
@@ -246,13 +245,13 @@ class Runner:
         result = Result(
             case_id=case.id, adapter=adapter, env=self.env, status=status, versions=reply.versions,
             metrics=metrics, message=reply.message, traceback=reply.traceback, snippet=reply.snippet,
-            duration=time.perf_counter() - t0, case=case.to_dict(),
+            duration=time.perf_counter() - t0, case=case.to_dict(), absent=reply.absent,
         )
         if status == "diverge":
             if training_fp is not None:
-                result.fingerprint = training_fp
+                result.fingerprint = Fingerprint.from_dict(training_fp)
             elif cmp is not None and not cmp.shape_mismatch:
-                result.fingerprint = _fingerprint(case, inputs, reply.y, sem, cmp.achievable)
+                result.fingerprint = Fingerprint.from_dict(_fingerprint(case, inputs, reply.y, sem, cmp.achievable))
             result.message = explain(case, result)
         self._judge(result)
         if self.writer:

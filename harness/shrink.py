@@ -42,10 +42,10 @@ def masked(text: str) -> str:
 def explanation(result) -> str:
     """The words that say why a cell ended as it did."""
     if result.status == "diverge":
-        if result.fingerprint and result.fingerprint.get("explanation"):
-            return str(result.fingerprint["explanation"])
-        m = result.metrics or {}
-        return str(m.get("expected_error") or m.get("shape_mismatch") or m.get("nonfinite") or "")
+        if result.explanation:
+            return result.explanation
+        m = result.metrics
+        return str(m.expected_error or m.shape_mismatch or m.nonfinite or "")
     if result.status == "error":
         return (result.message or "").split(":", 1)[0]
     return ""
@@ -58,7 +58,7 @@ def signature(result) -> tuple:
     if result.status == "error":
         return (result.status, text)
     parts = [p for p in masked(text).split("; ") if not p.startswith("the finite outputs differ")]
-    best = (result.fingerprint or {}).get("best") if result.status == "diverge" else None
+    best = result.fingerprint.best if result.status == "diverge" and result.fingerprint else None
     best_key = None
     if best:
         best_key = tuple(sorted((k, v) for k, v in best.items() if k not in ("groups", "eps")))

@@ -44,7 +44,7 @@ def check_smoke(adapter: str, unsupported_ops=(), unsupported=lambda case: False
                                 f"(fixed upstream? drop the pin) {r.message[:200]}")
         elif r.status != "agree":
             problems.append(f"{c.id}: {r.status}: {r.message.splitlines()[0] if r.message else ''}"
-                            f" {r.metrics.get('max_abs', '')}")
+                            f" {r.metrics.max_abs}")
     counts = Counter(r.status for r in results)
     assert not problems, f"{adapter}: {dict(counts)}\n" + "\n".join(problems)
     assert counts["agree"] > 0, f"{adapter}: no agreeing cell"

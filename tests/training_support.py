@@ -27,7 +27,7 @@ def problems(results, want) -> list[str]:
         if r.status == "unsupported":
             continue
         status, words = want(r.case)
-        expl = (r.fingerprint or {}).get("explanation", "")
+        expl = r.explanation
         if r.status != status or (words and words not in expl):
             bad.append(f"{r.case_id}: {r.status} (want {status} {words!r}) {expl[:200]} {r.message[:300]}")
     return bad

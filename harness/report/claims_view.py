@@ -5,7 +5,7 @@ import re
 from dataclasses import dataclass, field
 
 from ..claims import verdict_text as verdict_words
-from ..results import ClaimResult, Merged, framework_absent
+from ..results import ClaimResult, Merged
 
 _SAFE_URL = re.compile(r"^https?://[^/\\]", re.I)
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
@@ -94,7 +94,7 @@ def _catalog_key(cid: str, claim: dict):
 
 def _absent(r: ClaimResult) -> bool:
     """The adapter's framework is not in that environment at all."""
-    return framework_absent(r.verdict, r.error)
+    return bool(r.absent)
 
 
 def build(merged: Merged) -> list[ClaimView]:

@@ -90,10 +90,10 @@ def _num(v) -> float:
 def drifted(o: Result, n: Result, factor: float = DRIFT) -> bool:
     """Whether a cell's error moved by more than ``factor`` (either way), errors
     below the dtype's floor counting as the floor."""
-    mo, mn = o.metrics or {}, n.metrics or {}
-    floors = [f for f in (_num(mo.get("floor")), _num(mn.get("floor"))) if not math.isnan(f)]
+    mo, mn = o.metrics, n.metrics
+    floors = [f for f in (_num(mo.floor), _num(mn.floor)) if not math.isnan(f)]
     floor = max(floors) if floors else 0.0
-    a, b = _num(mo.get("max_abs")), _num(mn.get("max_abs"))
+    a, b = _num(mo.max_abs), _num(mn.max_abs)
     if math.isnan(a) and math.isnan(b):
         return False
     if math.isnan(a) or math.isnan(b):

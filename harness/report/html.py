@@ -98,6 +98,7 @@ def _json_for_script(obj) -> str:
     return s.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
+#: positions the page script reads (atol and rtol are no longer recorded: always empty, kept for the positions)
 _METRIC_KEYS = ("max_abs", "max_rel", "max_ulp", "n_bad", "n", "atol", "rtol", "worst_expected", "worst_actual",
                 "achievable", "ratio", "nonfinite", "allowed", "factor", "floor", "rule")
 
@@ -182,19 +183,18 @@ def _drill_data(matrix: model.Matrix, info, reproducers=frozenset()):
     col_versions = [c.versions for c in columns]
 
     def new_cell(row, col, cell, r, cause):
-        m = r.metrics if isinstance(r.metrics, dict) else {}
-        if "max_abs" in m:
-            metrics = list(map(m.get, _METRIC_KEYS))
+        m = r.metrics
+        if m.max_abs is not None:
+            metrics = [getattr(m, k, None) for k in _METRIC_KEYS]
             while metrics[-1] is None:  # trailing metrics this record does not have
                 metrics.pop()
         else:
             metrics = 0
-        fp = r.fingerprint.get("explanation", "") if isinstance(r.fingerprint, dict) else ""
         out = [_LETTER.get(r.status, "m"), cell.text, metrics,
-               (m.get("worst_index") or 0), idx(r.snippet), idx(r.message), idx(r.traceback),
-               idx(str(fp)), round(r.duration, 4),
+               (m.worst_index or 0), idx(r.snippet), idx(r.message), idx(r.traceback),
+               idx(r.explanation), round(r.duration, 4),
                r.versions if r.versions and r.versions != col.versions else 0,
-               idx(m.get("shape_mismatch")), idx(m.get("output_dtype")), cause,
+               idx(m.shape_mismatch), idx(m.output_dtype), cause,
                1 if cell.ulp_ok else 0, idx(_expectation_text(r)),
                idx(claims_view.safe_url(str((r.expectation or {}).get("url", "")))),
                _repro_index(row.case_id, col.adapter, reproducers, idx)]
@@ -214,9 +214,9 @@ def _drill_data(matrix: model.Matrix, info, reproducers=frozenset()):
                 cells.append(-1)
                 continue
             cause = cause_of.get((ri, ci), -1)
-            m, fp, v, e = r.metrics, r.fingerprint, r.versions, r.expectation
+            m, v, e = r.metrics, r.versions, r.expectation
             try:
-                mk = dumps(m) if m else b""
+                mk = dumps(m)
                 vk = b"" if not v or v == col_versions[ci] else dumps(v)
                 ek = dumps(e) if e else b""
             except (TypeError, orjson.JSONEncodeError):
@@ -224,7 +224,7 @@ def _drill_data(matrix: model.Matrix, info, reproducers=frozenset()):
             k = key = None
             if mk is not None:
                 key = (r.status, cell.text, cell.ulp_ok, mk, r.snippet, r.message, r.traceback,
-                       (fp.get("explanation", "") if fp.__class__ is dict else ""), r.duration, vk, cause,
+                       r.explanation, r.duration, vk, cause,
                        r.outcome, ek, (row.case_id, columns[ci].adapter) if reproducers else None)
                 try:
                     k = cell_index.get(key)
@@ -331,20 +331,20 @@ def _details_html(matrix: model.Matrix, row_status, info) -> tuple[str, int]:
             n += 1
             cell = row.cells[j]
             r, col = cell.result, columns[j]
-            m = r.metrics or {}
+            m = r.metrics
             parts = [f'<details id="x{row.index}-{j}" class="cell-details"><summary>'
                      f'<span class="{row_status[row.index][j]}">{esc[cell.word]} {esc[cell.number]}</span> '
                      f"{escape(row.case_id)} [{escape(col.key)}]</summary><dl>"]
-            if "max_abs" in m:
-                num = {k: escape(fnum(m.get(k))) for k in ("max_abs", "max_rel", "max_ulp")}
+            if m.max_abs is not None:
+                num = {k: escape(fnum(getattr(m, k))) for k in ("max_abs", "max_rel", "max_ulp")}
                 ulp = (f"max {num['max_ulp']} ulp" if cell.ulp_ok
                        else "ULP not reported (the largest ULP distance is between values at or across zero)")
                 parts.append(f"<dt>metrics</dt><dd>max abs {num['max_abs']}, max rel {num['max_rel']}, {ulp}</dd>"
                              f"<dt>tolerance</dt><dd>{esc[tolerance_text(m)]}</dd>")
-                if m.get("worst_expected") is not None:
+                if m.worst_expected is not None:
                     parts.append(f"<dt>largest difference</dt><dd>{escape(worst_text(m, layout))}</dd>")
-            if r.fingerprint and r.fingerprint.get("explanation"):
-                parts.append(f"<dt>explanation</dt><dd>{esc[str(r.fingerprint['explanation'])]}</dd>")
+            if r.explanation:
+                parts.append(f"<dt>explanation</dt><dd>{esc[r.explanation]}</dd>")
             if r.versions:
                 parts.append("<dt>versions</dt><dd>" + esc[", ".join(f"{k} {v}" for k, v in r.versions.items())]
                              + "</dd>")
@@ -370,11 +370,11 @@ def full(v) -> str:
     return repr(f)
 
 
-def worst_text(m: dict, layout: str) -> str:
-    wi = m.get("worst_index") or []
+def worst_text(m, layout: str) -> str:
+    wi = m.worst_index or []
     names = list(str(layout)) if len(str(layout)) == len(wi) else []
     at = ", ".join(f"{names[i]}={v}" if names else str(v) for i, v in enumerate(wi))
-    e, a = m.get("worst_expected"), m.get("worst_actual")
+    e, a = m.worst_expected, m.worst_actual
     try:
         d = f"{abs(float(a) - float(e)):.3g}"
     except (TypeError, ValueError):
@@ -382,21 +382,18 @@ def worst_text(m: dict, layout: str) -> str:
     return f"at [{at}]: expected {full(e)}, got {full(a)} (difference {d})"
 
 
-def tolerance_text(m: dict) -> str:
-    """The rule the cell was judged by, in either the elementwise or the achievable-error form."""
-    if m.get("atol") is not None and m.get("allowed") is None:
-        return f"|actual − expected| ≤ {fnum(m.get('atol'))} + {fnum(m.get('rtol'))}·|expected|"
-    if m.get("allowed") is not None:
-        text = f"error ≤ {fnum(m.get('allowed'))}"
-        if m.get("rule") == "atol/rtol":
-            return f"|actual − expected| ≤ {fnum(m.get('atol'))} + {fnum(m.get('rtol'))}·|expected| (the case's own)"
-        if m.get("achievable") is not None:
-            text += (f" = {fnum(m.get('factor'))} × achievable {fnum(m.get('achievable'))} + floor "
-                     f"{fnum(m.get('floor'))}")
-        if m.get("ratio") is not None:
-            text += f"; the error is {fnum(m.get('ratio'))} × the achievable"
-        return text
-    return "not recorded"
+def tolerance_text(m) -> str:
+    """The rule the cell was judged by (a record's Metrics), in the achievable-error or the case's own form."""
+    if m.allowed is None:
+        return "not recorded"
+    if m.rule == "atol/rtol":
+        return f"|actual − expected| ≤ atol + rtol·|expected|, the case's own tolerance (at most {fnum(m.allowed)})"
+    text = f"error ≤ {fnum(m.allowed)}"
+    if m.achievable is not None:
+        text += f" = {fnum(m.factor)} × achievable {fnum(m.achievable)} + floor {fnum(m.floor)}"
+    if m.ratio is not None:
+        text += f"; the error is {fnum(m.ratio)} × the achievable"
+    return text
 
 
 def _link(href: str, text: str) -> str:

@@ -12,9 +12,11 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from ..adapters import BUILTIN
-from ..results import Merged, Result, framework_absent
+from .. import ops
+from ..records import Metrics
+from ..results import Merged, Result
 
-OP_ORDER = ("batch_norm", "layer_norm", "group_norm", "instance_norm", "rms_norm")
+OP_ORDER = ops.NAMES  # the registry's display order
 DISAGREE = ("diverge", "error", "crash", "timeout")
 STATUS_ORDER = ("agree", "diverge", "error", "crash", "timeout", "unsupported", "skipped", "missing")
 _ADAPTER_ORDER = {s.name: i for i, s in enumerate(BUILTIN)}
@@ -48,7 +50,7 @@ def spacing(x: float, dtype: str) -> float:
     return 2.0 ** (e - mant)
 
 
-def ulp_meaningful(m: dict, dtype: str) -> bool:
+def ulp_meaningful(m: Metrics, dtype: str) -> bool:
     """Whether the recorded max ULP distance measures precision.
 
     ULP distance counts representable numbers between two values. Between
@@ -58,7 +60,7 @@ def ulp_meaningful(m: dict, dtype: str) -> bool:
     absolute tolerance has at most ``2 * max_abs / spacing(atol)`` ULP; a
     larger recorded maximum can only come from an element near zero, so it is
     not reported."""
-    u, a = m.get("max_ulp"), m.get("max_abs")
+    u, a = m.max_ulp, m.max_abs
     if u.__class__ is not float:
         u = _num(u)
     if a.__class__ is not float:
@@ -67,9 +69,7 @@ def ulp_meaningful(m: dict, dtype: str) -> bool:
         return False  # records that measure ULP only away from zero leave it out (None) there
     if u <= 1:
         return True
-    near = m.get("atol")  # older records: the absolute tolerance; newer: the per-dtype floor
-    if near is None:
-        near = m.get("floor")
+    near = m.floor  # the per-dtype floor
     sp = _SPACING.get((near, dtype))
     if sp is not None:
         return u <= 2 * a / sp + 1
@@ -192,21 +192,21 @@ def cell_text(r: Result | None, ulp_ok: bool | None = None) -> tuple[str, str, f
     """A word and a number for every cell (never colour alone), and a sort value."""
     if r is None:
         return "missing", "", -2.0
-    m = r.metrics or {}
+    m = r.metrics
     if r.status == "agree":
-        u = m.get("max_ulp", 0)
+        u = m.max_ulp if m.max_ulp is not None else 0
         if u.__class__ is not float:
             u = _num(u)
         if ulp_ok is None:
-            ulp_ok = "max_abs" not in m or ulp_meaningful(m, str((r.case or {}).get("dtype", "")))
+            ulp_ok = m.max_abs is None or ulp_meaningful(m, str((r.case or {}).get("dtype", "")))
         if not ulp_ok:
-            a = _num(m.get("max_abs"))
+            a = _num(m.max_abs)
             return "agree", f"Δ {a:.2g}", 0.0
         return "agree", f"{u:.0f} ulp", u
     if r.status == "diverge":
-        if m.get("shape_mismatch"):
+        if m.shape_mismatch:
             return "diverge", "shape", math.inf
-        v = _num(m.get("max_abs"))
+        v = _num(m.max_abs)
         return "diverge", (f"{v:.3g}" if math.isfinite(v) else str(v)), 1e300 if not math.isfinite(v) else 1e12 + v
     if r.status == "error":
         return "error", (r.message.split(":", 1)[0][:40] if r.message else ""), 1e305
@@ -220,10 +220,9 @@ _NUMBER = re.compile(r"(?<![A-Za-z_\d.])[-+]?\d+(?:\.\d+)?(?:e[-+]?\d+)?")
 
 def _cause_text(r: Result) -> str:
     if r.status == "diverge":
-        fp = r.fingerprint if isinstance(r.fingerprint, dict) else {}
-        text = fp.get("explanation") or ""
-        if not text and (r.metrics or {}).get("shape_mismatch"):
-            text = str(r.metrics["shape_mismatch"])
+        text = r.explanation
+        if not text and r.metrics.shape_mismatch:
+            text = r.metrics.shape_mismatch
         return str(text or (r.message or "").split("\n", 1)[0] or "no explanation recorded")
     return str((r.message or "").split("\n", 1)[0] or r.status)[:300]
 
@@ -250,7 +249,7 @@ def expectation(r: Result) -> bool | None:
 
 
 def _unavailable(results: list[Result]) -> bool:
-    return all(framework_absent(r.status, r.message) for r in results)
+    return all(r.absent for r in results)
 
 
 def _quantile(sorted_vals, q):
@@ -331,16 +330,16 @@ def build(merged: Merged) -> Matrix:
                 continue
             st = r.status
             m = r.metrics
-            measured = m.__class__ is dict and "max_abs" in m
+            measured = m.max_abs is not None
             ok = ulp_meaningful(m, dtype) if measured else False
             cells.append(Cell(r, *cell_text(r, ok if measured else True), ok))
             per_col[ci].append(st)
             if st == "agree" or st == "diverge":
-                if not (m or {}).get("shape_mismatch"):
+                if not m.shape_mismatch:
                     if st == "agree" and not ok:
                         op_near_zero[ci] += 1
                     else:
-                        op_errors[ci].append(_num(m.get("max_ulp")))
+                        op_errors[ci].append(_num(m.max_ulp))
                     if st == "diverge":
                         op_diverging[ci] += 1
                 if st == "agree":
@@ -355,7 +354,7 @@ def build(merged: Merged) -> Matrix:
                 elif text != cause.text:
                     cause.varies = True
                 cause.cells.append((n, ci))
-                cause.max_abs.append(_num((m or {}).get("max_abs")))
+                cause.max_abs.append(_num(m.max_abs))
                 if st == "diverge":
                     x = expectation(r)
                     if x is not None:

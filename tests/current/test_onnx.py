@@ -45,7 +45,7 @@ def test_plain_float64_case_agrees(tmp_path, adapter):
     (case,) = cases_from(tmp_path, PLAIN_LN)
     (r,) = run_cells(adapter, [case])
     assert r.status == "agree", (r.status, r.message[:500])
-    assert r.metrics["max_abs"] < 1e-14
+    assert r.metrics.max_abs < 1e-14
     assert "LayerNormalization" in r.snippet or "torch.onnx.export" in r.snippet
     assert r.versions.get("onnx") and r.versions.get("opset")
 
@@ -177,7 +177,7 @@ def test_float32_epsilon_attribute_is_named(tmp_path):
                                                     "std: 0.01}"))
     (r,) = run_cells("onnx-ref", [case])
     assert r.status == "diverge"
-    assert "epsilon rounded to float32" in r.fingerprint["explanation"], r.fingerprint
+    assert "epsilon rounded to float32" in r.explanation, r.fingerprint
 
 
 def test_export_column_runs(tmp_path):

@@ -50,7 +50,7 @@ def _cwd(monkeypatch):
 def test_flax_one_pass_variance_repro_exits_1_and_is_shrunk(tmp_path):
     cid = "ln-hard-mean-mean10000-std0.01-eps1e-05-float32"
     results, (r,) = record(tmp_path, "flax-linen", [case("cases/layer_norm/hard.yaml", cid)])
-    assert r.status == "diverge" and "one-pass variance" in r.fingerprint["explanation"]
+    assert r.status == "diverge" and "one-pass variance" in r.explanation
     p, text, issue = repro_and_run(tmp_path, "flax-linen", results, cid)
     assert p.returncode == 1, p.stdout + p.stderr
     assert "DIVERGES" in p.stdout
@@ -63,7 +63,7 @@ def test_flax_one_pass_variance_repro_exits_1_and_is_shrunk(tmp_path):
 def test_keras_torch_nan_repro_exits_1(tmp_path):
     cid = "bn-hard-mean-mean10000-std0.01-eps1e-05-float32"
     results, (r,) = record(tmp_path, "keras-torch", [case("cases/batch_norm/hard.yaml", cid)])
-    assert r.status == "diverge" and "NaN" in r.fingerprint["explanation"]
+    assert r.status == "diverge" and "NaN" in r.explanation
     p, text, _ = repro_and_run(tmp_path, "keras-torch", results, cid, "--no-shrink")
     assert p.returncode == 1, p.stdout + p.stderr
     assert "outputs are NaN or inf" in p.stdout

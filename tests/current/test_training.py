@@ -39,7 +39,7 @@ def test_backward(adapter):
     assert not problems(results, BACKWARD_WANT[adapter])
     for r in results:
         if r.status in ("agree", "diverge"):
-            assert r.metrics["output"] in r.metrics["outputs"] and "dx" in r.metrics["outputs"]
+            assert r.metrics.output in r.metrics.outputs and "dx" in r.metrics.outputs
 
 
 RUNNING_WANT = {
@@ -65,7 +65,7 @@ def test_running_statistics(adapter):
     assert not problems(results, RUNNING_WANT[adapter])
     if adapter.startswith("torch"):
         for r in results:  # the running mean, free of the estimator, agrees: the momentum convention is right
-            assert r.metrics["outputs"]["running_mean"]["ok"], r.case_id
+            assert r.metrics.outputs["running_mean"].ok, r.case_id
 
 
 def test_stateless_apis_say_why_they_have_no_running_statistics():

@@ -23,7 +23,7 @@ def test_tfa_indivisible_groups_repro_exits_1(tmp_path, monkeypatch):
         r = runner.run_cell(c, "tfa")
     finally:
         runner.close()
-    assert r.status == "diverge" and "ValueError" in r.metrics["expected_error"]
+    assert r.status == "diverge" and "ValueError" in r.metrics.expected_error
     script, issue = tmp_path / "repro_tfa.py", tmp_path / "tfa.md"
     assert cli_main(["repro", cid, "tfa", "--results", str(results), "-o", str(script), "--issue", str(issue),
                      "--no-shrink"]) == 0

@@ -26,7 +26,7 @@ def test_tf_keras_running_statistics_fused_and_not():
         return "agree", None
 
     assert not problems(results, want)
-    paths = {(r.case["layout"], r.case["dtype"]): r.metrics.get("path") for r in results}
+    paths = {(r.case["layout"], r.case["dtype"]): r.metrics.path for r in results}
     assert paths[("NCHW", "float32")] == "fused" and paths[("BTF", "float32")] == "non-fused"
     assert paths[("NHWC", "float64")] == "non-fused"
 

@@ -3,6 +3,7 @@ import html
 import re
 
 from harness.cli import main
+from harness.records import Metrics
 from harness.report.diff import diff, format_text
 from harness.report.claims_view import safe_href, safe_url
 from harness.report.html import chart_geometry, render, rerun_command, worst_text
@@ -44,10 +45,11 @@ def sample(tmp_path):
         res("gn-1", "torch", "agree", metrics=ok, snippet="m = nn.GroupNorm(1, 4)"),
         res("gn-1", "keras-tf", "agree", metrics=ok),
         res("gn-1", "flax-linen", "diverge", metrics=bad, message="diverge " + HOSTILE, snippet=HOSTILE),
-        res("gn-2", "flax-linen", "diverge", metrics=dict(bad, max_abs=HOSTILE, atol=HOSTILE), case=case("gn-2")),
+        res("gn-2", "flax-linen", "diverge", metrics=dict(bad, nonfinite=HOSTILE, rule=HOSTILE, output_dtype=HOSTILE),
+            fingerprint={"explanation": HOSTILE, "best": {"stat_axes": HOSTILE}}, case=case("gn-2")),
         res(HOSTILE, "torch", "error", message="ValueError: " + HOSTILE, traceback="Traceback " + HOSTILE,
             case=case(HOSTILE)),
-        res("gn-1", "missing-fw", "unsupported", message="not installed: No module named x"),
+        res("gn-1", "missing-fw", "unsupported", message="not installed: No module named x", absent="not installed"),
     ]
     return results_file(tmp_path / "r.jsonl", "current", rs, [("torch", {"torch": "2.13.0"})])
 
@@ -62,22 +64,22 @@ def test_cell_words_and_numbers():
 
 def test_ulp_is_reported_only_where_it_measures_precision():
     # 0 vs -1.39e-17 in float64 is ~4.4e18 ULP apart: a harmless difference at zero
-    at_zero = {"max_abs": 1.39e-17, "max_ulp": 4404038610860739584.0, "atol": 1e-10, "rtol": 1e-10}
-    assert not ulp_meaningful(at_zero, "float64")
+    at_zero = {"max_abs": 1.39e-17, "max_ulp": 4404038610860739584.0, "floor": 1e-10}
+    assert not ulp_meaningful(Metrics.from_dict(at_zero), "float64")
     r = res("a", "t", "agree", metrics=at_zero, case=case("a", dtype="float64"))
     assert cell_text(r)[:2] == ("agree", "Δ 1.4e-17")
     # ordinary float32 output of order one: 1e-7 is about one ULP at 1.0
-    ok = {"max_abs": 2.4e-7, "max_ulp": 2.0, "atol": 1e-5, "rtol": 1e-5}
-    assert ulp_meaningful(ok, "float32")
+    ok = {"max_abs": 2.4e-7, "max_ulp": 2.0, "floor": 1e-5}
+    assert ulp_meaningful(Metrics.from_dict(ok), "float32")
     assert cell_text(res("a", "t", "agree", metrics=ok))[:2] == ("agree", "2 ulp")
     # an element just above the tolerance in magnitude can have many ULP: still meaningful
-    small = {"max_abs": 1e-9, "max_ulp": 300.0, "atol": 1e-5, "rtol": 1e-5}
-    assert ulp_meaningful(small, "float32")
+    small = {"max_abs": 1e-9, "max_ulp": 300.0, "floor": 1e-5}
+    assert ulp_meaningful(Metrics.from_dict(small), "float32")
 
 
 def test_worst_element_at_full_precision_with_its_difference():
     m = {"worst_index": [1, 2, 0], "worst_expected": -2.757000113, "worst_actual": -2.7570681}
-    text = worst_text(m, "BTF")
+    text = worst_text(Metrics.from_dict(m), "BTF")
     assert text == "at [B=1, T=2, F=0]: expected -2.757000113, got -2.7570681 (difference 6.8e-05)"
 
 
@@ -223,7 +225,8 @@ def test_cli_report_writes_the_file(tmp_path, capsys):
 
 def test_non_finite_worst_elements_render(tmp_path):
     """A NaN or infinite output (written as "nan"/"inf" in the results file) renders as text, not a crash."""
-    assert worst_text({"worst_index": [0, 1], "worst_expected": 0.5, "worst_actual": float("nan")}, "BF") == \
+    assert worst_text(Metrics.from_dict({"worst_index": [0, 1], "worst_expected": 0.5, "worst_actual": float("nan")}),
+                      "BF") == \
         "at [B=0, F=1]: expected 0.5, got nan (difference nan)"
     m = {"max_abs": float("inf"), "achievable": 1e-3, "ratio": None, "allowed": 8e-3, "factor": 8.0, "floor": 4.8e-7,
          "rule": "achievable", "nonfinite": "3 of 6 outputs are NaN", "worst_index": [0, 0],
@@ -246,8 +249,8 @@ def test_page_data_stores_each_distinct_cell_once(tmp_path):
     rs.append(res("d2", "torch", "agree", metrics=ok, snippet="y = f(x)", duration=0.25, case=case("d2")))
     rs.append(res("d3", "torch", "agree", metrics=ok, snippet="y = f(x)", duration=0.5, case=case("d3"),
                   versions={"fw": "2.0"}))
-    rs.append(res("d4", "torch", "agree", metrics=dict(ok, max_ulp=True), snippet="y = f(x)", duration=0.5,
-                  case=case("d4")))  # True is not 2.0 nor 1
+    rs.append(res("d4", "torch", "agree", metrics=dict(ok, max_ulp=1), snippet="y = f(x)", duration=0.5,
+                  case=case("d4")))  # the integer 1 is not 2.0
     rs.append(res("d5", "torch", "diverge", metrics=dict(ok, max_abs=0.5, max_ulp=1e7), snippet="y = f(x)",
                   duration=0.5, case=case("d5"), message="diverge", outcome="expected",
                   expectation={"reason": "known", "file": "e.yaml", "line": 3, "url": "https://example.org/i/1"}))
@@ -269,7 +272,7 @@ def test_page_data_stores_each_distinct_cell_once(tmp_path):
             assert got[0] == _LETTER[r.status] and got[1] == cell.text
             assert [S[i] if i >= 0 else "" for i in got[4:7]] == [r.snippet, r.message, r.traceback]
             assert got[8] == round(r.duration, 4)
-            assert (got[2][0] if got[2] else None) == (r.metrics or {}).get("max_abs")
+            assert (got[2][0] if got[2] else None) == r.metrics.max_abs
             assert got[9] == (r.versions if r.versions != m.columns[j].versions else 0)
             assert got[13] == (1 if cell.ulp_ok else 0)
             if r.outcome:
@@ -279,4 +282,4 @@ def test_page_data_stores_each_distinct_cell_once(tmp_path):
     assert len(same) == 1
     distinct = [refs[(f"d{i}", torch)] for i in range(6)]
     assert len(set(distinct) | same) == 7
-    assert cells[refs[("d4", torch)]][2][2] is True
+    assert cells[refs[("d4", torch)]][2][2] == 1

@@ -110,7 +110,7 @@ def test_divergent_cell_script_is_standalone_and_exits_1(tmp_path):
     assert p.returncode == 1, p.stdout + p.stderr
     assert "DIVERGES" in p.stdout and "worst element [" in p.stdout and "ratio" in p.stdout
     # the script measures what the harness recorded
-    assert f"error {r.metrics['max_abs']:.6g}" in p.stdout
+    assert f"error {r.metrics.max_abs:.6g}" in p.stdout
 
 
 def test_agreeing_cell_script_exits_0(tmp_path):
@@ -285,14 +285,14 @@ def test_shrinking_keeps_the_explanation(tmp_path):
     finally:
         runner.close()
     assert s.original_result.status == "diverge"
-    before = s.original_result.fingerprint["explanation"]
+    before = s.original_result.explanation
     assert "normalized over {T,F}" in before
     assert s.calls <= 40
     assert s.changed
     size = s.case.size
     assert size["T"] >= 2 and size["B"] == 1 and size["F"] < 8, size
     assert s.result.status == "diverge"
-    assert masked(s.result.fingerprint["explanation"]) == masked(before)
+    assert masked(s.result.explanation) == masked(before)
     # T=1 was tried and rejected: it agrees
     assert any(t.startswith("B3xT1xF8") and "same explanation" not in t for t in s.tried)
 

@@ -39,7 +39,7 @@ def run(tmp_path, *extra):
 
 def outcome(paths):
     m = read_many(paths)
-    return {k: (r.status, r.metrics.get("max_abs")) for k, r in m.results.items()}
+    return {k: (r.status, r.metrics.max_abs) for k, r in m.results.items()}
 
 
 def test_merged_shards_equal_one_run(tmp_path):

@@ -101,25 +101,25 @@ def test_correct_adapter_agrees_on_every_output():
     results = run_cells("numpy-train", BACKWARD + RUNNING)
     for c, r in zip(BACKWARD + RUNNING, results):
         assert r.status == "agree", r.message
-        outs = r.metrics["outputs"]
+        outs = r.metrics.outputs
         if c.check == "running_stats":
             assert set(outs) == {"y", "running_mean", "running_var"}
         else:
             want = {"dx"} | ({"dgamma"} if c.affine != "none" else set()) \
                 | ({"dbeta"} if c.affine != "none" and c.spec.bias else set())
             assert set(outs) == want, c.id
-        assert r.metrics["output"] in outs
+        assert r.metrics.output in outs
         for m in outs.values():
-            assert m["ok"] and m["max_abs"] <= m["allowed"]
-        json.dumps(r.metrics)  # the record travels as JSON
+            assert m.ok and m.max_abs <= m.allowed
+        json.dumps(r.metrics.to_dict())  # the record travels as JSON
 
 
 def test_planted_unbiased_running_variance_is_named():
     r, = run_cells("planted-unbiased-running-var", [case()])
     assert r.status == "diverge"
-    assert r.metrics["output"] in ("running_var", "y")
-    assert r.metrics["outputs"]["running_mean"]["ok"] and not r.metrics["outputs"]["running_var"]["ok"]
-    expl = r.fingerprint["explanation"]
+    assert r.metrics.output in ("running_var", "y")
+    assert r.metrics.outputs["running_mean"].ok and not r.metrics.outputs["running_var"].ok
+    expl = r.explanation
     assert "unbiased (n/(n-1), n=8 values per channel)" in expl, expl
     assert "momentum" not in expl.split("(")[0]
     assert "worst output" in r.message and "running_var DIVERGES" in r.message
@@ -128,7 +128,7 @@ def test_planted_unbiased_running_variance_is_named():
 def test_planted_momentum_convention_is_named():
     r, = run_cells("planted-old-weight-momentum", [case()])
     assert r.status == "diverge"
-    expl = r.fingerprint["explanation"]
+    expl = r.explanation
     assert expl.startswith("momentum 0.1 applied as the weight of the old value"), expl
     assert "unbiased" not in expl
     # momentum 0.5 weighs old and new alike: both conventions agree
@@ -140,6 +140,6 @@ def test_planted_constant_statistics_gradient_is_named():
     results = run_cells("planted-constant-stats-grad", BACKWARD[:2])
     for r in results:
         assert r.status == "diverge"
-        assert r.metrics["output"] == "dx"
-        assert r.metrics["outputs"]["dgamma"]["ok"]
-        assert "mean and variance treated as constants" in r.fingerprint["explanation"]
+        assert r.metrics.output == "dx"
+        assert r.metrics.outputs["dgamma"].ok
+        assert "mean and variance treated as constants" in r.explanation
