@@ -14,6 +14,7 @@ a newer version in one line, and upgrades each older record with the steps in
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
+from types import MappingProxyType
 from typing import Any
 
 SCHEMA_VERSION = 2
@@ -152,6 +153,19 @@ class Metrics:
 
     @classmethod
     def from_dict(cls, d) -> "Metrics":
+        # fast path, for what the writer writes: every value of its field's class, nothing nested. The
+        # verdict on a record's shape (its keys and their value classes) is remembered; the object then
+        # takes the parsed dict as its own, fields left out falling back to their class-level None
+        if d.__class__ is dict:
+            shape = (tuple(d), tuple(map(type, d.values())))
+            plain = _SHAPES.get(shape)
+            if plain is None:
+                plain = _SHAPES[shape] = all(k in _PLAIN_OK and c in _PLAIN_OK[k] for k, c in zip(*shape))
+            wi = d.get("worst_index")
+            if plain and (wi is None or all(i.__class__ is int for i in wi)):
+                m = _new(cls)
+                m.__dict__ = d
+                return m
         kw = _typed(cls, d, "metrics")
         if d.get("epsilon_default") is not None:
             kw["epsilon_default"] = EpsilonDoc.from_dict(d["epsilon_default"])
@@ -179,6 +193,18 @@ class Metrics:
     @property
     def measured(self) -> bool:
         return self.max_abs is not None
+
+
+_NONE = type(None)
+_CLASSES = {float: (float, int, _NONE), int: (int, _NONE), str: (str, _NONE), list: (_NONE,)}
+#: plain fields (not nested) and the value classes the fast path takes without a closer look
+_PLAIN_OK = {f.name: _CLASSES[f.metadata["kind"]] for f in fields(Metrics) if f.metadata.get("kind")}
+_PLAIN_OK["worst_index"] = (_NONE, list)  # its elements are checked record by record
+_new = object.__new__
+_SHAPES: dict[tuple, bool] = {}
+# a Metrics made on the fast path reads fields it was not given from the class: an empty, read-only outputs
+Metrics.outputs = MappingProxyType({})
+_NONE_FIELDS = {f.name: None for f in fields(Metrics)}
 
 
 @dataclass

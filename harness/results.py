@@ -429,6 +429,8 @@ _RESULT_FIELD_TYPES = {
 }
 _RESULT_FIELD_TYPE_ITEMS = tuple(_RESULT_FIELD_TYPES.items())
 _STATUS_SET = frozenset(STATUSES)
+_ABSENT_SET = frozenset(ABSENT)
+_metrics_of, _fingerprint_of, _new_result = Metrics.from_dict, Fingerprint.from_dict, object.__new__
 _OUTCOME_SET = frozenset(OUTCOMES)
 _SCALAR = frozenset((str, int, float, bool, _NONE))
 #: the fast path builds a Result without the keyword-argument call of its __init__ (which, generated
@@ -446,18 +448,23 @@ def _read_result(rec: dict):
             if rec[k].__class__ not in types:
                 break
         else:
-            d = rec["duration"]
-            if (rec["status"] in _STATUS_SET and rec["outcome"] in _OUTCOME_SET
+            d, m0, fp0 = rec["duration"], rec["metrics"], rec["fingerprint"]
+            if (rec["status"] in _STATUS_SET and rec["outcome"] in _OUTCOME_SET and rec["absent"] in _ABSENT_SET
+                    and rec["time"]
                     and (d.__class__ is int or math.isfinite(d))
                     and all(x.__class__ in _SCALAR for x in rec["versions"].values())
                     and not _case_problem(rec["case"])):
-                r = Result.__new__(Result)
-                r.__dict__.update(rec)
-                try:
-                    r.__post_init__()  # types metrics and fingerprint
-                    return r
+                try:  # type the nested records (the other fields were checked above)
+                    rec["metrics"] = _metrics_of(rec["metrics"])
+                    fp = rec["fingerprint"]
+                    if fp is not None:
+                        rec["fingerprint"] = _fingerprint_of(fp)
                 except ValueError:
-                    pass  # the field checks below name the bad key
+                    rec["metrics"], rec["fingerprint"] = m0, fp0  # the field checks below name the bad key
+                else:
+                    r = _new_result(Result)
+                    r.__dict__ = rec
+                    return r
     bad = _type_problem(rec, _RESULT_TYPES, _RESULT_REQUIRED)
     return bad or Result.from_dict(rec)
 
