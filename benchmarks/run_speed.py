@@ -87,7 +87,7 @@ def _rss_kib(pid: int) -> int:
 
 def timed(cmd, env=None, cwd=None) -> dict:
     """Run cmd; wall time, exit code, peak RSS of the process itself and of its whole tree (MiB)."""
-    from harness.workers import _descendants
+    from harness.proctree import _descendants
 
     t0 = time.perf_counter()
     p = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)

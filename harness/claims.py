@@ -96,6 +96,7 @@ _CLAIM = {
         "source": {"type": "string", "minLength": 1},
         "quote_in": {"type": "string", "pattern": r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$"},
         "note": {"type": "string"},
+        "headline": {"type": "boolean"},
         "relation": {"enum": list(RELATIONS)},
         "left": _SIDE,
         "right": _SIDE,
@@ -136,6 +137,7 @@ class Claim:
     variants: tuple[str, ...]
     catalog: str = ""
     note: str = ""
+    headline: bool = False  # a headline claim: shown with its verdicts at the top of the report
     quote_in: str = ""  # dotted path of the framework object whose docstring or source holds the quote
     dtype: str = DTYPE
     file: str = ""
@@ -144,6 +146,7 @@ class Claim:
     def to_dict(self) -> dict:
         return {"id": self.id, "catalog": self.catalog, "framework": self.framework, "api": self.api,
                 "quote": self.quote, "source": self.source, "relation": self.relation, "note": self.note,
+                "headline": self.headline,
                 "left": dict(self.left), "right": dict(self.right) if self.right else None,
                 "expect": dict(self.expect) if self.expect else None, "inputs": list(self.inputs),
                 "variants": list(self.variants), "dtype": self.dtype, "quote_in": self.quote_in,
@@ -195,7 +198,7 @@ def load_claims(path, display=None) -> list[Claim]:
             epsilon=float(c.get("epsilon", 1e-5)),
             inputs=tuple(c.get("inputs", ["btf"] if rel == "raises" else list(INPUTS))),
             variants=tuple(c.get("variants", default_vars)), catalog=c.get("catalog", ""),
-            note=c.get("note", ""), quote_in=c.get("quote_in", ""), dtype=c.get("dtype", DTYPE), file=file,
+            note=c.get("note", ""), headline=bool(c.get("headline", False)), quote_in=c.get("quote_in", ""), dtype=c.get("dtype", DTYPE), file=file,
             line=line))
     return out
 

@@ -54,28 +54,23 @@ def _cmd_report(args, rest) -> int:
     if not paths:
         print("normconf: no results files found; run the conformance environments first", file=sys.stderr)
     baseline = _result_paths(args.baseline) if args.baseline else None
-    fuzz_kw = {}
+    fuzz_html = ""
     if args.fuzz:
-        import inspect
         import os
 
         from .report import fuzz_view
         link = os.path.relpath(args.fuzz, Path(args.out).resolve().parent)
-        if "fuzz_html" in inspect.signature(write_report).parameters:
-            fuzz_kw["fuzz_html"] = fuzz_view.section(args.fuzz, link)
-    out = write_report(paths, args.out, baseline, **fuzz_kw)
+        fuzz_html = fuzz_view.section(args.fuzz, link)
+    out = write_report(paths, args.out, baseline, fuzz_html)
     print(f"normconf: wrote {out} from {len(paths)} results file(s)"
-          + (f", compared with {len(baseline)} baseline file(s)" if baseline else ""))
-    if args.fuzz and not fuzz_kw:  # the report page has no fuzz section yet: a page of its own beside it
-        page = Path(out).with_name("fuzz.html")
-        page.write_text(fuzz_view.page(args.fuzz, link), encoding="utf-8")
-        print(f"normconf: wrote the fuzz findings of {printable(args.fuzz)} to {printable(page)}")
+          + (f", compared with {len(baseline)} baseline file(s)" if baseline else "")
+          + (f", with the fuzz findings of {printable(args.fuzz)}" if args.fuzz else ""))
     return 0
 
 
 def _cmd_diff(args, rest) -> int:
     from .report.diff import diff, format_text
-    from .results import read_many
+    from .results_read import read_many
 
     old, new = _result_paths([args.old]), _result_paths([args.new])
     if not old or not new:
@@ -88,7 +83,7 @@ def _cmd_diff(args, rest) -> int:
 
 def _cmd_claims(args, rest) -> int:
     from .report.claims_view import build, format_text
-    from .results import read_many
+    from .results_read import read_many
 
     paths = _result_paths(args.paths)
     print(format_text(build(read_many(paths))))
@@ -111,7 +106,7 @@ def _cmd_list(args, rest) -> int:
 def _cmd_expectations(args, rest) -> int:
     from .cases import CaseError
     from .expectations import discover, update
-    from .results import read_many
+    from .results_read import read_many
 
     paths = _result_paths(args.results)
     if not paths:
@@ -147,7 +142,7 @@ def _cmd_fuzz(args, rest) -> int:
 def _cmd_expectations_check(args, rest) -> int:
     """Judge every record of RESULTS against the expectations files as they are now."""
     from .expectations import Expectations, claim_outcome, describe_unexpected, device_of, discover, outcome
-    from .results import read_many
+    from .results_read import read_many
 
     paths = _result_paths(args.results)
     if not paths:

@@ -171,7 +171,7 @@ class Found:
 
 def find(paths, ident: str, adapter: str, env: str | None = None) -> Found:
     """The newest record of case or claim ``ident`` with ``adapter`` (in ``env`` when given)."""
-    from .results import read_many
+    from .results_read import read_many
 
     merged = read_many(paths)
     cells = [r for (e, a, c), r in merged.results.items() if c == ident and a == adapter and (env is None or e == env)]
@@ -892,7 +892,7 @@ def repro_name(ident: str, adapter: str) -> str:
 
 def batch(args) -> int:
     """Reproducers and issue bodies for every unexpected cell and claim of a run."""
-    from .results import read_many
+    from .results_read import read_many
 
     try:
         paths = result_paths(args.results)

@@ -13,7 +13,8 @@ from .judge_training import check_words, judge_training, output_words
 from .layouts import Layout
 from .numerics import judge
 from .records import Fingerprint, Metrics
-from .results import ClaimResult, Result, Writer, _clean, read
+from .results import ClaimResult, Result, Writer, _clean
+from .results_read import read
 from .semantics import fingerprint
 from .workers import DEFAULT_CELL_TIMEOUT, DEFAULT_STARTUP_TIMEOUT, WorkerPool
 

@@ -101,7 +101,7 @@ def stable(x, batches, sem: Semantics, dtype: str, update: Update, gamma=None, b
     ``old*mom + new*(1-mom)`` with ``mom = 1-w`` rounded first ("keras"), or as
     ``old - (old-new)*w`` ("delta"); inference as ``(x-mean)/sqrt(var+eps)*gamma+beta`` or,
     with ``fold``, as ``x*inv + (beta - mean*inv)`` with ``inv = gamma/sqrt(var+eps)``
-    (tf.nn.batch_normalization's form)."""
+    (the form of TensorFlow's nn.batch_normalization)."""
     out_dt = np_dtype(dtype)
     dt = np_dtype(accumulation_dtype(dtype))
     w = dt.type(update.new_weight)

@@ -30,59 +30,16 @@ harness talks to it over a ``multiprocessing`` pipe, one cell at a time.
 from __future__ import annotations
 
 import multiprocessing as mp
-import os
 import signal
 import threading
 import time
-import traceback
 from .adapters import AdapterSpec
+from .proctree import kill_group, kill_tree
 from .protocol import FindQuote, Ready, Reply, RunCell, Stop, reply_problem
 
 DEFAULT_CELL_TIMEOUT = 120.0
 DEFAULT_STARTUP_TIMEOUT = 300.0
 _SPAWN_LOCK = threading.Lock()
-
-
-def _descendants(pid: int) -> list[int]:
-    """Every process below ``pid`` (Linux /proc; empty elsewhere)."""
-    children: dict[int, list[int]] = {}
-    try:
-        entries = os.listdir("/proc")
-    except OSError:
-        return []
-    for e in entries:
-        if not e.isdigit():
-            continue
-        try:
-            with open(f"/proc/{e}/stat", "rb") as f:
-                ppid = int(f.read().rsplit(b")", 1)[1].split()[1])
-        except (OSError, ValueError, IndexError):
-            continue
-        children.setdefault(ppid, []).append(int(e))
-    out, todo = [], [pid]
-    while todo:
-        for c in children.get(todo.pop(), []):
-            out.append(c)
-            todo.append(c)
-    return out
-
-
-def kill_group(pid: int) -> None:
-    """SIGKILL the process group a worker leads (setpgid in _worker_main)."""
-    try:
-        os.killpg(pid, signal.SIGKILL)
-    except OSError:
-        pass
-
-
-def kill_tree(pid: int) -> None:
-    """SIGKILL a live worker, every descendant found under it (also those that left its group) and its group."""
-    for p in _descendants(pid):
-        try:
-            os.kill(p, signal.SIGKILL)
-        except OSError:
-            pass
-    kill_group(pid)
 
 
 def _worker_main(conn, specs, env):  # runs in the child process; a module-level name for spawn

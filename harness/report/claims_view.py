@@ -5,7 +5,8 @@ import re
 from dataclasses import dataclass, field
 
 from ..claims import verdict_text as verdict_words
-from ..results import ClaimResult, Merged
+from ..results import ClaimResult
+from ..results_read import Merged
 
 _SAFE_URL = re.compile(r"^https?://[^/\\]", re.I)
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
@@ -74,16 +75,10 @@ def verdict_groups(v: ClaimView) -> list[tuple[str, str, list[str]]]:
     return list(out.values())
 
 
-def _is_seed_claim(c: dict) -> bool:
-    left, right = c.get("left") or {}, c.get("right") or {}
-    return (isinstance(left, dict) and isinstance(right, dict) and left.get("op") == "group_norm"
-            and left.get("groups") == 1 and right.get("op") == "layer_norm" and not right.get("axes")
-            and c.get("relation", "equal") == "equal")
-
-
 def headline(views: list[ClaimView]) -> list[ClaimView]:
-    """The "GroupNorm with one group is LayerNorm" claims (framework-default LayerNorm), one per framework call."""
-    return [v for v in views if _is_seed_claim(v.claim)]
+    """The claims their file marks ``headline: true`` (the seed question: "GroupNorm with one group is
+    LayerNorm" against each framework's default LayerNorm), one per framework call."""
+    return [v for v in views if v.claim.get("headline") is True]
 
 
 def _catalog_key(cid: str, claim: dict):

@@ -15,7 +15,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from ..results import Merged, Result
+from ..results import Result
+from ..results_read import Merged
 from .model import cell_text
 
 KINDS = ("regression", "improvement", "status", "numerics", "added", "removed")

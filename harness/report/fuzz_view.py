@@ -2,7 +2,7 @@
 
 :func:`section` returns a self-contained ``<section id="fuzz">`` fragment (every
 value escaped; only relative links to the finding files, which must stay
-inside DIR); :func:`page` wraps it as a standalone page. The summary file is
+inside DIR), shown by `normconf report --fuzz DIR`. The summary file is
 untrusted input: it is read with a size bound, and a missing or malformed
 field renders as "?" rather than failing the report.
 """
@@ -95,10 +95,3 @@ def section(fuzz_dir, link_base: str | None = None) -> str:
         out.append("</ul>")
     out.append("</section>")
     return "\n".join(out)
-
-
-def page(fuzz_dir, link_base: str | None = None) -> str:
-    """A standalone HTML page holding :func:`section`."""
-    return ('<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>normconf fuzz findings</title>'
-            '<meta name="viewport" content="width=device-width, initial-scale=1"></head><body><main>\n'
-            + section(fuzz_dir, link_base) + "\n</main></body></html>\n")

@@ -26,7 +26,7 @@ import orjson
 from markupsafe import Markup
 
 from ..case import Case, params_text
-from ..results import read_many
+from ..results_read import read_many
 from . import claims_view, model
 from .diff import diff as diff_results
 
@@ -504,7 +504,8 @@ def _causes_html(matrix: model.Matrix, row_status, out_dir_has_details: bool = T
     return "".join(out)
 
 
-def render(merged, baseline=None, out_dir: Path | None = None) -> str:
+def render(merged, baseline=None, out_dir: Path | None = None, fuzz_html: str = "") -> str:
+    """The page; ``fuzz_html`` is the fuzz findings' section (harness.report.fuzz_view), already escaped."""
     matrix = model.build(merged)
     d = diff_results(baseline, merged) if baseline is not None else None
     row_status = {row.index: "".join(_LETTER.get(c.status, "m") for c in row.cells) for row in matrix.rows}
@@ -523,10 +524,12 @@ def render(merged, baseline=None, out_dir: Path | None = None) -> str:
         data_json=Markup(_json_for_script(_drill_data(matrix, info, _reproducers(out_dir)))), diff=d,
         chart=chart_geometry,
         claims=claims, seed_links=_seed_links(matrix), verdict_words=claims_view.verdict_words, safe_url=claims_view.safe_url,
+        fuzz_html=Markup(fuzz_html), example_ops=[op for op in model.OP_ORDER if op in matrix.ops][:2]
+        or list(model.OP_ORDER[:2]),
     )
 
 
-def write_report(paths, out, baseline_paths=None) -> Path:
+def write_report(paths, out, baseline_paths=None, fuzz_html: str = "") -> Path:
     # Hundreds of thousands of small objects and no reference cycles worth
     # collecting: the cyclic collector would only add seconds here.
     was_enabled = gc.isenabled()
@@ -537,7 +540,7 @@ def write_report(paths, out, baseline_paths=None) -> Path:
         out = Path(out)
         out.parent.mkdir(parents=True, exist_ok=True)
         tmp = out.with_suffix(".tmp")
-        tmp.write_text(render(merged, baseline, out.parent.resolve()), encoding="utf-8")
+        tmp.write_text(render(merged, baseline, out.parent.resolve(), fuzz_html), encoding="utf-8")
         tmp.replace(out)
     finally:
         if was_enabled:

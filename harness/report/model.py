@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from ..adapters import BUILTIN
 from .. import ops
 from ..records import Metrics
-from ..results import Merged, Result
+from ..results import Result
+from ..results_read import Merged
 
 OP_ORDER = ops.NAMES  # the registry's display order
 DISAGREE = ("diverge", "error", "crash", "timeout")

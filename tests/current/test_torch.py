@@ -1,6 +1,4 @@
 """The torch adapters against the reference, in the environment that has torch."""
-from harness.results import framework_absent
-
 from tests.support import check_smoke, run_cells, smoke_cases, snippet_reproduces
 
 
@@ -30,4 +28,4 @@ def test_cuda_columns_are_hidden_without_a_device():
     else:
         assert r.status == "unsupported" and r.message.startswith("not available")
     # the report hides the column exactly when there is no device
-    assert framework_absent(r.status, r.message) == (not torch.cuda.is_available())
+    assert bool(r.absent) == (not torch.cuda.is_available())

@@ -6,7 +6,7 @@ from harness.cases import CaseError
 from harness.claims import load_claims
 from harness.cli import main
 from harness.report.html import render
-from harness.results import merge, read
+from harness.results_read import merge, read
 from harness.runner import Runner
 
 

@@ -241,7 +241,8 @@ def test_a_run_of_one_file_does_not_call_other_entries_stale(tmp_path):
 @pytest.mark.parametrize("verdict,error", [("fails", ""), ("error", "ValueError: bad call")])
 def test_update_writes_entries_for_claims_without_an_explanation(tmp_path, verdict, error):
     from harness.expectations import update
-    from harness.results import ClaimResult, Merged
+    from harness.results import ClaimResult
+    from harness.results_read import Merged
 
     c = ClaimResult(claim_id="K1", adapter="torch", env="current", verdict=verdict, error=error,
                     claim={"dtype": "float32"})

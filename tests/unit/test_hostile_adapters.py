@@ -6,7 +6,7 @@ import time
 import pytest
 
 from harness.case import Case
-from harness.results import read
+from harness.results_read import read
 from harness.runner import Runner
 
 

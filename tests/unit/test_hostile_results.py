@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.results import ClaimResult, Result, Writer, read, read_many
+from harness.results import ClaimResult, Result, Writer
+from harness.results_read import read, read_many
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -115,7 +116,7 @@ def test_every_bad_line_is_skipped_with_file_and_line_and_the_rest_is_kept(tmp_p
 
 
 def test_over_long_line_is_skipped_without_reading_it_whole(tmp_path, monkeypatch, capsys):
-    import harness.results as results
+    import harness.results_read as results
     monkeypatch.setattr(results, "MAX_LINE_BYTES", 1000)
     p = tmp_path / "long.jsonl"
     _file(p, b'{"kind": "result", "message": "' + b"x" * 50_000 + b'"}')
@@ -210,7 +211,7 @@ VALUES = [None, True, False, 0, 7, 1.5, -0.0, "", "x", "agree", "expected", "une
 
 
 def test_the_fast_check_accepts_exactly_what_the_field_checks_accept():
-    import harness.results as results
+    import harness.record_checks as results
     assert results._RESULT_FAST
     base = _full_record()
     assert set(base) == set(results._RESULT_FIELDS)
@@ -233,7 +234,7 @@ def test_the_fast_check_accepts_exactly_what_the_field_checks_accept():
 
 
 def test_lines_are_the_same_whatever_the_chunk_size(tmp_path, monkeypatch):
-    import harness.results as results
+    import harness.results_read as results
     limit = 40
     lines = [b"", b"a" * 40, b"b" * 41, b"", b"c" * 100, b"d", b"e" * 39 + b"\r", b"f" * 200, b"g" * 40]
     for ending in (b"\n", b""):

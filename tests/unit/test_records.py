@@ -5,7 +5,8 @@ import json
 import pytest
 
 from harness.records import SCHEMA_VERSION, Fingerprint, Metrics, RecordError
-from harness.results import Result, read
+from harness.results import Result
+from harness.results_read import read
 
 
 def _header(version=SCHEMA_VERSION, env="current"):

@@ -8,7 +8,8 @@ from harness.report.diff import diff, format_text
 from harness.report.claims_view import safe_href, safe_url
 from harness.report.html import chart_geometry, render, rerun_command, worst_text
 from harness.report.model import BoxStats, Column, build, cell_text, ulp_meaningful
-from harness.results import Result, Writer, merge, read
+from harness.results import Result, Writer
+from harness.results_read import merge, read
 
 HOSTILE = '<script>alert("x")</script>"onmouseover=alert(1) </table> javascript:alert(1)'
 

@@ -3,7 +3,8 @@ import json
 
 import pytest
 
-from harness.results import STATUSES, Result, Writer, merge, read
+from harness.results import STATUSES, Result, Writer
+from harness.results_read import merge, read
 
 
 def res(case, adapter="a", env="e", status="agree", time="2026-01-01T00:00:00Z", **kw):

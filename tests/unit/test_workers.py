@@ -4,7 +4,7 @@ import json
 import pytest
 
 from harness.case import Case
-from harness.results import read
+from harness.results_read import read
 from harness.runner import Runner
 
 
