@@ -212,3 +212,15 @@ def judge(y, x, sem: Semantics, dtype: str, gamma=None, beta=None, tolerance=Non
     ref = normalize(x, sem, gamma, beta)
     ach = achievable_error(x, ref, sem, dtype, gamma, beta)
     return compare(y, ref, dtype, achievable=ach, tolerance=tolerance), ref
+
+
+def raise_to_errors(worst: dict, got: dict, refs: dict) -> None:
+    """For each named output, raise ``worst[name]`` to the largest error of ``got[name]`` against
+    the reference where the reference is finite (a NaN counts as infinitely far)."""
+    for k, ref in refs.items():
+        ref = np.asarray(ref, np.float64)
+        fin = np.isfinite(ref)
+        with np.errstate(all="ignore"):
+            err = np.abs(got[k] - ref)[fin]
+        if err.size:
+            worst[k] = max(worst[k], float(np.max(np.where(np.isnan(err), np.inf, err))))

@@ -20,7 +20,7 @@ import numpy as np
 
 from .inputs import np_dtype
 from .layouts import Layout
-from .numerics import UNIT_ROUNDOFF, _blocks, accumulation_dtype
+from .numerics import UNIT_ROUNDOFF, _blocks, accumulation_dtype, raise_to_errors
 from .reference import Semantics
 from .reference_grad import _rows_stats, affine_broadcast
 
@@ -119,12 +119,5 @@ def achievable_grad_errors(x, refs: dict, sem: Semantics, dtype: str, dy, gamma=
     sens = grad_sensitivity(x, sem, dtype, dy, gamma)
     worst = {k: sens.get(k, 0.0) for k in refs}
     for kw in grad_variants():
-        got = stable_grads(x, sem, dtype, dy, gamma, beta, **kw)
-        for k, ref in refs.items():
-            ref = np.asarray(ref, np.float64)
-            fin = np.isfinite(ref)
-            with np.errstate(all="ignore"):
-                err = np.abs(got[k] - ref)[fin]
-            if err.size:
-                worst[k] = max(worst[k], float(np.max(np.where(np.isnan(err), np.inf, err))))
+        raise_to_errors(worst, stable_grads(x, sem, dtype, dy, gamma, beta, **kw), refs)
     return worst

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .inputs import np_dtype
-from .numerics import UNIT_ROUNDOFF, _blocks, accumulation_dtype
+from .numerics import UNIT_ROUNDOFF, _blocks, accumulation_dtype, raise_to_errors
 from .reference import Semantics
 from .reference_grad import affine_broadcast
 
@@ -160,14 +160,7 @@ def achievable_errors(x, batches, refs: dict, sem: Semantics, dtype: str, update
     worst = sensitivity(x, batches, sem, dtype, refs, gamma)
     for form in ("lerp", "keras", "delta"):
         for fold in (False, True):
-            got = stable(x, batches, sem, dtype, update, gamma, beta, form=form, fold=fold)
-            for k, ref in refs.items():
-                ref = np.asarray(ref, np.float64)
-                fin = np.isfinite(ref)
-                with np.errstate(all="ignore"):
-                    err = np.abs(got[k] - ref)[fin]
-                if err.size:
-                    worst[k] = max(worst[k], float(np.max(np.where(np.isnan(err), np.inf, err))))
+            raise_to_errors(worst, stable(x, batches, sem, dtype, update, gamma, beta, form=form, fold=fold), refs)
     return worst
 
 
