@@ -75,6 +75,6 @@ def test_default_epsilon_is_recorded_with_its_source():
     c = case("rms_norm/default_epsilon.yaml", "rms-default-eps-eps-default-float16")
     (r,) = run_cells("torch", [c])
     doc = r.metrics.epsilon_default
-    assert doc["value"] == 2.0 ** -23 and "opmath" in doc["quote"] and doc["source"].startswith("https://")
+    assert doc.value == 2.0 ** -23 and "opmath" in doc.quote and doc.source.startswith("https://")
     assert "eps=" not in r.snippet
     assert r.status == "agree", r.message
