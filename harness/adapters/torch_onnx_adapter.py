@@ -28,6 +28,7 @@ _LAST = re.compile(r"^y = m\((?P<xin>.*?)\)(?P<back>(\.permute\([0-9, ]*\))?)$")
 class TorchOnnx(TorchModules):
     name = "torch-onnx"
     dtypes = frozenset({"float16", "float32", "float64"})
+    checks = frozenset({"forward"})  # an exported inference graph: no autodiff, no training step
 
     def versions(self):
         from torch.onnx import _constants
