@@ -41,7 +41,7 @@ def _opt(check):
     return lambda v: v is None or check(v)
 
 
-def _typed(cls):
+def _accepted_by(cls):
     """A check that ``cls.from_dict`` accepts the value; its RecordError names the bad key."""
     def check(v):
         try:
@@ -67,7 +67,7 @@ _CASE_TYPES = {
 
 _RESULT_TYPES = {
     "case_id": _is_str, "adapter": _is_str, "env": _is_str, "status": lambda v: v in STATUSES,
-    "versions": _versions, "metrics": _typed(Metrics), "fingerprint": _opt(_typed(Fingerprint)), "message": _is_str,
+    "versions": _versions, "metrics": _accepted_by(Metrics), "fingerprint": _opt(_accepted_by(Fingerprint)), "message": _is_str,
     "traceback": _is_str, "snippet": _is_str, "duration": _is_num, "case": _str_dict, "time": _is_str,
     "outcome": lambda v: v in OUTCOMES, "expectation": _opt(_str_dict), "absent": lambda v: v in ABSENT,
 }

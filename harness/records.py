@@ -204,7 +204,6 @@ _new = object.__new__
 _SHAPES: dict[tuple, bool] = {}
 # a Metrics made on the fast path reads fields it was not given from the class: an empty, read-only outputs
 Metrics.outputs = MappingProxyType({})
-_NONE_FIELDS = {f.name: None for f in fields(Metrics)}
 
 
 @dataclass

@@ -104,14 +104,17 @@ def test_broken_expectations_file_exits_2_with_one_line(tmp_path):
     assert "cases/expectations/known.yaml:" in p.stdout and "Traceback" not in p.stdout
 
 
-def test_stale_entries_warn_and_fail_with_strict(tmp_path):
-    stale = KNOWN + '''
+#: the known entries plus one whose case no longer exists
+STALE = KNOWN + '''
   - id: "no-such-case"
     adapter: faulty
     status: diverge
     reason: "gone"
 '''
-    project(tmp_path, expectations=stale)
+
+
+def test_stale_entries_warn_and_fail_with_strict(tmp_path):
+    project(tmp_path, expectations=STALE)
     p = run(tmp_path)
     assert p.returncode == 0 and "warning: stale expectation cases/expectations/known.yaml:9" in p.stdout
     p = run(tmp_path, "--strict")
@@ -226,13 +229,7 @@ def test_other_tests_failing_in_the_same_session_keep_pytest_exit_status(tmp_pat
 
 
 def test_a_run_of_one_file_does_not_call_other_entries_stale(tmp_path):
-    stale = KNOWN + '''
-  - id: "no-such-case"
-    adapter: faulty
-    status: diverge
-    reason: "gone"
-'''
-    project(tmp_path, expectations=stale)
+    project(tmp_path, expectations=STALE)
     p = run(tmp_path, "--strict", "cases/layer_norm/c.yaml")
     assert p.returncode == 0 and "stale" not in p.stdout, p.stdout
     assert run(tmp_path, "--strict", "cases").returncode == 2
