@@ -57,10 +57,25 @@ def start(tmp_path, *extra):
     env = {**os.environ, "NORMCONF_ADAPTERS": ADAPTERS,
            "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
     env.pop("NORMCONF_ENV", None)
+    env["PYTHONFAULTHANDLER"] = "1"  # a run that hangs shows its threads' stacks on SIGABRT
     cmd = [sys.executable, "-m", "harness", "run", "--adapters", "steady-a,steady-b", "--env-name", "t",
            "--rootdir", str(tmp_path), "-c", os.devnull, "-p", "no:cacheprovider", *extra]
     return subprocess.Popen(cmd, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             start_new_session=True, text=True)
+
+
+def _still_running(p) -> str:
+    """Why a run did not end: whether the run itself is alive (then its threads' stacks, from
+    faulthandler on SIGABRT) or only processes it left behind hold its output open; all are killed."""
+    alive = p.poll() is None
+    left = subprocess.run(["ps", "-o", "pid,stat,args", "-g", str(p.pid)], capture_output=True, text=True).stdout
+    if alive:
+        os.kill(p.pid, signal.SIGABRT)
+        time.sleep(2)
+    os.killpg(p.pid, signal.SIGKILL)
+    out, err = p.communicate(timeout=30)
+    return (f"the run {'is still running' if alive else f'exited ({p.returncode})'} 60 s after SIGINT; "
+            f"processes of its session:\n{left}\nstdout:\n{out[-3000:]}\nstderr:\n{err[-12000:]}")
 
 
 def run(tmp_path, *extra, timeout=300):
@@ -159,6 +174,9 @@ def test_ctrl_c_during_prefetch_ends_the_run(tmp_path):
     assert p.poll() is None
     time.sleep(0.5)
     os.kill(p.pid, signal.SIGINT)
-    out, err = p.communicate(timeout=60)
+    try:
+        out, err = p.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        pytest.fail(_still_running(p))
     assert p.returncode == 2, (out + err)[-3000:]  # pytest: interrupted
     assert "KeyboardInterrupt" in out + err
