@@ -71,7 +71,9 @@ def write_case(fz, f, path: Path) -> str:
 
 def write_repro(fz, f, stem: Path, header: dict) -> dict:
     """A standalone reproducer and an issue body for a finding (its shrunk cell, as run)."""
-    from .repro import Found, ReproError, repro_case
+    from .repro import repro_case
+    from .repro_find import Found
+    from .repro_text import ReproError
 
     try:
         text, issue = repro_case(Found("case", f.final_result, header), f.adapter, shrink_it=False,
@@ -139,12 +141,12 @@ def _metrics(m) -> dict:
 
 def code(text, limit: int = 1000) -> str:
     """Text as a Markdown code span (one line, no backticks: its content is shown literally)."""
-    from .repro import comment
+    from .repro_text import comment
     return "`" + comment(text, limit).replace("`", "'") + "`"
 
 
 def markdown(s: dict) -> str:
-    from .repro import md
+    from .repro_text import md
 
     n = sum(len(a["findings"]) for a in s["adapters"].values())
     out = [f"# normconf fuzz: {n} finding(s)", "",

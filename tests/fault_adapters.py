@@ -66,7 +66,7 @@ class Faulty(Adapter):
 
     def repro(self, case):
         """The same computation as run(), as numpy code for a standalone script."""
-        from harness.repro import op_spec
+        from harness.repro_script import op_spec
 
         spec = op_spec(self._semantics(case), case.size)
         axes = spec["axes"]

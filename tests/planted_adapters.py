@@ -32,7 +32,7 @@ from harness.adapters.base import Adapter, Output
 from harness.case import DTYPES
 from harness.inputs import np_dtype
 from harness.layouts import LAYOUTS, Layout, channels_first
-from harness.repro import op_spec
+from harness.repro_script import op_spec
 
 SOURCE = '''\
 def planted(x, gamma, beta, stat, affine_shape, dtype, bug, rnd):

@@ -24,7 +24,7 @@ from harness.adapters import AdapterSpec
 from harness.adapters.base import Adapter, Output
 from harness.inputs import np_dtype
 from harness.ops import NAMES as OP_NAMES
-from harness.repro import op_spec
+from harness.repro_script import op_spec
 
 
 def _rows(a, spec):

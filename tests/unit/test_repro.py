@@ -23,7 +23,9 @@ from harness.cli import main as cli_main
 from harness.inputs import make_inputs
 from harness.numerics import achievable_error, judge
 from harness.reference import normalize
-from harness.repro import case_script, comment, md, validated_case
+from harness.repro_find import validated_case
+from harness.repro_script import case_script
+from harness.repro_text import comment, md
 from harness.runner import Runner
 from harness.shrink import masked, shrink
 from tests.fault_adapters import Faulty
