@@ -168,29 +168,43 @@ _RESULT_FAST = (set(_RESULT_FIELD_TYPES) == set(_RESULT_FIELDS) and not hasattr(
                 and list(inspect.signature(Result).parameters) == [f.name for f in fields(Result)])
 
 
+def _plain_shape(shape) -> bool:
+    """Whether a record with these keys (in file order) and value classes is one the fast path takes:
+    exactly the fields of Result, each value of its field's class."""
+    keys, classes = shape
+    return (_RESULT_FAST and len(keys) == len(_RESULT_FIELDS) and set(keys) == _RESULT_FIELDS
+            and all(c in _RESULT_FIELD_TYPES[k] for k, c in zip(keys, classes)))
+
+
+#: the fast path's verdict per record shape (keys in order, value classes): a run's records share a few
+_RESULT_SHAPES: dict[tuple, bool] = {}
+
+
 def _read_result(rec: dict):
     """A Result, or what is wrong with the record (a string)."""
-    if _RESULT_FAST and rec.keys() == _RESULT_FIELDS:
-        for k, types in _RESULT_FIELD_TYPE_ITEMS:
-            if rec[k].__class__ not in types:
-                break
-        else:
-            d, m0, fp0 = rec["duration"], rec["metrics"], rec["fingerprint"]
-            if (rec["status"] in _STATUS_SET and rec["outcome"] in _OUTCOME_SET and rec["absent"] in _ABSENT_SET
-                    and rec["time"]
-                    and (d.__class__ is int or math.isfinite(d))
-                    and all(x.__class__ in _SCALAR for x in rec["versions"].values())
-                    and not _case_problem(rec["case"])):
-                try:  # type the nested records (the other fields were checked above)
-                    rec["metrics"] = _metrics_of(rec["metrics"])
-                    fp = rec["fingerprint"]
-                    if fp is not None:
-                        rec["fingerprint"] = _fingerprint_of(fp)
-                except ValueError:
-                    rec["metrics"], rec["fingerprint"] = m0, fp0  # the field checks below name the bad key
-                else:
-                    r = _new_result(Result)
-                    r.__dict__ = rec
-                    return r
+    shape = (tuple(rec), tuple(map(type, rec.values())))
+    plain = _RESULT_SHAPES.get(shape)
+    if plain is None:
+        plain = _plain_shape(shape)
+        if len(_RESULT_SHAPES) < 10_000:
+            _RESULT_SHAPES[shape] = plain
+    if plain:
+        d, m0, fp0 = rec["duration"], rec["metrics"], rec["fingerprint"]
+        if (rec["status"] in _STATUS_SET and rec["outcome"] in _OUTCOME_SET and rec["absent"] in _ABSENT_SET
+                and rec["time"]
+                and (d.__class__ is int or math.isfinite(d))
+                and _SCALAR.issuperset(map(type, rec["versions"].values()))
+                and not _case_problem(rec["case"])):
+            try:  # type the nested records (the other fields were checked above)
+                rec["metrics"] = _metrics_of(rec["metrics"])
+                fp = rec["fingerprint"]
+                if fp is not None:
+                    rec["fingerprint"] = _fingerprint_of(fp)
+            except ValueError:
+                rec["metrics"], rec["fingerprint"] = m0, fp0  # the field checks below name the bad key
+            else:
+                r = _new_result(Result)
+                r.__dict__ = rec
+                return r
     bad = _type_problem(rec, _RESULT_TYPES, _RESULT_REQUIRED)
     return bad or Result.from_dict(rec)

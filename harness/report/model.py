@@ -20,6 +20,9 @@ from ..results_read import Merged
 OP_ORDER = ops.NAMES  # the registry's display order
 DISAGREE = ("diverge", "error", "crash", "timeout")
 STATUS_ORDER = ("agree", "diverge", "error", "crash", "timeout", "unsupported", "skipped", "missing")
+#: one letter per status: the page's CSS classes and row status strings
+LETTER = {"agree": "a", "diverge": "d", "error": "e", "crash": "c", "timeout": "t", "unsupported": "u",
+          "skipped": "s", "missing": "m"}
 _ADAPTER_ORDER = {s.name: i for i, s in enumerate(BUILTIN)}
 _ENV_ORDER = {"current": 0, "legacy": 1}
 

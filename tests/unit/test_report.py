@@ -1,12 +1,16 @@
 """The report (server-side rendering, model, diff) without a browser."""
 import html
+import os
 import re
+
+import pytest
 
 from harness.cli import main
 from harness.records import Metrics
 from harness.report.diff import diff, format_text
 from harness.report.claims_view import safe_href, safe_url
-from harness.report.html import chart_geometry, render, rerun_command, worst_text
+from harness.report.fragments import rerun_command, worst_text
+from harness.report.html import chart_geometry, render
 from harness.report.model import BoxStats, Column, build, cell_text, ulp_meaningful
 from harness.results import Result, Writer
 from harness.results_read import merge, read
@@ -238,7 +242,9 @@ def test_non_finite_worst_elements_render(tmp_path):
 
 
 def test_page_data_stores_each_distinct_cell_once(tmp_path):
-    from harness.report.html import _CELL_DEFAULTS, _LETTER, _drill_data, _row_info
+    from harness.report.html import _row_info
+    from harness.report.model import LETTER
+    from harness.report.page_data import _CELL_DEFAULTS, drill_data
     ok = {"max_abs": 1e-7, "max_rel": 1e-7, "max_ulp": 2.0, "atol": 1e-5, "rtol": 1e-5, "n": 24, "n_bad": 0,
           "worst_index": [0, 1, 2], "worst_expected": 0.5, "worst_actual": 0.5}
     rs = []
@@ -257,7 +263,7 @@ def test_page_data_stores_each_distinct_cell_once(tmp_path):
                   expectation={"reason": "known", "file": "e.yaml", "line": 3, "url": "https://example.org/i/1"}))
     rs.append(res("d5", "keras-tf", "error", message="ValueError: bad", traceback="Traceback ...", case=case("d5")))
     m = build(merge([results_file(tmp_path / "r.jsonl", "current", rs, [("torch", {"fw": "1.0"})])]))
-    data = _drill_data(m, _row_info(m, None))
+    data = drill_data(m, _row_info(m, None))
     S = data["str"]
     cells = data["cells"]
     refs = {}
@@ -270,7 +276,7 @@ def test_page_data_stores_each_distinct_cell_once(tmp_path):
                 continue
             refs[(row.case_id, j)] = k
             got = cells[k] + list(_CELL_DEFAULTS[len(cells[k]):])  # trailing defaults were left out
-            assert got[0] == _LETTER[r.status] and got[1] == cell.text
+            assert got[0] == LETTER[r.status] and got[1] == cell.text
             assert [S[i] if i >= 0 else "" for i in got[4:7]] == [r.snippet, r.message, r.traceback]
             assert got[8] == round(r.duration, 4)
             assert (got[2][0] if got[2] else None) == r.metrics.max_abs
@@ -284,3 +290,33 @@ def test_page_data_stores_each_distinct_cell_once(tmp_path):
     distinct = [refs[(f"d{i}", torch)] for i in range(6)]
     assert len(set(distinct) | same) == 7
     assert cells[refs[("d4", torch)]][2][2] == 1
+
+
+def test_page_data_built_in_a_second_process_is_the_same(tmp_path, monkeypatch):
+    from harness.report import background
+    merged = merge([sample(tmp_path)])
+    monkeypatch.setenv("NORMCONF_REPORT_FORK", "0")
+    here = render(merged)
+    monkeypatch.setenv("NORMCONF_REPORT_FORK", "1")
+    if background.forking():
+        assert background.start(os.getpid)() != os.getpid()  # it did run elsewhere
+    assert render(merged) == here
+
+
+def test_background_work_fails_loudly_or_is_done_again(monkeypatch):
+    from harness.report import background
+    parent = os.getpid()
+
+    def dies_in_a_child():
+        if os.getpid() != parent:
+            os._exit(3)  # like a child killed for memory
+        return "done here"
+
+    def raises():
+        raise ValueError("the work's own error")
+
+    for fork in ("1", "0"):
+        monkeypatch.setenv("NORMCONF_REPORT_FORK", fork)
+        assert background.start(dies_in_a_child)() == "done here"
+        with pytest.raises(ValueError, match="own error"):
+            background.start(raises)()
