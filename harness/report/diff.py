@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from ..results import Result
 from ..results_read import Merged
-from .model import cell_text
+from .cells import as_number, cell_text
 
 KINDS = ("regression", "improvement", "status", "numerics", "added", "removed")
 DRIFT = 2.0
@@ -81,20 +81,13 @@ def _version_change(old: dict, new: dict) -> str:
     return ", ".join(parts)
 
 
-def _num(v) -> float:
-    try:
-        return float(v)
-    except (TypeError, ValueError):
-        return math.nan
-
-
 def drifted(o: Result, n: Result, factor: float = DRIFT) -> bool:
     """Whether a cell's error moved by more than ``factor`` (either way), errors
     below the dtype's floor counting as the floor."""
     mo, mn = o.metrics, n.metrics
-    floors = [f for f in (_num(mo.floor), _num(mn.floor)) if not math.isnan(f)]
+    floors = [f for f in (as_number(mo.floor), as_number(mn.floor)) if not math.isnan(f)]
     floor = max(floors) if floors else 0.0
-    a, b = _num(mo.max_abs), _num(mn.max_abs)
+    a, b = as_number(mo.max_abs), as_number(mn.max_abs)
     if math.isnan(a) and math.isnan(b):
         return False
     if math.isnan(a) or math.isnan(b):

@@ -11,7 +11,8 @@ from harness.report.diff import diff, format_text
 from harness.report.claims_view import safe_href, safe_url
 from harness.report.fragments import rerun_command, worst_text
 from harness.report.html import chart_geometry, render
-from harness.report.model import BoxStats, Column, build, cell_text, ulp_meaningful
+from harness.report.cells import cell_text, ulp_meaningful
+from harness.report.model import BoxStats, Column, build
 from harness.results import Result, Writer
 from harness.results_read import merge, read
 
