@@ -21,7 +21,7 @@ from .layouts import Layout
 from .numerics_grad import achievable_grad_errors
 from .reference import Semantics
 from .reference_grad import _rows_stats, grads
-from .semantics import candidates, difference, refinements
+from .semantics_family import candidates, difference, refinements
 from . import training
 
 
