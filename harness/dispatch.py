@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass
 
 from .inputs import make_inputs
-from .workers import _local
+from .slots import set_urgency
 
 LOOKAHEAD = 32
 MAX_BYTES = 256 * 2**20  # replies (inputs and outputs) held per worker beyond the cell being judged
@@ -88,7 +88,7 @@ class Dispatcher:
 
     # -- the feeding threads ----------------------------------------------------
     def _feed(self, lane: _Lane):
-        _local.urgent = lane.urgent
+        set_urgency(lane.urgent)
         r = self.runner
         try:
             lane.worker.ensure_started(lane.urgent)

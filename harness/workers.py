@@ -25,7 +25,7 @@ harness talks to it over a ``multiprocessing`` pipe, one cell at a time.
 * A worker answers one request at a time: calls from several threads (the
   dispatcher's prefetch and a claim, say) wait for each other on the worker's
   lock. A pool made with ``jobs`` lets at most that many workers be busy at
-  once (``Slots``).
+  once (:class:`harness.slots.Slots`).
 """
 from __future__ import annotations
 
@@ -36,6 +36,7 @@ import time
 from .adapters import AdapterSpec
 from .proctree import kill_group, kill_tree
 from .protocol import FindQuote, Ready, Reply, RunCell, Stop, reply_problem
+from .slots import NoSlots, Slots, never, urgency
 
 DEFAULT_CELL_TIMEOUT = 120.0
 DEFAULT_STARTUP_TIMEOUT = 300.0
@@ -58,58 +59,6 @@ def _describe_exit(code) -> str:
     return f"worker exited with code {code}"
 
 
-class Slots:
-    """At most ``n`` holders at once; a waiter whose ``urgent()`` is true goes before the others.
-
-    The main thread is always urgent (it is waiting for an answer); a prefetching
-    thread is urgent while the main thread waits for the very cell it is about to run."""
-
-    def __init__(self, n: int):
-        self.free = max(1, int(n))
-        self._cond = threading.Condition()
-        self._waiting: list = []
-
-    def acquire(self, urgent=lambda: False):
-        if threading.current_thread() is threading.main_thread():
-            urgent = _always
-        with self._cond:
-            self._waiting.append(urgent)
-            try:
-                while not (self.free > 0 and (urgent() or not any(u() for u in self._waiting if u is not urgent))):
-                    self._cond.wait(0.5)
-            finally:
-                self._waiting.remove(urgent)
-            self.free -= 1
-
-    def release(self):
-        with self._cond:
-            self.free += 1
-            self._cond.notify_all()
-
-    def poke(self):
-        """Wake the waiters (someone's urgency changed)."""
-        with self._cond:
-            self._cond.notify_all()
-
-
-def _always():
-    return True
-
-
-class _NoSlots:
-    def acquire(self, urgent=None):
-        pass
-
-    def release(self):
-        pass
-
-    def poke(self):
-        pass
-
-
-_local = threading.local()
-
-
 class Worker:
     """One persistent worker process serving one or more adapters."""
 
@@ -126,7 +75,7 @@ class Worker:
         self.problems: dict[str, tuple] = {}
         self.restarts = 0
         self.start_failure = ""  # set when the worker could not start: not retried in this run
-        self.slots = slots or _NoSlots()
+        self.slots = slots or NoSlots()
         self._lock = threading.Lock()  # one request at a time, whichever thread asks
 
     # -- lifecycle ----------------------------------------------------------
@@ -174,7 +123,7 @@ class Worker:
 
     def ensure_started(self, urgent=None) -> None:
         """Start the worker unless it runs or could not start earlier in this run (then ``start_failure``)."""
-        self.slots.acquire(urgent or _never)
+        self.slots.acquire(urgent or never)
         try:
             with self._lock:
                 if not self.start_failure:
@@ -231,7 +180,7 @@ class Worker:
         return self._ask(FindQuote(name, path, quote), name, timeout, cell=False)
 
     def _ask(self, msg, name: str, timeout, cell: bool) -> Reply:
-        self.slots.acquire(getattr(_local, "urgent", None) or _never)
+        self.slots.acquire(urgency())
         try:
             with self._lock:
                 return self._ask_locked(msg, name, timeout, cell)
@@ -277,10 +226,6 @@ class Worker:
             self._reap()
             self.restarts += 1
         return reply
-
-
-def _never():
-    return False
 
 
 class WorkerPool:
