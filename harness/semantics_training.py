@@ -14,6 +14,8 @@ does).
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from .compare import compare
@@ -21,7 +23,7 @@ from .layouts import Layout
 from .numerics_grad import achievable_grad_errors
 from .reference import Semantics
 from .reference_grad import _rows_stats, grads
-from .semantics_family import candidates, difference, refinements
+from .semantics_family import candidates, difference, float32_epsilons, refinements
 from . import training
 
 
@@ -116,7 +118,7 @@ def fingerprint_running_stats(x, actual: dict, sem: Semantics, dtype: str, expec
                               gamma, beta, comparisons: dict, refs: dict) -> dict:
     """Update rules that reproduce the running statistics and inference output ``actual``."""
     n = training.values_per_channel(batches, sem)
-    matches, seen = [], {(expected.ddof, expected.new_weight)}
+    matches, seen = [], {(sem.eps, expected.ddof, expected.new_weight)}
     # a momentum held in float32: the weight of the new batch rounded (tf.keras's decay), or the
     # weight of the old value rounded and the new one taken as 1 minus it (Flax's momentum)
     moms = [expected.momentum]
@@ -124,22 +126,27 @@ def fingerprint_running_stats(x, actual: dict, sem: Semantics, dtype: str, expec
         for v in (float(np.float32(expected.momentum)), 1.0 - float(np.float32(1.0 - expected.momentum))):
             if v not in moms:
                 moms.append(v)
-    for mom in moms:
-        for ddof in (0, 1):
-            for old in (False, True):
-                cand = training.Update(mom, ddof, old)
-                if (cand.ddof, cand.new_weight) in seen:
-                    continue  # momentum 0.5 weighs old and new alike
-                seen.add((cand.ddof, cand.new_weight))
-                cref = training.reference(x, batches, sem, cand, gamma, beta)
-                ach = training.achievable_errors(x, batches, cref, sem, dtype, cand, gamma, beta)
-                if _all_ok(actual, cref, dtype, ach):
-                    words = update_words(cand, training.Update(mom, expected.ddof, expected.old_weight), n)
-                    if mom != expected.momentum:
-                        words = "; ".join(w for w in (f"momentum weight rounded to float32 ({mom!r} instead of "
-                                                      f"{expected.momentum!r})", words) if w)
-                    matches.append({"ddof": ddof, "momentum_weights_old": old, "momentum": mom,
-                                    "explanation": words})
+    # and an epsilon held in float32 (an ONNX FLOAT attribute, like its momentum)
+    sems = [sem] + ([replace(sem, eps=e) for e in float32_epsilons(sem)] if dtype == "float64" else [])
+    for csem in sems:
+        for mom in moms:
+            for ddof in (0, 1):
+                for old in (False, True):
+                    cand = training.Update(mom, ddof, old)
+                    if (csem.eps, cand.ddof, cand.new_weight) in seen:
+                        continue  # momentum 0.5 weighs old and new alike
+                    seen.add((csem.eps, cand.ddof, cand.new_weight))
+                    cref = training.reference(x, batches, csem, cand, gamma, beta)
+                    ach = training.achievable_errors(x, batches, cref, csem, dtype, cand, gamma, beta)
+                    if _all_ok(actual, cref, dtype, ach):
+                        words = [update_words(cand, training.Update(mom, expected.ddof, expected.old_weight), n)]
+                        if mom != expected.momentum:
+                            words.insert(0, f"momentum weight rounded to float32 ({mom!r} instead of "
+                                            f"{expected.momentum!r})")
+                        if csem.eps != sem.eps:
+                            words.append(f"epsilon rounded to float32 ({csem.eps!r} instead of {sem.eps!r})")
+                        matches.append({"ddof": ddof, "momentum_weights_old": old, "momentum": mom,
+                                        "eps": csem.eps, "explanation": "; ".join(w for w in words if w)})
     if not matches and dtype == "float64" and _all_ok(actual, refs, dtype, training.achievable_errors(
             x, batches, refs, sem, "float32", expected, gamma, beta)):
         held = sorted({str(np.asarray(v).dtype) for k, v in actual.items() if k != "y"} - {dtype})

@@ -83,8 +83,8 @@ class OnnxBase(Adapter):
         import onnx
         return {"onnx": onnx.__version__, "opset": str(self.opset)}
 
-    def run_model_code(self) -> str:
-        """Source lines that run ``model`` on ``feeds`` and leave its first output in ``out``."""
+    def run_model_code(self) -> list[str]:
+        """Source lines that run ``model`` on ``feeds`` and leave its outputs, in order, in ``outs``."""
         raise NotImplementedError
 
     def imports(self) -> str:
@@ -94,6 +94,11 @@ class OnnxBase(Adapter):
         raise NotImplementedError
 
     # -- what a case can be --------------------------------------------------------------
+    @property
+    def checks(self):
+        # training mode of BatchNormalization outputs the running statistics; no node has a backward
+        return frozenset({"forward"} if self.mvn else {"forward", "running_stats"})
+
     def supports_case(self, case):
         if self.mvn:
             if case.op not in ("layer_norm", "instance_norm", "batch_norm"):
@@ -120,6 +125,52 @@ class OnnxBase(Adapter):
         return _VERSIONS[op][self.opset]
 
     def code(self, case) -> str:
+        if case.check == "running_stats":
+            return self.running_code(case)
+        return self.forward_code(case)
+
+    def running_code(self, case) -> str:
+        """Train a BatchNormalization node (training_mode=1) on ``batches``, feeding each step's
+        running statistics to the next, then normalize x with them (training_mode=0). ONNX's momentum
+        weights the old value, so the case's momentum (the weight of the new batch) becomes 1 - m;
+        like every float attribute it is stored in float32."""
+        lay = Layout(case.layout)
+        target = channels_first(lay.name)
+        fwd, back = _perm(lay.name, target)
+        C = case.size[lay.channel]
+        affine = case.affine != "none"
+        eps = "" if case.epsilon is None else f", epsilon={fmt(case.epsilon)}"
+        names = ["X", "scale", "bias", "input_mean", "input_var"]
+        lines = [f"# {lay.name} -> {target}: ONNX wants channels at dim 1"] if fwd else []
+        lines += [
+            f"scale, bias = {'gamma, beta' if affine else f'np.ones({C}, x.dtype), np.zeros({C}, x.dtype)'}",
+            "T = helper.np_dtype_to_tensor_dtype(x.dtype)",
+            "models = {}",
+            "for training in (1, 0):  # outputs: Y, running_mean, running_var in training mode; Y otherwise",
+            "    outputs = ['Y', 'running_mean', 'running_var'][:1 + 2 * training]",
+            f"    node = helper.make_node('BatchNormalization', {names!r}, outputs, training_mode=training, "
+            f"momentum={1 - case.momentum!r}{eps})  # momentum {case.momentum!r} weighting the new batch",
+            f"    shapes = [x{fwd}.shape] + [({C},)] * 4",
+            f"    graph = helper.make_graph([node], 'normconf', [helper.make_tensor_value_info(k, T, s) "
+            f"for k, s in zip({names!r}, shapes)], [helper.make_tensor_value_info(k, T, None) for k in outputs])",
+            f"    models[training] = helper.make_model(graph, opset_imports=[helper.make_opsetid('', {self.opset})], "
+            f"ir_version={_IR[self.opset]})",
+            f"running_mean, running_var = np.zeros({C}, x.dtype), np.ones({C}, x.dtype)",
+            "for batch in batches:",
+            "    model = models[1]",
+            f"    feeds = {{'X': np.ascontiguousarray(batch{fwd}), 'scale': scale, 'bias': bias, "
+            "'input_mean': running_mean, 'input_var': running_var}",
+            *("    " + line for line in self.run_model_code()),
+            "    running_mean, running_var = outs[1], outs[2]",
+            "model = models[0]",
+            f"feeds = {{'X': np.ascontiguousarray(x{fwd}), 'scale': scale, 'bias': bias, "
+            "'input_mean': running_mean, 'input_var': running_var}",
+            *self.run_model_code(),
+            f"y = outs[0]{back}",
+        ]
+        return "\n".join(lines)
+
+    def forward_code(self, case) -> str:
         lay = Layout(case.layout)
         sizes = case.size
         affine = case.affine != "none"
@@ -199,7 +250,7 @@ class OnnxBase(Adapter):
             f"model = helper.make_model(graph, opset_imports=[helper.make_opsetid('', {self.opset})], "
             f"ir_version={_IR[self.opset]})",
             *self.run_model_code(),
-            f"y = out{back}",
+            f"y = outs[0]{back}",
         ]
         return "\n".join(lines)
 
@@ -215,6 +266,9 @@ class OnnxBase(Adapter):
         from .base import Output, run_snippet
         src = self.code(case)
         ns = self.namespace()
-        ns.update(np=np, x=inputs.x, gamma=inputs.gamma, beta=inputs.beta)
+        ns.update(np=np, x=inputs.x, gamma=inputs.gamma, beta=inputs.beta, batches=inputs.batches)
         run_snippet(self.name, src, ns)
+        if case.check == "running_stats":
+            return Output(np.asarray(ns["y"]), src, info={"momentum_argument": "old_value"},
+                          arrays={k: np.asarray(ns[k]) for k in ("running_mean", "running_var")})
         return Output(np.asarray(ns["y"]), src)

@@ -26,7 +26,7 @@ class _OnnxRef(OnnxBase):
         return {"onnx": onnx, "helper": helper, "ReferenceEvaluator": ReferenceEvaluator}
 
     def run_model_code(self) -> list[str]:
-        return ["out = ReferenceEvaluator(model).run(None, feeds)[0]"]
+        return ["outs = ReferenceEvaluator(model).run(None, feeds)"]
 
 
 class OnnxRef(_OnnxRef):

@@ -36,7 +36,7 @@ class _OnnxRuntime(OnnxBase):
 
     def run_model_code(self) -> list[str]:
         return ["sess = ort.InferenceSession(model.SerializeToString(), providers=['CPUExecutionProvider'])",
-                "out = sess.run(None, feeds)[0]"]
+                "outs = sess.run(None, feeds)"]
 
 
 class OnnxRuntime(_OnnxRuntime):

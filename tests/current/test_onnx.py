@@ -180,6 +180,51 @@ def test_float32_epsilon_attribute_is_named(tmp_path):
     assert "epsilon rounded to float32" in r.explanation, r.fingerprint
 
 
+RUNNING = """
+cases:
+  - id: onnx-running
+    description: BatchNormalization-15 in training mode, then inference with its running statistics
+    source: test
+    op: batch_norm
+    check: running_stats
+    layout: NCHW
+    shape: {N: 2, C: 3, H: 2, W: 2}
+    momentum: MOMENTUM
+    steps: 3
+    dtype: DTYPE
+    epsilon: EPS
+    affine: random
+    seed: 5
+    input: {distribution: normal, mean: 0.5, std: 2.0}
+"""
+
+
+@pytest.mark.parametrize("adapter", RUNTIMES)
+def test_training_mode_running_statistics_agree_where_the_attributes_are_exact(tmp_path, adapter):
+    # momentum 0.5 and epsilon 2**-17 are exact in float32: in float64 too every output agrees
+    for dtype in ("float32", "float64"):
+        (case,) = cases_from(tmp_path, RUNNING.replace("MOMENTUM", "0.5").replace("DTYPE", dtype)
+                             .replace("EPS", "7.62939453125e-06"))
+        (r,) = run_cells(adapter, [case])
+        assert r.status == "agree", (dtype, r.status, r.message[:800])
+        assert set(r.metrics.outputs) == {"y", "running_mean", "running_var"}
+        assert "training_mode=training" in r.snippet
+
+
+def test_float32_momentum_and_epsilon_attributes_are_named(tmp_path):
+    (case,) = cases_from(tmp_path, RUNNING.replace("MOMENTUM", "0.1").replace("DTYPE", "float64")
+                         .replace("EPS", "1.0e-5"))
+    (r,) = run_cells("onnxruntime", [case])
+    assert r.status == "diverge"
+    assert "momentum weight rounded to float32" in r.explanation, r.explanation
+    assert "epsilon rounded to float32" in r.explanation, r.explanation
+    (case,) = cases_from(tmp_path, RUNNING.replace("MOMENTUM", "0.5").replace("DTYPE", "float64")
+                         .replace("EPS", "1.0e-5"))
+    (r,) = run_cells("onnx-ref", [case])
+    assert r.status == "diverge" and "momentum" not in r.explanation.split("(")[0], r.explanation
+    assert "running_mean, running_var agree" in r.explanation, r.explanation
+
+
 def test_export_column_runs(tmp_path):
     cases = cases_from(tmp_path, """
 defaults:
