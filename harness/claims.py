@@ -236,7 +236,8 @@ def verdict_text(r: ClaimResult) -> str:
     if r.verdict == "holds only when":
         return f"holds only when {r.condition}"
     if r.verdict in ("error", "unsupported"):
-        return f"{r.verdict}: {r.error}"
+        # an error's text may already start with the status it came from ("error: ...", "crash: ...")
+        return r.error if r.error.startswith(f"{r.verdict}:") else f"{r.verdict}: {r.error}"
     if r.verdict == "stale":
         return f"stale: {r.explanation.split(';')[0]}"
     return r.verdict

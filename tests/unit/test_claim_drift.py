@@ -60,3 +60,11 @@ def test_quote_matching_ignores_markup_layout_and_elisions():
     assert _normal_text("``a``  :attr:`b`\n  >>> # c") == "a b c"
     assert find_quote("numpy.mean", "Compute the arithmetic mean … along the specified axis.").y
     assert not find_quote("numpy.mean", "Compute the geometric mean").y
+
+
+def test_error_verdicts_name_their_status_once():
+    from harness.results import ClaimResult
+    said = [verdict_text(ClaimResult(claim_id="c", adapter="a", env="e", verdict=v, error=err))
+            for v, err in (("error", "error: ValueError: bad axis"), ("error", "crash: exit code -11"),
+                           ("unsupported", "not installed"))]
+    assert said == ["error: ValueError: bad axis", "error: crash: exit code -11", "unsupported: not installed"]
