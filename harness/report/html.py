@@ -20,6 +20,7 @@ import os
 from pathlib import Path
 
 import jinja2
+import orjson
 from markupsafe import Markup
 
 from ..case import Case, params_text
@@ -43,11 +44,29 @@ def _env() -> jinja2.Environment:
     return env
 
 
-def describe(case: dict) -> str:
+#: case fields the reference semantics does not depend on (a grid's cases differ mostly in these)
+_NOT_SEMANTICS = frozenset({"id", "description", "source", "seed", "input", "tags", "file", "line", "skip"})
+
+
+def describe(case: dict, memo: dict | None = None) -> str:
+    """The reference semantics of a case record in words ('' for a malformed record); ``memo``
+    keeps them by the fields they depend on."""
+    key = None
+    if memo is not None:
+        try:
+            key = orjson.dumps({k: v for k, v in case.items() if k not in _NOT_SEMANTICS},
+                               option=orjson.OPT_SORT_KEYS)
+        except (TypeError, orjson.JSONEncodeError):
+            key = None
+        if key is not None and key in memo:
+            return memo[key]
     try:
-        return Case.from_dict(case).semantics.describe()
+        text = Case.from_dict(case).semantics.describe()
     except Exception:  # noqa: BLE001 - a malformed record still renders
-        return ""
+        text = ""
+    if key is not None:
+        memo[key] = text
+    return text
 
 
 def case_href(case: dict, out_dir: Path | None) -> str:
@@ -70,13 +89,14 @@ def _row_info(matrix: model.Matrix, out_dir: Path | None) -> dict[int, tuple[str
     """(parameters, reference description, link to the case file) per row, computed once
     (the link once per case file: many cases share one)."""
     hrefs: dict[str, str] = {}
+    described: dict[bytes, str] = {}
     info = {}
     for row in matrix.rows:
         f = str(row.case.get("file") or "")
         href = hrefs.get(f)
         if href is None:
             href = hrefs[f] = case_href(row.case, out_dir)
-        info[row.index] = (params_text(row.case), describe(row.case), href)
+        info[row.index] = (params_text(row.case), describe(row.case, described), href)
     return info
 
 

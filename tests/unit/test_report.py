@@ -321,3 +321,16 @@ def test_background_work_fails_loudly_or_is_done_again(monkeypatch):
         assert background.start(dies_in_a_child)() == "done here"
         with pytest.raises(ValueError, match="own error"):
             background.start(raises)()
+
+
+def test_remembered_descriptions_follow_every_field_the_semantics_reads():
+    from harness.report.html import describe
+    memo = {}
+    variants = [case("a"), case("b", seed=7), case("c", groups=4), case("d", epsilon=1e-3),
+                case("e", op="layer_norm", groups=None), case("f", op="layer_norm", groups=None, axes="TF"),
+                case("g", op="no_such_op")]
+    for c in variants + variants:
+        assert describe(c, memo) == describe(c)
+    said = [describe(c) for c in variants]
+    assert said[0] == said[1] and said[6] == ""  # the seed changes nothing; a malformed record says nothing
+    assert len(set(said)) == 6
