@@ -105,7 +105,8 @@ def _cmd_list(args, rest) -> int:
 
 def _cmd_expectations(args, rest) -> int:
     from .cases import CaseError
-    from .expectations import discover, update
+    from .expectations import discover
+    from .expectations_update import update
     from .results_read import read_many
 
     paths = _result_paths(args.results)

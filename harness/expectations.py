@@ -21,16 +21,19 @@ expected divergence that now agrees) is *unexpected*. An entry that matches
 no cell of a run is *stale*. The files are untrusted input: read within the
 same limits as case files, validated against one schema, every error one line
 naming file, line and key.
+
+This module reads the files into entries (:mod:`harness.expectation_entry`),
+finds the entry of a cell or claim and judges its outcome;
+:mod:`harness.expectations_update` writes entries from a run.
 """
 from __future__ import annotations
 
-import fnmatch
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from .case import DTYPES
 from .cases import EXPECTATIONS_DIR
+from .expectation_entry import Entry
 from .schema import line_of, schema_error
 from .yamlsource import CaseError
 from .results import STATUSES, VERDICTS
@@ -69,84 +72,6 @@ SCHEMA = {
     "required": ["expectations"],
     "properties": {"expectations": {"type": "array", "items": _ENTRY}},
 }
-
-
-@dataclass(frozen=True)
-class Entry:
-    id: str | tuple[str, ...]  # a glob, or several
-    adapter: str | tuple[str, ...]
-    reason: str
-    status: tuple[str, ...] = ()
-    verdict: str = ""
-    env: str = ""
-    versions: tuple[tuple[str, str], ...] = ()
-    dtype: tuple[str, ...] = ()
-    device: str = ""
-    url: str = ""
-    file: str = ""
-    line: int = 0
-
-    @property
-    def where(self) -> str:
-        return f"{self.file}:{self.line}"
-
-    @property
-    def names(self) -> str:
-        """"id 'a' adapter 'b'" (globs joined with commas)."""
-        def j(v):
-            return v if isinstance(v, str) else ", ".join(v)
-        return f"id '{j(self.id)}' adapter '{j(self.adapter)}'"
-
-    def to_dict(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"id": self.id if isinstance(self.id, str) else list(self.id),
-                             "adapter": self.adapter if isinstance(self.adapter, str) else list(self.adapter)}
-        if self.status:
-            d["status"] = self.status[0] if len(self.status) == 1 else list(self.status)
-        if self.verdict:
-            d["verdict"] = self.verdict
-        for k in ("env", "device", "url"):
-            if getattr(self, k):
-                d[k] = getattr(self, k)
-        if self.versions:
-            d["versions"] = dict(self.versions)
-        if self.dtype:
-            d["dtype"] = list(self.dtype)
-        d["reason"] = self.reason
-        return d
-
-    # -- matching ---------------------------------------------------------------
-    def matches(self, item_id: str, adapter: str, env: str = "", versions: dict | None = None,
-                dtype: str = "", device: str = "cpu", kind: str = "result") -> bool:
-        if (kind == "claim") != bool(self.verdict):
-            return False
-        if not (_any_glob(item_id, self.id) and _any_glob(adapter, self.adapter)):
-            return False
-        if self.env and not fnmatch.fnmatchcase(env or "", self.env):
-            return False
-        if self.dtype and dtype not in self.dtype:
-            return False
-        if self.device and device != self.device:
-            return False
-        for name, spec in self.versions:
-            have = (versions or {}).get(name)
-            if have is None or not version_in(have, spec):
-                return False
-        return True
-
-
-def _any_glob(value: str, globs) -> bool:
-    return any(fnmatch.fnmatchcase(value, g) for g in ([globs] if isinstance(globs, str) else globs))
-
-
-def version_in(version: str, spec: str) -> bool:
-    """Whether ``version`` satisfies a PEP 440 specifier such as ``>=2.4,<2.14``."""
-    from packaging.specifiers import InvalidSpecifier, SpecifierSet
-    from packaging.version import InvalidVersion, Version
-
-    try:
-        return Version(version.split("+")[0]) in SpecifierSet(spec)
-    except (InvalidSpecifier, InvalidVersion):
-        return False
 
 
 def _check_specifier(spec: str) -> str | None:
@@ -256,80 +181,3 @@ def describe_unexpected(status: str, entry: Entry | None) -> str:
 
 def device_of(versions: dict | None) -> str:
     return "gpu" if versions and ("device" in versions or "cuda" in versions) else "cpu"
-
-
-# --- writing entries from a run ---------------------------------------------------
-
-_HEADER = """\
-# Known divergences: each entry names the cells (case or claim id and adapter,
-# globs allowed) that are expected to end with the given status or verdict, why,
-# and where it is reported upstream. `normconf expectations update` refreshes
-# this file from a run and keeps every reason.
-"""
-
-
-def _reason_for(rec) -> str:
-    said = getattr(rec, "message", "") or getattr(rec, "error", "")  # a cell's message, a claim's error
-    text = rec.explanation or (said or "").splitlines()[0:1]  # a fingerprint's or a claim's explanation
-    if isinstance(text, list):
-        text = text[0] if text else ""
-    return "observed: " + (" ".join(str(text).split())[:300] or getattr(rec, "status", getattr(rec, "verdict", "")))
-
-
-def update(results, out_path, paths=(), relative_to=None) -> dict:
-    """Write ``out_path`` from a merged run (``results.Merged``): entries of that file
-    that still match a cell that does not agree are kept with their reasons (their
-    status refreshed); every such cell matched by no entry of any file gets a new
-    entry; entries of that file whose cells now agree are dropped. Entries in other
-    files are left as they are. Returns counts and the dropped entries."""
-    import os
-
-    import yaml
-
-    out_path = Path(out_path)
-    others = [p for p in paths if Path(p).resolve() != out_path.resolve()]
-    other = Expectations.load(others, relative_to)
-    mine = Expectations.load([out_path], relative_to) if out_path.is_file() else Expectations()
-    if mine.errors or other.errors:
-        raise (mine.errors or other.errors)[0]
-    statuses: dict[int, set] = {}
-    added: list[Entry] = []
-    cells = [(r.case_id, r.adapter, r.env, r.versions, (r.case or {}).get("dtype", ""), "result", r.status, r)
-             for r in results.results.values()]
-    cells += [(c.claim_id, c.adapter, c.env, c.versions, (c.claim or {}).get("dtype", ""), "claim", c.verdict, c)
-              for c in results.claims.values()]
-    for item_id, adapter, env, versions, dtype, kind, status, rec in sorted(cells, key=lambda t: t[:3]):
-        fine = status in FINE if kind == "result" else status in ("holds", "unsupported")
-        if fine:
-            continue
-        hit = None
-        for i, e in enumerate(mine.entries):
-            if e.matches(item_id, adapter, env, versions, dtype, device_of(versions), kind):
-                hit = i
-                break
-        if hit is not None:
-            statuses.setdefault(hit, set()).add(status)
-            continue
-        if other.find(item_id, adapter, env=env, versions=versions, dtype=dtype, device=device_of(versions),
-                      kind=kind):
-            continue
-        if any(e.id == item_id and e.adapter == adapter and e.env == env for e in added):
-            continue
-        added.append(Entry(item_id, adapter, _reason_for(rec), status=(status,) if kind == "result" else (),
-                           verdict=status if kind == "claim" else "", env=env))
-    kept, dropped = [], []
-    for i, e in enumerate(mine.entries):
-        if i in statuses:
-            if e.verdict:
-                kept.append(e)
-            else:
-                kept.append(replace(e, status=tuple(sorted(set(e.status) | statuses[i]))))
-        else:
-            dropped.append(e)
-    entries = [e.to_dict() for e in kept + added]
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_path.with_name(out_path.name + ".tmp")
-    tmp.write_text(_HEADER + yaml.safe_dump({"expectations": entries}, sort_keys=False, allow_unicode=True,
-                                            width=110), encoding="utf-8")
-    os.replace(tmp, out_path)
-    return {"kept": len(kept), "added": len(added), "dropped": dropped}

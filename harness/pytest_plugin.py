@@ -232,9 +232,9 @@ def _stale(config):
         return []
     ran = set(r.adapter_names)
     import fnmatch
-    from .expectations import _any_glob
+    from .expectation_entry import any_glob
     return [e for e in r.expectations.stale()
-            if any(_any_glob(a, e.adapter) for a in ran) and (not e.env or fnmatch.fnmatchcase(r.env, e.env))]
+            if any(any_glob(a, e.adapter) for a in ran) and (not e.env or fnmatch.fnmatchcase(r.env, e.env))]
 
 
 @pytest.hookimpl(trylast=True)
@@ -458,7 +458,7 @@ class CaseItem(_AdapterItem):
             if result.status == "agree":
                 return
             pytest.xfail(f"expected {result.status}: {result.expectation['reason']}")
-        from .expectations import Entry
+        from .expectation_entry import Entry
         entry = None
         if result.expectation:
             e = result.expectation

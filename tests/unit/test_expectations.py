@@ -11,7 +11,8 @@ import pytest
 import yaml
 
 from harness.cases import CaseError
-from harness.expectations import Entry, Expectations, load_file, outcome, version_in
+from harness.expectation_entry import Entry, version_in
+from harness.expectations import Expectations, load_file, outcome
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -237,7 +238,7 @@ def test_a_run_of_one_file_does_not_call_other_entries_stale(tmp_path):
 
 @pytest.mark.parametrize("verdict,error", [("fails", ""), ("error", "ValueError: bad call")])
 def test_update_writes_entries_for_claims_without_an_explanation(tmp_path, verdict, error):
-    from harness.expectations import update
+    from harness.expectations_update import update
     from harness.results import ClaimResult
     from harness.results_read import Merged
 
