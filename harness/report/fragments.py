@@ -93,14 +93,18 @@ def details_html(matrix: model.Matrix, row_status, info) -> tuple[str, int]:
     esc = _Escaped()
     disagree = frozenset(model.DISAGREE)
     columns = matrix.columns
+    keys = [escape(col.key) for col in columns]
+    rerun = [[escape(part) for part in _rerun_around(col.adapter, col.env)] for col in columns]
     for row in matrix.rows:
-        bad = [j for j, cell in enumerate(row.cells) if cell.status in disagree]
-        if not bad:
+        if not row.disagrees:
             continue
+        bad = [j for j, cell in enumerate(row.cells) if cell.status in disagree]
         case = row.case
         p, ref, href = info[row.index]
         layout = case.get("layout", "")
-        out.append(f'<div class="case-details"><p><code>{escape(row.case_id)}</code></p><dl>'
+        cid = escape(row.case_id)
+        quoted = escape(shlex.quote(row.case_id))
+        out.append(f'<div class="case-details"><p><code>{cid}</code></p><dl>'
                    f"<dt>case</dt><dd>{esc[str(case.get('description', ''))]} "
                    f"{_link(href, str(case.get('file', '')) + ':' + str(case.get('line', '')))}</dd>"
                    f"<dt>source</dt><dd>{_source_html(str(case.get('source', '') or ''))}</dd>"
@@ -109,16 +113,16 @@ def details_html(matrix: model.Matrix, row_status, info) -> tuple[str, int]:
         for j in bad:
             n += 1
             cell = row.cells[j]
-            r, col = cell.result, columns[j]
+            r = cell.result
             m = r.metrics
             parts = [f'<details id="x{row.index}-{j}" class="cell-details"><summary>'
                      f'<span class="{row_status[row.index][j]}">{esc[cell.word]} {esc[cell.number]}</span> '
-                     f"{escape(row.case_id)} [{escape(col.key)}]</summary><dl>"]
+                     f"{cid} [{keys[j]}]</summary><dl>"]
             if m.max_abs is not None:
-                num = {k: escape(fnum(getattr(m, k))) for k in ("max_abs", "max_rel", "max_ulp")}
-                ulp = (f"max {num['max_ulp']} ulp" if cell.ulp_ok
+                ulp = (f"max {escape(fnum(m.max_ulp))} ulp" if cell.ulp_ok
                        else "ULP not reported (the largest ULP distance is between values at or across zero)")
-                parts.append(f"<dt>metrics</dt><dd>max abs {num['max_abs']}, max rel {num['max_rel']}, {ulp}</dd>"
+                parts.append(f"<dt>metrics</dt><dd>max abs {escape(fnum(m.max_abs))}, "
+                             f"max rel {escape(fnum(m.max_rel))}, {ulp}</dd>"
                              f"<dt>tolerance</dt><dd>{esc[tolerance_text(m)]}</dd>")
                 if m.worst_expected is not None:
                     parts.append(f"<dt>largest difference</dt><dd>{escape(worst_text(m, layout))}</dd>")
@@ -127,8 +131,7 @@ def details_html(matrix: model.Matrix, row_status, info) -> tuple[str, int]:
             if r.versions:
                 parts.append("<dt>versions</dt><dd>" + esc[", ".join(f"{k} {v}" for k, v in r.versions.items())]
                              + "</dd>")
-            parts.append(f"<dt>re-run</dt><dd><code>{escape(rerun_command(row.case_id, col.adapter, col.env))}"
-                         "</code></dd></dl>")
+            parts.append(f"<dt>re-run</dt><dd><code>{quoted.join(rerun[j])}</code></dd></dl>")
             for cls, text in (("snippet", r.snippet), ("message", r.message), ("traceback", r.traceback)):
                 if text:
                     parts.append(f'<pre class="{cls}">{esc[text]}</pre>')
@@ -231,4 +234,10 @@ def causes_html(matrix: model.Matrix, row_status, out_dir_has_details: bool = Tr
 
 def rerun_command(case_id: str, adapter: str, env: str) -> str:
     """The command line that re-runs one cell (inside the environment's installation)."""
-    return f"normconf run --env-name {shlex.quote(env)} -k {shlex.quote(case_id)} --adapters {shlex.quote(adapter)}"
+    before, after = _rerun_around(adapter, env)
+    return before + shlex.quote(case_id) + after
+
+
+def _rerun_around(adapter: str, env: str) -> tuple[str, str]:
+    """The re-run command line of a column before and after the case id."""
+    return f"normconf run --env-name {shlex.quote(env)} -k ", f" --adapters {shlex.quote(adapter)}"
