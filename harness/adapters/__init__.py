@@ -43,7 +43,8 @@ def _spec(name, target, description, env=(), worker="", requires=()):
     return AdapterSpec(name, f"harness.adapters.{target}", tuple(env), description, worker, tuple(requires))
 
 
-_KERAS = "keras_adapter"
+#: Keras 3's layers and keras.ops adapters of one backend share a worker (KERAS_BACKEND is read at import)
+_KERAS_LAYERS, _KERAS_OPS = "keras_layers_adapter:KerasLayers", "keras_ops_adapter:KerasOps"
 BUILTIN: tuple[AdapterSpec, ...] = (
     _spec("torch", "torch_adapter:TorchModules", "PyTorch torch.nn modules", requires=("torch",)),
     _spec("torch-functional", "torch_adapter:TorchFunctional", "PyTorch torch.nn.functional", requires=("torch",)),
@@ -51,21 +52,18 @@ BUILTIN: tuple[AdapterSpec, ...] = (
           requires=("torch",)),
     _spec("torch-functional-cuda", "torch_adapter:TorchFunctionalCUDA",
           "PyTorch torch.nn.functional on a CUDA device", requires=("torch",)),
-    _spec("keras-tf", f"{_KERAS}:KerasLayers", "Keras 3 layers, TensorFlow backend",
-          [("KERAS_BACKEND", "tensorflow")],
-          requires=("keras", "tensorflow")),
-    _spec("keras-jax", f"{_KERAS}:KerasLayers", "Keras 3 layers, JAX backend", [("KERAS_BACKEND", "jax")],
-          requires=("keras", "jax")),
-    _spec("keras-torch", f"{_KERAS}:KerasLayers", "Keras 3 layers, PyTorch backend", [("KERAS_BACKEND", "torch")],
-          requires=("keras", "torch")),
-    _spec("keras-ops-tf", f"{_KERAS}:KerasOps", "keras.ops functions, TensorFlow backend",
-          [("KERAS_BACKEND", "tensorflow")],
-          requires=("keras", "tensorflow")),
-    _spec("keras-ops-jax", f"{_KERAS}:KerasOps", "keras.ops functions, JAX backend", [("KERAS_BACKEND", "jax")],
-          requires=("keras", "jax")),
-    _spec("keras-ops-torch", f"{_KERAS}:KerasOps", "keras.ops functions, PyTorch backend",
-          [("KERAS_BACKEND", "torch")],
-          requires=("keras", "torch")),
+    _spec("keras-tf", _KERAS_LAYERS, "Keras 3 layers, TensorFlow backend", [("KERAS_BACKEND", "tensorflow")],
+          worker="keras|tensorflow", requires=("keras", "tensorflow")),
+    _spec("keras-jax", _KERAS_LAYERS, "Keras 3 layers, JAX backend", [("KERAS_BACKEND", "jax")],
+          worker="keras|jax", requires=("keras", "jax")),
+    _spec("keras-torch", _KERAS_LAYERS, "Keras 3 layers, PyTorch backend", [("KERAS_BACKEND", "torch")],
+          worker="keras|torch", requires=("keras", "torch")),
+    _spec("keras-ops-tf", _KERAS_OPS, "keras.ops functions, TensorFlow backend", [("KERAS_BACKEND", "tensorflow")],
+          worker="keras|tensorflow", requires=("keras", "tensorflow")),
+    _spec("keras-ops-jax", _KERAS_OPS, "keras.ops functions, JAX backend", [("KERAS_BACKEND", "jax")],
+          worker="keras|jax", requires=("keras", "jax")),
+    _spec("keras-ops-torch", _KERAS_OPS, "keras.ops functions, PyTorch backend", [("KERAS_BACKEND", "torch")],
+          worker="keras|torch", requires=("keras", "torch")),
     _spec("tf-keras", "tf_keras_adapter:TfKeras", "tf.keras 2 (Keras 2 of TensorFlow <= 2.15) layers",
           requires=("tensorflow",)),
     _spec("tfa", "tfa_adapter:TFAddons", "TensorFlow Addons layers", requires=("tensorflow", "tensorflow_addons")),

@@ -1,0 +1,140 @@
+"""Keras 3 layers: keras.layers.{LayerNormalization, GroupNormalization,
+BatchNormalization, RMSNormalization}, on the backend the worker sets
+(``keras-tf``, ``keras-jax``, ``keras-torch``; shared pieces in ``_keras``).
+
+Keras layers are channels-last by default but take an ``axis`` argument, so a
+channels-first layout is addressed with ``axis=1`` rather than with a
+transpose; LayerNormalization and RMSNormalization take a list of axes.
+Gradients are taken the backend's way (``tf.GradientTape``, ``jax.vjp`` of the
+layer's stateless call, ``torch`` autograd); running statistics come from
+training BatchNormalization on the case's batches.
+
+The documented ``axis=`` form is used even where Keras gets it wrong, so that
+the matrix shows what a user of that form gets (tests/current/test_keras.py
+pins it): ``RMSNormalization(axis=1)`` does not broadcast its scale.
+"""
+from __future__ import annotations
+
+from ..layouts import Layout
+from ._keras import SOURCES, KerasBase, axes_arg, axis_arg, keras  # keras, set up by _keras
+from .base import eps_kw
+
+_VAR = "epsilon: Small float added to variance to avoid dividing by zero. Defaults to 1e-3."
+#: documented defaults of the Keras 3.15 layers (docstrings, or the signature where the docstring is silent)
+LAYER_EPSILONS = {
+    "layer_norm": (1e-3, _VAR, SOURCES + "layers/normalization/layer_normalization.py"),
+    "layer_norm_no_bias": (1e-3, _VAR, SOURCES + "layers/normalization/layer_normalization.py"),
+    "group_norm": (1e-3, _VAR, SOURCES + "layers/normalization/group_normalization.py"),
+    "instance_norm": (1e-3, _VAR + " (GroupNormalization, groups=-1)",
+                      SOURCES + "layers/normalization/group_normalization.py"),
+    "batch_norm": (1e-3, "def __init__(self, axis=-1, momentum=0.99, epsilon=1e-3, ...)",
+                   SOURCES + "layers/normalization/batch_normalization.py"),
+    "rms_norm": (1e-6, "def __init__(self, axis=-1, epsilon=1e-6, **kwargs)",
+                 SOURCES + "layers/normalization/rms_normalization.py"),
+}
+
+
+class KerasLayers(KerasBase):
+    """keras.layers.{LayerNormalization, GroupNormalization, BatchNormalization, RMSNormalization}."""
+
+    prefix = "keras"
+    checks = frozenset({"forward", "backward", "running_stats"})
+    ops = frozenset({"batch_norm", "layer_norm", "layer_norm_no_bias", "group_norm", "instance_norm", "rms_norm"})
+    default_epsilons = LAYER_EPSILONS
+
+    def supports_case(self, case):
+        if case.op == "rms_norm" and not hasattr(keras.layers, "RMSNormalization"):
+            return f"keras {keras.__version__} has no keras.layers.RMSNormalization; upgrade Keras"
+        return None
+
+    def code(self, case) -> str:
+        if case.check == "running_stats":
+            return self.running_code(case)
+        lines, call, weights = self.layer(case)
+        if case.check == "backward":
+            return self.layer_backward(case, lines, call.split("  #")[0], weights)
+        return "\n".join(lines + [f"y = {call}"])
+
+    def running_code(self, case) -> str:
+        """Train BatchNormalization on ``batches``, then normalize x in inference mode. Keras's
+        momentum weights the old value: a case momentum m (the new batch's weight) is 1 - m here."""
+        lay = Layout(case.layout)
+        eps = "".join(", " + k for k in eps_kw(case, "epsilon"))
+        aff = ", center=False, scale=False" if case.affine == "none" else ""
+        lines = self._prelude(case)
+        lines.append(f"m = keras.layers.BatchNormalization(axis={axis_arg(lay, lay.channel)}, "
+                     f"momentum={1 - case.momentum!r}{eps}{aff}, dtype={case.dtype!r})  "
+                     f"# momentum {case.momentum!r} weighting the new batch")
+        lines.append("m.build(x.shape)")
+        if case.affine == "random":
+            lines += ["m.gamma.assign(gamma)", "m.beta.assign(beta)"]
+        lines += ["for batch in batches:", "    m(batch, training=True)  # batch statistics, moving statistics updated",
+                  "y = m(x, training=False)  # moving statistics",
+                  "running_mean, running_var = m.moving_mean, m.moving_variance"]
+        return "\n".join(lines)
+
+    def layer_backward(self, case, lines, call, weights) -> str:
+        """Gradients of the layer call by x and the layer's weights, the backend's way."""
+        names = [w for w in weights if case.affine != "none" and (w != "beta" or case.spec.bias)]
+        outs = ["dgamma" if w in ("gamma", "scale") else "dbeta" for w in names]
+        lines = lines + (["m.build(x.shape)"] if "m.build(x.shape)" not in lines else [])
+        if self.backend == "tensorflow":
+            return "\n".join(lines + [
+                "import tensorflow as tf",
+                "with tf.GradientTape() as tape:", "    tape.watch(x)", f"    y = {call}",
+                f"{', '.join(['dx'] + outs)}{',' if not outs else ''} = tape.gradient(y, [{', '.join(['x'] + [f'm.{w}' for w in names])}], "
+                "output_gradients=dy)"])
+        if self.backend == "jax":
+            call = call.replace("m(x", "m.stateless_call(tv, ntv, x")
+            return "\n".join(lines + [
+                "import jax",
+                "tv = [v.value for v in m.trainable_variables]",
+                "ntv = [v.value for v in m.non_trainable_variables]",
+                "def f(x, tv):", f"    return {call}[0]",
+                "y, vjp = jax.vjp(f, x, tv)", "dx, dtv = vjp(dy)",
+                "grads = {v.name: g for v, g in zip(m.trainable_variables, dtv)}"]
+                + [f"{o} = grads[{w!r}]" for o, w in zip(outs, names)])
+        return "\n".join(["x.requires_grad_(True)"] + lines + [f"y = {call}", "y.backward(dy)", "dx = x.grad"]
+                         + [f"{o} = m.{w}.value.grad" for o, w in zip(outs, names)])
+
+    def layer(self, case):
+        """(lines that build the layer, the call, the names of its weights)."""
+        lay = Layout(case.layout)
+        eps = "".join(", " + k for k in eps_kw(case, "epsilon"))
+        dt = f"dtype={case.dtype!r}"
+        setp = case.affine == "random"
+        noaff = case.affine == "none"
+        lines = self._prelude(case)
+        weights = ("gamma", "beta")
+        call = "m(x)"
+        if case.op in ("layer_norm", "layer_norm_no_bias"):
+            axes = case.axes or lay.axes[-1]
+            aff = ", center=False, scale=False" if noaff else ("" if case.spec.bias else ", center=False")
+            lines.append(f"m = keras.layers.LayerNormalization(axis={axes_arg(lay, axes)}{eps}{aff}, {dt})")
+            weights = ("gamma", "beta") if case.spec.bias else ("gamma",)
+        elif case.op == "rms_norm":
+            axes = case.axes or lay.axes[-1]
+            if noaff:
+                lines.append("# RMSNormalization has no scale=False; its scale is initialised to ones")
+            lines.append(f"m = keras.layers.RMSNormalization(axis={axes_arg(lay, axes)}{eps}, {dt})")
+            weights = ("scale",)
+        else:
+            ax = axis_arg(lay, lay.channel)
+            aff = ", center=False, scale=False" if noaff else ""
+            if case.op == "batch_norm":
+                lines.append(f"m = keras.layers.BatchNormalization(axis={ax}{eps}{aff}, {dt})")
+                call = "m(x, training=True)  # batch statistics"
+            elif case.op == "group_norm":
+                lines.append(f"m = keras.layers.GroupNormalization(groups={case.groups}, axis={ax}"
+                             f"{eps}{aff}, {dt})")
+            elif case.op == "instance_norm":
+                lines.append(f"m = keras.layers.GroupNormalization(groups=-1, axis={ax}"
+                             f"{eps}{aff}, {dt})  # groups=-1: instance normalization")
+            else:
+                raise ValueError(f"unknown op {case.op}")
+        if setp:
+            lines.append("m.build(x.shape)")
+            lines.append(f"m.{weights[0]}.assign(gamma)")
+            if "beta" in weights:
+                lines.append("m.beta.assign(beta)")
+        return lines, call, weights
