@@ -11,9 +11,10 @@ rule (8 x achievable + floor; NaN where the reference is finite), 0 otherwise. A
 script makes both sides' calls and compares them with each other (``equal``) or one
 with the reference (``reference``).
 
-The numeric helpers every script shares (input generation, bfloat16 rounding, the
-reference, the stable implementations, the verdict) are the template
-``templates/repro_common.py.tmpl``, filled in with :class:`string.Template`.
+The numeric helpers the scripts share are templates filled in with
+:class:`string.Template`: input generation, bfloat16 rounding and rows
+(``templates/repro_inputs.py.tmpl``); the forward reference, the stable
+implementations and the verdict (``templates/repro_forward.py.tmpl``).
 Free text reaches a script only through :mod:`harness.repro_text`.
 """
 from __future__ import annotations
@@ -83,17 +84,18 @@ def inputs_block(name: str, case: Case) -> str:
     return f"{name} = {py(d)}"
 
 
-def common(dtype: str) -> str:
-    """The helpers every script shares, for a case of ``dtype``."""
+def common(dtype: str, *helpers: str) -> str:
+    """The helpers every script shares for a case of ``dtype`` (inputs, rows), followed by the
+    templates ``helpers`` (default: the forward reference, achievable error and verdict)."""
     acc = accumulation_dtype(dtype)
-    return "\n" + template("repro_common.py.tmpl").substitute(
+    text = template("repro_inputs.py.tmpl").substitute(
         dtype=repr(dtype), acc=repr(acc), factor=repr(float(FACTOR)), floor=repr(float(FLOOR[dtype])),
         u=repr(float(UNIT_ROUNDOFF[acc])))
+    return "\n" + text + "".join(template(h).substitute() for h in helpers or ("repro_forward.py.tmpl",))
 
 
 def call_function(name: str, parts: dict, doc: str) -> str:
     body = textwrap.indent(parts["call"].rstrip("\n"), "    ")
-    conv = parts["to_framework"]
     return "\n".join([
         f"def {name}(x, gamma, beta):",
         f"    {comment(doc, 200)!r}",
@@ -104,9 +106,16 @@ def call_function(name: str, parts: dict, doc: str) -> str:
         "    return y",
         "",
         "",
+        conversions(parts),
+    ])
+
+
+def conversions(parts: dict) -> str:
+    """``to_framework`` and ``to_numpy``: the adapter's conversions of inputs and results."""
+    return "\n".join([
         "def to_framework(a):",
         '    """A numpy array in DTYPE to what the call takes, as the adapter converts it."""',
-        f"    return {conv}",
+        f"    return {parts['to_framework']}",
         "",
         "",
         "def to_numpy(y):",
