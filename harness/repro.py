@@ -3,9 +3,10 @@ or for every unexpected cell and claim of a run (``--unexpected``).
 
 The command finds the record (:mod:`harness.repro_find`), shrinks a cell to the
 smallest case that ends the same way (:mod:`harness.shrink`), asks the adapter for its
-call in a worker, and writes the script (:mod:`harness.repro_script`) and the issue
-body (:mod:`harness.repro_issue`). Anything it cannot write is one line on stderr and
-exit status 2.
+call in a worker, and writes the script (:mod:`harness.repro_script` for forward
+cells and claims, :mod:`harness.repro_training` for backward and running-statistics
+cells) and the issue body (:mod:`harness.repro_issue`). Anything it cannot write is
+one line on stderr and exit status 2.
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from .repro_find import Found, adapter_parts, claim_trial, find, load_claim_for,
 from .repro_issue import case_issue, claim_issue
 from .repro_script import case_script, claim_script
 from .repro_text import ReproError, comment
+from .repro_training import training_script
 
 
 def _epsilon(case: Case, metrics: Metrics) -> tuple[float, EpsilonDoc | None]:
@@ -41,9 +43,6 @@ def repro_case(found: Found, adapter: str, *, shrink_it=True, budget=40, timeout
 
     rec = found.record
     case = validated_case(rec.case)
-    if case.check != "forward":
-        raise ReproError(f"normconf repro writes forward cells only; {case.id} is a check: {case.check} cell "
-                         "(rerun it with normconf run -k)")
     if case.id != rec.case_id:
         raise ReproError("the record's case id differs from its case")
     header_lines = [f"Written by normconf {__version__} from a results record of environment "
@@ -67,8 +66,12 @@ def repro_case(found: Found, adapter: str, *, shrink_it=True, budget=40, timeout
     if rec.snippet and rec.snippet.strip() != parts["call"].strip() and result is rec:
         header_lines.append("The recorded call differs from what the installed adapter generates; this script "
                             "makes the installed adapter's call.")
-    text = case_script(case, adapter, parts, eps=eps, epsilon_doc=epsdoc, record=rec, header_lines=header_lines,
-                       recorded_metrics=result.metrics)
+    if case.check == "forward":
+        text = case_script(case, adapter, parts, eps=eps, epsilon_doc=epsdoc, record=rec, header_lines=header_lines,
+                           recorded_metrics=result.metrics)
+    else:
+        text = training_script(case, adapter, parts, eps=eps, epsilon_doc=epsdoc, header_lines=header_lines,
+                               recorded_metrics=result.metrics)
     issue = case_issue(case, adapter, result, found.header, text, eps=eps, epsilon_doc=epsdoc, note=note,
                        versions=versions)
     return text, issue

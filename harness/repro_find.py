@@ -80,6 +80,14 @@ def validated_case(d) -> Case:
     for key in ops.PARAMS:
         if key not in op.params and d.get(key) is not None:
             raise ReproError(f"recorded case: {op.name} does not take {key}")
+    check = d.get("check", "forward")
+    if check not in op.checks:
+        raise ReproError(f"recorded case: {op.name} has no check {comment(repr(check), 40)}")
+    if check == "running_stats" or d.get("momentum") is not None or d.get("steps") is not None:
+        if not 0 < _num(d.get("momentum"), "momentum") <= 1:
+            raise ReproError("recorded case: momentum must be in (0, 1]")
+        if _int(d.get("steps"), "steps", 1) > 1000:
+            raise ReproError("recorded case: more than 1000 steps")
     for key in ("axes", "affine_axes"):
         v = d.get(key)
         if v is not None and (not isinstance(v, str) or not _AXES.match(v) or any(a not in lay.axes for a in v)):
@@ -156,6 +164,10 @@ def _parts_in_worker(spec, cases):
         raise RuntimeError(f"{spec.name} is not available here: {why}")
     out = []
     for case in cases:
+        why = ad.supports(case) if case.check != "forward" else None
+        if why:
+            out.append(str(why))  # the adapter does not run this cell: no call to reproduce
+            continue
         parts = ad.repro(case)
         if parts is not None:
             parts = {k: str(v) for k, v in parts.items()}
@@ -169,8 +181,9 @@ def adapter_parts(adapter: str, cases, timeout: float = 300.0):
     if adapter not in specs:
         raise ReproError(f"unknown adapter {comment(adapter, 60)}; known: {', '.join(sorted(specs))}")
     spec = specs[adapter]
+    cases = list(cases)
     with cf.ProcessPoolExecutor(1, mp_context=mp.get_context("spawn")) as ex:
-        fut = ex.submit(_parts_in_worker, spec, list(cases))
+        fut = ex.submit(_parts_in_worker, spec, cases)
         try:
             parts, versions = fut.result(timeout=timeout)
         except ModuleNotFoundError as e:
@@ -180,7 +193,12 @@ def adapter_parts(adapter: str, cases, timeout: float = 300.0):
             raise ReproError(f"{adapter}: the worker did not answer within {timeout:g}s") from None
         except Exception as e:  # noqa: BLE001 - one line for the user
             raise ReproError(f"{adapter}: {type(e).__name__}: {comment(e, 300)}") from None
-    for p in parts:
+    for p, case in zip(parts, cases):
+        if isinstance(p, str):
+            raise ReproError(f"{case.id} with {adapter}: the adapter does not run this cell ({comment(p, 200)})")
+        if p is None and case.check != "forward":
+            raise ReproError(f"{case.id} with {adapter}: the adapter writes no reproducer of check: {case.check} "
+                             "cells (its repro() returns None)")
         if p is None:
             raise ReproError(f"adapter {adapter} writes no reproducer (its class has no repro())")
         missing = {"imports", "to_framework", "to_numpy", "context", "versions", "call"} - set(p)

@@ -10,8 +10,11 @@ from __future__ import annotations
 import re
 
 from .case import Case
+from .judge_training import check_words
 from .layouts import Layout
 from .repro_text import comment, fence, fmt, md, md_link
+
+_CHECK_WORDS = {"backward": "gradients", "running_stats": "running statistics"}
 
 
 def _versions_table(versions: dict, header: dict) -> list[str]:
@@ -24,12 +27,43 @@ def _versions_table(versions: dict, header: dict) -> list[str]:
     return out
 
 
+def _name(name) -> str:
+    """An output name from a record, for a code span: letters, digits and underscores only."""
+    return re.sub(r"[^A-Za-z0-9_]", "", str(name or ""))[:40]
+
+
+def _outputs_lines(case: Case, m, eps: float) -> list[str]:
+    """Expected against actual for each named output of a training-time cell."""
+    from .repro_training import output_axes
+
+    axes = output_axes(case, case.semantics_with(eps))
+    out = []
+    for name, o in m.outputs.items():
+        line = f"- `{_name(name)}` {'agrees' if o.ok else '**diverges**'}: "
+        if o.shape_mismatch:
+            out.append(line + md(o.shape_mismatch))
+            continue
+        where = ", ".join(f"{a}={i}" for a, i in zip(axes.get(name, ()), o.worst_index or []))
+        out.append(line + f"error (max abs) {fmt(o.max_abs)}; achievable by a careful {md(case.dtype)} "
+                   f"implementation {fmt(o.achievable)}; allowed {fmt(o.allowed)}; ratio {fmt(o.ratio)}x; "
+                   f"worst element `[{md(where)}]`: expected {fmt(o.worst_expected)}, got {fmt(o.worst_actual)}"
+                   + (f"; {md(o.nonfinite)}" if o.nonfinite else ""))
+    out += ["", f"normconf calls an output divergent above {fmt(m.factor)}x its achievable error plus a floor of "
+            f"{fmt(m.floor)}; the worst output is `{_name(m.output)}`."]
+    return out
+
+
 def case_issue(case: Case, adapter: str, result, header: dict, script: str, *, eps: float, epsilon_doc, note: str,
                versions: dict) -> str:
     m = result.metrics
     expl = result.explanation or m.expected_error or result.message.split("\n", 1)[0]
-    title = f"{adapter}: {case.op.replace('_', ' ')} {'diverges from' if result.status != 'agree' else 'agrees with'} " \
-            f"its definition on {case.dtype} {case.layout} input"
+    op, agree = case.op.replace('_', ' '), result.status == "agree"
+    if case.check == "forward":
+        title = f"{adapter}: {op} {'agrees with' if agree else 'diverges from'} its definition on {case.dtype} " \
+                f"{case.layout} input"
+    else:
+        title = f"{adapter}: {op} {_CHECK_WORDS[case.check]} {'agree with' if agree else 'diverge from'} their " \
+                f"definition on {case.dtype} {case.layout} input"
     if result.explanation:
         title += f": {comment(re.split(r'[:;(]', result.explanation)[0], 90).strip()}"
     lay = Layout(case.layout)
@@ -38,11 +72,15 @@ def case_issue(case: Case, adapter: str, result, header: dict, script: str, *, e
     out.append(f"{md(case.semantics_with(eps).describe())}, on a {md(case.dtype)} input of shape "
                f"{md('x'.join(f'{a}{n}' for a, n in case.sizes))} ({md(case.description)}). Source: "
                + md_link(case.source, case.source) + ".")
+    if case.check != "forward":
+        out += ["", md(check_words(case)[0].strip().replace("check: ", "Checked: ", 1), 1000) + "."]
     if case.epsilon is None and epsilon_doc:
         out += ["", "The call leaves epsilon out; the documented default is:", "",
                 f"> {md(epsilon_doc.quote)}", "", md_link(epsilon_doc.source, epsilon_doc.source)]
     out += ["", "## Expected vs actual", ""]
-    if case.expect:
+    if case.check != "forward" and m.outputs and not case.expect:
+        out += _outputs_lines(case, m, eps)
+    elif case.expect:
         exp = case.expect_spec
         out.append(f"Expected `{md(exp.get('raises'))}` with a message containing one of: "
                    + ", ".join(f"`{md(t)}`" for t in ([exp["message"]] if isinstance(exp.get("message"), str)

@@ -18,6 +18,8 @@ float64 for float64 cases and float32 otherwise, output rounded to the case dtyp
 """
 from __future__ import annotations
 
+import inspect
+
 import numpy as np
 
 from harness.adapters import AdapterSpec
@@ -39,6 +41,54 @@ def _rows(a, spec):
     return flat, back
 
 
+def backward(x, dy, gamma, beta, spec, acc, bug):
+    """dx and {dgamma, dbeta} in ``acc``: the analytic backward written out per row."""
+    x = np.asarray(x, acc)
+    dy = np.asarray(dy, acc)
+    g = dy * gamma if gamma is not None else dy
+    xr, back = _rows(x, spec)
+    gr, _ = _rows(g, spec)
+    d = xr - xr.mean(axis=-1, keepdims=True) if spec["center"] else xr
+    s = np.sqrt((d * d).mean(axis=-1, keepdims=True) + acc(spec["eps"]))
+    xhat = d / s
+    if bug == "constant-stats":
+        dx = gr / s
+    else:
+        dx = (gr - xhat * (gr * xhat).mean(axis=-1, keepdims=True)) / s
+        if spec["center"]:
+            dx = dx - gr.mean(axis=-1, keepdims=True) / s
+    red = tuple(i for i in range(x.ndim) if spec["affine_shape"][i] == 1)  # every axis but the affine ones
+    arrays = {}
+    if gamma is not None:
+        arrays["dgamma"] = (dy * back(xhat)).sum(axis=red).reshape(spec["param_shape"])
+    if beta is not None:
+        arrays["dbeta"] = dy.sum(axis=red).reshape(spec["param_shape"])
+    return back(dx), arrays
+
+
+def running(x, batches, gamma, beta, spec, acc, bug, momentum):
+    """y and {running_mean, running_var} in ``acc`` after training on ``batches``."""
+    mom = acc(momentum)
+    w = acc(1) - mom if bug == "old-weight" else mom
+    ddof = 1 if bug == "unbiased-running-var" else 0
+    rm = rv = None
+    for b in batches:
+        br, _ = _rows(np.asarray(b, acc), spec)  # batch norm: one row per channel, (C, n)
+        mean = br.mean(axis=-1)
+        var = ((br - mean[:, None]) ** 2).sum(axis=-1) / acc(br.shape[-1] - ddof)
+        if rm is None:
+            rm, rv = np.zeros_like(mean), np.ones_like(var)
+        rm = (acc(1) - w) * rm + w * mean
+        rv = (acc(1) - w) * rv + w * var
+    bshape = spec["affine_shape"]
+    y = (np.asarray(x, acc) - rm.reshape(bshape)) / np.sqrt(rv.reshape(bshape) + acc(spec["eps"]))
+    if gamma is not None:
+        y = y * gamma
+    if beta is not None:
+        y = y + beta
+    return y, {"running_mean": rm, "running_var": rv}
+
+
 class NumpyTrain(Adapter):
     name = "numpy-train"
     bug = "none"
@@ -50,63 +100,42 @@ class NumpyTrain(Adapter):
     def versions(self):
         return {"numpy": np.__version__, "planted": self.bug}
 
+    @staticmethod
+    def _spec(case):
+        return dict(op_spec(case.semantics, case.size), param_shape=_param_shape(case))
+
     def run(self, case, inputs):
         acc = np.float64 if case.dtype == "float64" else np.float32
         out_dt = np_dtype(case.dtype)
-        sem = case.semantics
-        spec = op_spec(sem, case.size)
+        spec = self._spec(case)
         gamma = None if inputs.gamma is None else np.asarray(inputs.gamma, acc).reshape(spec["affine_shape"])
         beta = None if inputs.beta is None else np.asarray(inputs.beta, acc).reshape(spec["affine_shape"])
         if case.check == "running_stats":
-            y, arrays = self._running(case, inputs, spec, acc, gamma, beta)
+            y, arrays = running(inputs.x, inputs.batches, gamma, beta, spec, acc, self.bug, case.momentum)
         else:
-            y, arrays = self._backward(case, inputs, spec, acc, gamma, beta)
+            y, arrays = backward(inputs.x, inputs.dy, gamma, beta, spec, acc, self.bug)
         return Output(np.asarray(y).astype(out_dt), f"# numpy {case.check} ({self.bug})",
                       arrays={k: np.asarray(v).astype(out_dt) for k, v in arrays.items()})
 
-    def _backward(self, case, inputs, spec, acc, gamma, beta):
-        x = np.asarray(inputs.x, acc)
-        dy = np.asarray(inputs.dy, acc)
-        g = dy * gamma if gamma is not None else dy
-        xr, back = _rows(x, spec)
-        gr, _ = _rows(g, spec)
-        d = xr - xr.mean(axis=-1, keepdims=True) if spec["center"] else xr
-        s = np.sqrt((d * d).mean(axis=-1, keepdims=True) + acc(spec["eps"]))
-        xhat = d / s
-        if self.bug == "constant-stats":
-            dx = gr / s
+    def repro(self, case):
+        """The computation of run() as source text for a standalone script: these functions, then the call."""
+        if case.check not in ("backward", "running_stats"):
+            return None
+        spec = self._spec(case)
+        lines = [f"# the {self.name} test adapter computes {case.check} with numpy (tests/training_adapters.py)",
+                 inspect.getsource(_rows), inspect.getsource(backward if case.check == "backward" else running),
+                 f"spec = {spec!r}", "acc = np.float64 if DTYPE == 'float64' else np.float32",
+                 "gamma, beta = [None if a is None else np.asarray(a, acc).reshape(spec['affine_shape'])"
+                 " for a in (gamma, beta)]"]
+        if case.check == "backward":
+            lines += [f"dx, arrays = backward(x, dy, gamma, beta, spec, acc, {self.bug!r})",
+                      "dx = dx.astype(DTYPE)", "dgamma, dbeta = arrays.get('dgamma'), arrays.get('dbeta')"]
         else:
-            dx = (gr - xhat * (gr * xhat).mean(axis=-1, keepdims=True)) / s
-            if spec["center"]:
-                dx = dx - gr.mean(axis=-1, keepdims=True) / s
-        red = tuple(i for i in range(x.ndim) if spec["affine_shape"][i] == 1)  # every axis but the affine ones
-        arrays = {}
-        if gamma is not None:
-            arrays["dgamma"] = (dy * back(xhat)).sum(axis=red).reshape(_param_shape(case))
-        if beta is not None:
-            arrays["dbeta"] = dy.sum(axis=red).reshape(_param_shape(case))
-        return back(dx), arrays
-
-    def _running(self, case, inputs, spec, acc, gamma, beta):
-        mom = acc(case.momentum)
-        w = acc(1) - mom if self.bug == "old-weight" else mom
-        ddof = 1 if self.bug == "unbiased-running-var" else 0
-        rm = rv = None
-        for b in inputs.batches:
-            br, _ = _rows(np.asarray(b, acc), spec)  # batch norm: one row per channel, (C, n)
-            mean = br.mean(axis=-1)
-            var = ((br - mean[:, None]) ** 2).sum(axis=-1) / acc(br.shape[-1] - ddof)
-            if rm is None:
-                rm, rv = np.zeros_like(mean), np.ones_like(var)
-            rm = (acc(1) - w) * rm + w * mean
-            rv = (acc(1) - w) * rv + w * var
-        bshape = spec["affine_shape"]
-        y = (np.asarray(inputs.x, acc) - rm.reshape(bshape)) / np.sqrt(rv.reshape(bshape) + acc(spec["eps"]))
-        if gamma is not None:
-            y = y * gamma
-        if beta is not None:
-            y = y + beta
-        return y, {"running_mean": rm, "running_var": rv}
+            lines += [f"y, arrays = running(x, batches, gamma, beta, spec, acc, {self.bug!r}, {case.momentum!r})",
+                      "y = y.astype(DTYPE)",
+                      "running_mean, running_var = arrays['running_mean'], arrays['running_var']"]
+        return {"imports": "", "to_framework": "a", "to_numpy": "np.asarray(y, np.float64)", "context": "",
+                "versions": f"{{'numpy': np.__version__, 'planted': {self.bug!r}}}", "call": "\n".join(lines)}
 
 
 def _param_shape(case):

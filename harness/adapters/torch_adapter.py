@@ -216,7 +216,9 @@ class _Torch(Adapter):
             conv += ".to(torch.bfloat16)"
         return {"imports": "import torch\nimport torch.nn as nn\nimport torch.nn.functional as F",
                 "to_framework": conv + to, "to_numpy": "y.detach().cpu().to(torch.float64).numpy()",
-                "context": "torch.no_grad()", "versions": "{'torch': torch.__version__}", "call": self.code(case)}
+                # run() makes a backward call with autograd on, every other call under no_grad
+                "context": "" if case.check == "backward" else "torch.no_grad()",
+                "versions": "{'torch': torch.__version__}", "call": self.code(case)}
 
     def run(self, case, inputs) -> Output:
         src = self.code(case)

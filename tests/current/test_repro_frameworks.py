@@ -1,7 +1,9 @@
 """normconf repro on the real frameworks: the scripts run standalone in this
 environment's Python (isolated: no PYTHONPATH, outside the repository) and
-exit 1 for the known divergences, 0 for agreeing cells."""
+exit 1 for the known divergences, 0 for agreeing cells; gradient and
+running-statistics scripts print each output's error as the harness recorded it."""
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -82,3 +84,38 @@ def test_torch_agreeing_cells_exit_0(tmp_path):
     assert p.returncode == 0 and "agrees" in p.stdout, p.stdout + p.stderr
     assert "eps=" not in text.split("# --- the call", 1)[1].split("# ---", 1)[0]  # the call omits epsilon
     assert "documented default 1e-05" in " ".join(text.splitlines()[:20])
+
+
+# --- gradients and running statistics ------------------------------------------------------------
+
+def _outputs(stdout):
+    """name -> (error, verdict word) from a training-time script's report."""
+    return {k: (e, w) for k, e, w in re.findall(
+        r"^(\w+): worst element .*\n    error (\S+) \(max abs\).*; (agrees|DIVERGES)$", stdout, re.M)}
+
+
+def _recorded(r):
+    return {k: (f"{o.max_abs:.6g}", "agrees" if o.ok else "DIVERGES") for k, o in r.metrics.outputs.items()}
+
+
+@pytest.mark.parametrize("adapter,path,cid,status", [
+    # T8: torch updates running_var with the unbiased batch variance; the running mean agrees
+    ("torch", "cases/batch_norm/running_stats.yaml", "bn-running-nchw-mom0.1-eps1e-05-float32", "diverge"),
+    # autograd on (the forward calls run under torch.no_grad)
+    ("torch", "cases/batch_norm/backward.yaml", "bn-grad-nchw-eps1e-05-float32", "agree"),
+    ("flax-linen", "cases/layer_norm/backward.yaml", "ln-grad-decoupled-eps1e-05-float32", "agree"),
+    # Keras on JAX computes float64 in float32, gradients included
+    ("keras-jax", "cases/rms_norm/backward.yaml", "rms-grad-eps1e-05-float64", "diverge"),
+    ("keras-tf", "cases/batch_norm/running_stats.yaml", "bn-running-nchw-mom0.1-eps1e-05-float32", "agree"),
+])
+def test_training_repro_matches_the_recorded_cell(tmp_path, adapter, path, cid, status):
+    results, (r,) = record(tmp_path, adapter, [case(path, cid)])
+    assert r.status == status, r.message
+    p, text, issue = repro_and_run(tmp_path, adapter, results, cid, "--no-shrink")
+    assert p.returncode == (1 if status == "diverge" else 0), p.stdout + p.stderr
+    assert _outputs(p.stdout) == _recorded(r), p.stdout
+    assert f"worst output: {r.metrics.output};" in p.stdout
+    assert "harness" not in text.split("def main", 1)[0].split("import numpy")[1]
+    assert "## Expected vs actual" in issue and f"`{r.metrics.output}`" in issue
+    if adapter == "torch" and status == "diverge":
+        assert "running_var" in _outputs(p.stdout) and _outputs(p.stdout)["running_mean"][1] == "agrees"
