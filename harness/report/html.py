@@ -7,9 +7,7 @@ panel for every cell, reading one compact JSON block embedded in the page
 (:mod:`.page_data`, parsed only when first needed).
 
 The page skeleton is a Jinja2 template with autoescaping; the parts that grow
-with the number of cells are built as strings (:mod:`.fragments`). The page
-data is built in a second process (:mod:`.background`) while this one writes
-the HTML.
+with the number of cells are built as strings (:mod:`.fragments`).
 """
 from __future__ import annotations
 
@@ -25,7 +23,7 @@ from markupsafe import Markup
 
 from ..case import Case, params_text
 from ..results_read import read_many
-from . import background, claims_view, model
+from . import claims_view, model
 from .diff import diff as diff_results
 from .fragments import (causes_html, cases_html, details_html, fnum, full, matrix_html, rerun_command,  # noqa: F401
                         tolerance_text, worst_text)
@@ -167,10 +165,7 @@ def render(merged, baseline=None, out_dir: Path | None = None, fuzz_html: str = 
     matrix = model.build(merged)
     row_status = {row.index: "".join(LETTER.get(c.status, "m") for c in row.cells) for row in matrix.rows}
     info = _row_info(matrix, out_dir)
-    reproducers = _reproducers(out_dir)
-    if reproducers:
-        from ..repro import repro_name  # noqa: F401 - imported here, not in the process that builds the page data
-    data_json = background.start(functools.partial(page_json, matrix, info, reproducers))
+    data_json = page_json(matrix, info, _reproducers(out_dir))
     d = diff_results(baseline, merged) if baseline is not None else None
     details, n_details = details_html(matrix, row_status, info)
     claims = claims_view.build(merged)
@@ -187,7 +182,7 @@ def render(merged, baseline=None, out_dir: Path | None = None, fuzz_html: str = 
         fuzz_html=Markup(fuzz_html), example_ops=[op for op in model.OP_ORDER if op in matrix.ops][:2]
         or list(model.OP_ORDER[:2]),
     )
-    return _env().get_template("index.html.j2").render(data_json=Markup(data_json()), **parts)
+    return _env().get_template("index.html.j2").render(data_json=Markup(data_json), **parts)
 
 
 def write_report(paths, out, baseline_paths=None, fuzz_html: str = "") -> Path:

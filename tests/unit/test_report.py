@@ -1,9 +1,6 @@
 """The report (server-side rendering, model, diff) without a browser."""
 import html
-import os
 import re
-
-import pytest
 
 from harness.cli import main
 from harness.records import Metrics
@@ -291,36 +288,6 @@ def test_page_data_stores_each_distinct_cell_once(tmp_path):
     distinct = [refs[(f"d{i}", torch)] for i in range(6)]
     assert len(set(distinct) | same) == 7
     assert cells[refs[("d4", torch)]][2][2] == 1
-
-
-def test_page_data_built_in_a_second_process_is_the_same(tmp_path, monkeypatch):
-    from harness.report import background
-    merged = merge([sample(tmp_path)])
-    monkeypatch.setenv("NORMCONF_REPORT_FORK", "0")
-    here = render(merged)
-    monkeypatch.setenv("NORMCONF_REPORT_FORK", "1")
-    if background.forking():
-        assert background.start(os.getpid)() != os.getpid()  # it did run elsewhere
-    assert render(merged) == here
-
-
-def test_background_work_fails_loudly_or_is_done_again(monkeypatch):
-    from harness.report import background
-    parent = os.getpid()
-
-    def dies_in_a_child():
-        if os.getpid() != parent:
-            os._exit(3)  # like a child killed for memory
-        return "done here"
-
-    def raises():
-        raise ValueError("the work's own error")
-
-    for fork in ("1", "0"):
-        monkeypatch.setenv("NORMCONF_REPORT_FORK", fork)
-        assert background.start(dies_in_a_child)() == "done here"
-        with pytest.raises(ValueError, match="own error"):
-            background.start(raises)()
 
 
 def test_remembered_descriptions_follow_every_field_the_semantics_reads():
