@@ -33,62 +33,73 @@ class AdapterSpec:
     #: the framework modules the adapter needs (top-level import names): only their absence
     #: makes the column "not installed"; any other failure to load the adapter is an error
     requires: tuple[str, ...] = ()
+    #: the framework the adapter calls, as the report counts frameworks (the odd-one-out view, the
+    #: root-cause groups); "" for the first word of the name
+    framework: str = ""
 
     @property
     def worker_key(self) -> str:
         return self.worker or f"{self.target.split(':')[0]}|{sorted(self.env)}"
 
 
-def _spec(name, target, description, env=(), worker="", requires=()):
-    return AdapterSpec(name, f"harness.adapters.{target}", tuple(env), description, worker, tuple(requires))
+def _spec(name, target, description, env=(), worker="", requires=(), framework=""):
+    return AdapterSpec(name, f"harness.adapters.{target}", tuple(env), description, worker, tuple(requires),
+                       framework)
 
 
 #: Keras 3's layers and keras.ops adapters of one backend share a worker (KERAS_BACKEND is read at import)
 _KERAS_LAYERS, _KERAS_OPS = "keras_layers_adapter:KerasLayers", "keras_ops_adapter:KerasOps"
 BUILTIN: tuple[AdapterSpec, ...] = (
-    _spec("torch", "torch_adapter:TorchModules", "PyTorch torch.nn modules", requires=("torch",)),
-    _spec("torch-functional", "torch_adapter:TorchFunctional", "PyTorch torch.nn.functional", requires=("torch",)),
+    _spec("torch", "torch_adapter:TorchModules", "PyTorch torch.nn modules", requires=("torch",),
+          framework="PyTorch"),
+    _spec("torch-functional", "torch_adapter:TorchFunctional", "PyTorch torch.nn.functional", requires=("torch",),
+          framework="PyTorch"),
     _spec("torch-cuda", "torch_adapter:TorchModulesCUDA", "PyTorch torch.nn modules on a CUDA device",
-          requires=("torch",)),
+          requires=("torch",), framework="PyTorch"),
     _spec("torch-functional-cuda", "torch_adapter:TorchFunctionalCUDA",
-          "PyTorch torch.nn.functional on a CUDA device", requires=("torch",)),
+          "PyTorch torch.nn.functional on a CUDA device", requires=("torch",), framework="PyTorch"),
     _spec("keras-tf", _KERAS_LAYERS, "Keras 3 layers, TensorFlow backend", [("KERAS_BACKEND", "tensorflow")],
-          worker="keras|tensorflow", requires=("keras", "tensorflow")),
+          worker="keras|tensorflow", requires=("keras", "tensorflow"), framework="Keras 3"),
     _spec("keras-jax", _KERAS_LAYERS, "Keras 3 layers, JAX backend", [("KERAS_BACKEND", "jax")],
-          worker="keras|jax", requires=("keras", "jax")),
+          worker="keras|jax", requires=("keras", "jax"), framework="Keras 3"),
     _spec("keras-torch", _KERAS_LAYERS, "Keras 3 layers, PyTorch backend", [("KERAS_BACKEND", "torch")],
-          worker="keras|torch", requires=("keras", "torch")),
+          worker="keras|torch", requires=("keras", "torch"), framework="Keras 3"),
     _spec("keras-ops-tf", _KERAS_OPS, "keras.ops functions, TensorFlow backend", [("KERAS_BACKEND", "tensorflow")],
-          worker="keras|tensorflow", requires=("keras", "tensorflow")),
+          worker="keras|tensorflow", requires=("keras", "tensorflow"), framework="Keras 3"),
     _spec("keras-ops-jax", _KERAS_OPS, "keras.ops functions, JAX backend", [("KERAS_BACKEND", "jax")],
-          worker="keras|jax", requires=("keras", "jax")),
+          worker="keras|jax", requires=("keras", "jax"), framework="Keras 3"),
     _spec("keras-ops-torch", _KERAS_OPS, "keras.ops functions, PyTorch backend", [("KERAS_BACKEND", "torch")],
-          worker="keras|torch", requires=("keras", "torch")),
+          worker="keras|torch", requires=("keras", "torch"), framework="Keras 3"),
     _spec("tf-keras", "tf_keras_adapter:TfKeras", "tf.keras 2 (Keras 2 of TensorFlow <= 2.15) layers",
-          requires=("tensorflow",)),
-    _spec("tfa", "tfa_adapter:TFAddons", "TensorFlow Addons layers", requires=("tensorflow", "tensorflow_addons")),
-    _spec("flax-linen", "flax_adapter:FlaxLinen", "Flax linen modules", requires=("flax", "jax")),
-    _spec("flax-nnx", "flax_adapter:FlaxNNX", "Flax nnx modules", requires=("flax", "jax")),
-    _spec("jax", "jax_adapter:JaxNN", "JAX core functions (jax.nn.standardize)", requires=("jax",)),
+          requires=("tensorflow",), framework="tf.keras"),
+    _spec("tfa", "tfa_adapter:TFAddons", "TensorFlow Addons layers", requires=("tensorflow", "tensorflow_addons"),
+          framework="TensorFlow Addons"),
+    _spec("flax-linen", "flax_adapter:FlaxLinen", "Flax linen modules", requires=("flax", "jax"), framework="Flax"),
+    _spec("flax-nnx", "flax_adapter:FlaxNNX", "Flax nnx modules", requires=("flax", "jax"), framework="Flax"),
+    _spec("jax", "jax_adapter:JaxNN", "JAX core functions (jax.nn.standardize)", requires=("jax",), framework="JAX"),
     _spec("jax-gpu", "jax_adapter:JaxNNGPU", "JAX core functions (jax.nn.standardize) on a GPU device",
-          requires=("jax",)),
+          requires=("jax",), framework="JAX"),
     _spec("gn-paper", "gn_paper_adapter:GNPaper", "the Group Normalization paper's Figure 3 code, in TensorFlow",
-          requires=("tensorflow",)),
+          requires=("tensorflow",), framework="GN paper"),
     _spec("onnx-ref", "onnx_ref_adapter:OnnxRef", "ONNX reference evaluator (onnx.reference), opset 23 nodes",
-          requires=("onnx",)),
+          requires=("onnx",), framework="ONNX reference"),
     _spec("onnx-ref-opset18", "onnx_ref_adapter:OnnxRefOpset18",
-          "ONNX reference evaluator, opset 18 nodes (GroupNormalization-18)", requires=("onnx",)),
+          "ONNX reference evaluator, opset 18 nodes (GroupNormalization-18)", requires=("onnx",),
+          framework="ONNX reference"),
     _spec("onnx-ref-mvn", "onnx_ref_adapter:OnnxRefMVN",
-          "ONNX reference evaluator, MeanVarianceNormalization (+ Mul/Add)", requires=("onnx",)),
+          "ONNX reference evaluator, MeanVarianceNormalization (+ Mul/Add)", requires=("onnx",),
+          framework="ONNX reference"),
     _spec("onnxruntime", "onnxruntime_adapter:OnnxRuntime", "onnxruntime CPU, opset 23 nodes",
-          requires=("onnx", "onnxruntime")),
+          requires=("onnx", "onnxruntime"), framework="ONNX Runtime"),
     _spec("onnxruntime-opset18", "onnxruntime_adapter:OnnxRuntimeOpset18",
-          "onnxruntime CPU, opset 18 nodes (GroupNormalization-18)", requires=("onnx", "onnxruntime")),
+          "onnxruntime CPU, opset 18 nodes (GroupNormalization-18)", requires=("onnx", "onnxruntime"),
+          framework="ONNX Runtime"),
     _spec("onnxruntime-mvn", "onnxruntime_adapter:OnnxRuntimeMVN",
-          "onnxruntime CPU, MeanVarianceNormalization (+ Mul/Add)", requires=("onnx", "onnxruntime")),
+          "onnxruntime CPU, MeanVarianceNormalization (+ Mul/Add)", requires=("onnx", "onnxruntime"),
+          framework="ONNX Runtime"),
     _spec("torch-onnx", "torch_onnx_adapter:TorchOnnx",
           "PyTorch torch.nn modules exported with torch.onnx.export, run by onnxruntime",
-          requires=("torch", "onnx", "onnxruntime")),
+          requires=("torch", "onnx", "onnxruntime"), framework="torch.onnx"),
 )
 
 

@@ -26,15 +26,9 @@ LETTER = {"agree": "a", "diverge": "d", "error": "e", "crash": "c", "timeout": "
 _ADAPTER_ORDER = {s.name: i for i, s in enumerate(BUILTIN)}
 _ENV_ORDER = {"current": 0, "legacy": 1}
 
-#: the framework each built-in adapter calls; the odd-one-out view and the
+#: the framework each built-in adapter calls (the registry says); the odd-one-out view and the
 #: root-cause groups count frameworks, not columns
-FRAMEWORKS = {
-    "torch": "PyTorch", "torch-functional": "PyTorch", "torch-cuda": "PyTorch", "torch-functional-cuda": "PyTorch",
-    "keras-tf": "Keras 3", "keras-jax": "Keras 3", "keras-torch": "Keras 3",
-    "keras-ops-tf": "Keras 3", "keras-ops-jax": "Keras 3", "keras-ops-torch": "Keras 3",
-    "tf-keras": "tf.keras", "tfa": "TensorFlow Addons", "flax-linen": "Flax", "flax-nnx": "Flax",
-    "jax": "JAX", "jax-gpu": "JAX", "gn-paper": "GN paper",
-}
+FRAMEWORKS = {s.name: s.framework for s in BUILTIN if s.framework}
 
 
 def framework_of(adapter: str) -> str:
