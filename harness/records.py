@@ -162,7 +162,7 @@ class Metrics:
             if plain is None:
                 plain = _SHAPES[shape] = all(k in _PLAIN_OK and c in _PLAIN_OK[k] for k, c in zip(*shape))
             wi = d.get("worst_index")
-            if plain and (wi is None or all(i.__class__ is int for i in wi)):
+            if plain and (wi is None or _INTS.issuperset(map(type, wi))):
                 m = _new(cls)
                 m.__dict__ = d
                 return m
@@ -196,6 +196,7 @@ class Metrics:
 
 
 _NONE = type(None)
+_INTS = frozenset((int,))  # a worst index's entries: ints, never bools
 _CLASSES = {float: (float, int, _NONE), int: (int, _NONE), str: (str, _NONE), list: (_NONE,)}
 #: plain fields (not nested) and the value classes the fast path takes without a closer look
 _PLAIN_OK = {f.name: _CLASSES[f.metadata["kind"]] for f in fields(Metrics) if f.metadata.get("kind")}
