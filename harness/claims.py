@@ -23,11 +23,15 @@ followed by the smallest set of conditions that makes it hold.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from .case import DTYPES, Case
+from .case import DTYPES
 from .schema import line_of, schema_error
 from .yamlsource import CaseError, load_yaml, read_source
 from . import ops
+
+if TYPE_CHECKING:
+    from .results import ClaimResult
 
 #: named inputs every claim can run on
 INPUTS = {

@@ -9,7 +9,7 @@ from dataclasses import fields
 import orjson
 
 from .records import ABSENT, Fingerprint, Metrics
-from .results import _CLAIM_FIELDS, _RESULT_FIELDS, OUTCOMES, STATUSES, VERDICTS, Result
+from .results import _RESULT_FIELDS, OUTCOMES, STATUSES, VERDICTS, Result
 
 
 def _printable(text) -> str:

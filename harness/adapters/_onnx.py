@@ -187,8 +187,8 @@ class OnnxBase(Adapter):
             feeds = ["'X': X"]
             last = "N"
             if affine:
-                lines.append(f"nodes.append(helper.make_node('Mul', ['N', 'scale'], ['S']))")
-                lines.append(f"nodes.append(helper.make_node('Add', ['S', 'bias'], ['Y']))")
+                lines.append("nodes.append(helper.make_node('Mul', ['N', 'scale'], ['S']))")
+                lines.append("nodes.append(helper.make_node('Add', ['S', 'bias'], ['Y']))")
                 feeds += [f"'scale': gamma.reshape({fmt(shape)})", f"'bias': beta.reshape({fmt(shape)})"]
                 last = "Y"
             back = ""

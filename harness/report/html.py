@@ -25,8 +25,7 @@ from ..case import Case, params_text
 from ..results_read import read_many
 from . import claims_view, model
 from .diff import diff as diff_results
-from .fragments import (causes_html, cases_html, details_html, fnum, full, matrix_html, rerun_command,  # noqa: F401
-                        tolerance_text, worst_text)
+from .fragments import causes_html, cases_html, details_html, fnum, full, matrix_html
 from .model import LETTER
 from .page_data import page_json
 

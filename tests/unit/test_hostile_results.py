@@ -7,8 +7,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from harness.results import ClaimResult, Result, Writer
 from harness.results_read import read, read_many
 
