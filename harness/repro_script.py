@@ -144,6 +144,24 @@ def framework_names(parts) -> str:
     return ", ".join(mods) or "nothing else"
 
 
+def case_lines(case: Case, eps: float, epsilon_doc: EpsilonDoc | None, header_lines: list[str],
+               more: str = "") -> list[str]:
+    """The header's lines about the case: what it is, its parameters (``more`` appended), the
+    documented epsilon it relies on, the recorded facts, and how bfloat16 inputs are made."""
+    lines = [f"case {case.id}: {case.description}", f"source: {case.source}",
+             f"op {case.op}, layout {case.layout}, shape {'x'.join(f'{a}{n}' for a, n in case.sizes)}, "
+             f"dtype {case.dtype}, affine {case.affine}, seed {case.seed}"
+             + (f", groups {case.groups}" if case.groups is not None else "") + more]
+    if case.epsilon is None and epsilon_doc:
+        lines.append(f"epsilon: omitted in the call; the reference uses the documented default "
+                     f"{eps!r}: \"{epsilon_doc.quote}\" ({epsilon_doc.source})")
+    lines += header_lines
+    if case.dtype == "bfloat16":
+        lines.append("bfloat16: inputs are rounded in numpy (float64 bits to nearest, ties to even, as ml_dtypes "
+                     "does), held in float32 and cast to bfloat16 by the framework (exact).")
+    return lines
+
+
 def case_script(case: Case, adapter: str, parts: dict, *, eps: float, epsilon_doc: EpsilonDoc | None, record,
                 header_lines: list[str], recorded_metrics: Metrics | None) -> str:
     """A standalone reproducer of one cell."""
@@ -152,17 +170,7 @@ def case_script(case: Case, adapter: str, parts: dict, *, eps: float, epsilon_do
     title = f"Reproducer: {case.id} with {adapter} (normconf repro)"
     lines = [f"Needs only numpy and {framework_names(parts)}; exits 1 when the output diverges from the "
              "float64 reference under normconf's rule, 0 otherwise.",
-             f"case {case.id}: {case.description}", f"source: {case.source}",
-             f"op {case.op}, layout {case.layout}, shape {'x'.join(f'{a}{n}' for a, n in case.sizes)}, "
-             f"dtype {case.dtype}, affine {case.affine}, seed {case.seed}"
-             + (f", groups {case.groups}" if case.groups is not None else "")]
-    if case.epsilon is None and epsilon_doc:
-        lines.append(f"epsilon: omitted in the call; the reference uses the documented default "
-                     f"{eps!r}: \"{epsilon_doc.quote}\" ({epsilon_doc.source})")
-    lines += header_lines
-    if case.dtype == "bfloat16":
-        lines.append("bfloat16: inputs are rounded in numpy (float64 bits to nearest, ties to even, as ml_dtypes "
-                     "does), held in float32 and cast to bfloat16 by the framework (exact).")
+             *case_lines(case, eps, epsilon_doc, header_lines)]
     expect = case.expect_spec
     out = [header(title, lines), "", "import contextlib", "import sys", "", "import numpy as np",
            parts["imports"], "", f"CASE_ID = {case.id!r}", f"ADAPTER = {adapter!r}",

@@ -25,7 +25,8 @@ from .case import Case
 from .judge_training import check_words
 from .layouts import Layout
 from .records import EpsilonDoc, Metrics
-from .repro_script import COMMON_MARK, common, context, conversions, framework_names, header, inputs_block, op_block
+from .repro_script import (COMMON_MARK, case_lines, common, context, conversions, framework_names, header,
+                           inputs_block, op_block)
 from .repro_text import ReproError, comment, fmt, py
 
 #: the named outputs of each check, in the order the harness judges them
@@ -108,18 +109,9 @@ def training_script(case: Case, adapter: str, parts: dict, *, eps: float, epsilo
     names = [k for k in OUTPUTS[case.check]]
     lines = [f"Needs only numpy and {framework_names(parts)}; exits 1 when any of {', '.join(names)} diverges "
              "from the float64 reference under normconf's rule, 0 otherwise.",
-             check_words(case)[0].strip(), f"case {case.id}: {case.description}", f"source: {case.source}",
-             f"op {case.op}, layout {case.layout}, shape {'x'.join(f'{a}{n}' for a, n in case.sizes)}, "
-             f"dtype {case.dtype}, affine {case.affine}, seed {case.seed}"
-             + (f", groups {case.groups}" if case.groups is not None else "")
-             + (f", momentum {case.momentum!r}, steps {case.steps}" if case.check == "running_stats" else "")]
-    if case.epsilon is None and epsilon_doc:
-        lines.append(f"epsilon: omitted in the call; the reference uses the documented default "
-                     f"{eps!r}: \"{epsilon_doc.quote}\" ({epsilon_doc.source})")
-    lines += header_lines
-    if case.dtype == "bfloat16":
-        lines.append("bfloat16: inputs are rounded in numpy (float64 bits to nearest, ties to even, as ml_dtypes "
-                     "does), held in float32 and cast to bfloat16 by the framework (exact).")
+             check_words(case)[0].strip(),
+             *case_lines(case, eps, epsilon_doc, header_lines,
+                         f", momentum {case.momentum!r}, steps {case.steps}" if case.check == "running_stats" else "")]
     out = [header(f"Reproducer: {case.id} with {adapter} (normconf repro)", lines), "", "import contextlib",
            "import sys", "", "import numpy as np", parts["imports"], "", f"CASE_ID = {case.id!r}",
            f"ADAPTER = {adapter!r}", f"AXES = {py(tuple(Layout(case.layout).axes))}  # names of x's dims",
