@@ -1,19 +1,17 @@
-"""Measuring documentation claims: build each side as a case, run it through a
-worker, and reach a verdict (``holds``, ``fails``, ``holds only when`` the
+"""Measuring documentation claims: build each side as a case (:mod:`harness.claim_sides`), run it
+through a worker, and reach a verdict (``holds``, ``fails``, ``holds only when`` the
 smallest set of conditions, ``stale``). Loading and the claim model live in
 :mod:`harness.claims`; the report reads results and never imports this module.
 """
 from __future__ import annotations
 
 import itertools
-import math
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import ops
-from .case import Case
-from .claims import INPUTS, SEED, VARIANTS, Claim
+from .claim_sides import NotApplicable, expected_semantics, side_case
+from .claims import INPUTS, VARIANTS, Claim
 from .compare import compare
 from .inputs import make_inputs
 from .layouts import Layout
@@ -22,89 +20,6 @@ from .reference import normalize
 from .results import ClaimResult
 from .semantics import fingerprint
 
-
-def _resolve_axes(spec, lay: Layout):
-    if spec is None or spec == "last":
-        return None
-    if spec == "all":
-        return "".join(lay.non_batch)
-    if any(a not in lay.axes for a in spec):
-        raise _NotApplicable(f"axes {spec} are not in layout {lay.name}")
-    return "".join(lay.ordered(spec))
-
-
-def _group_axes(spec, lay: Layout):
-    """Group norm statistics axes: the channels of a group always among them."""
-    ax = _resolve_axes(spec, lay)
-    return None if ax is None else "".join(lay.ordered(set(ax) | {lay.channel}))
-
-
-def _affine_axes(spec, lay: Layout):
-    if spec is None:
-        return None
-    if spec == "channel":
-        return lay.channel
-    return _resolve_axes(spec, lay)
-
-
-class _NotApplicable(Exception):
-    pass
-
-
-def side_case(claim: Claim, side: dict, input_name: str, variants: frozenset, tag: str) -> Case:
-    layout, sizes, _ = INPUTS[input_name]
-    sizes = dict(sizes)
-    if "fold-spatial" in variants:
-        lay = Layout(layout)
-        if not lay.spatial:
-            raise _NotApplicable("no spatial axis to fold")
-        folded = sizes[lay.batch] * math.prod(sizes[a] for a in lay.spatial)
-        layout, sizes = "BF", {"B": folded, "F": sizes[lay.channel]}
-    lay = Layout(layout)
-    op = ops.get(side["op"])
-    axes = side.get("axes")
-    if "aligned-axes" in variants and op.axes_set_statistics:
-        axes = "all"
-    groups = side.get("groups")
-    if groups == "C":
-        groups = sizes[lay.channel]
-    if op.needs_spatial and not lay.spatial:
-        raise _NotApplicable(f"{op.title} needs a spatial axis")
-    eps = side.get("epsilon", claim.epsilon)
-    if "pinned-epsilon" in variants:
-        eps = claim.epsilon
-    return Case.from_dict({
-        "id": f"claim-{claim.id}-{input_name}-{tag}", "description": claim.api, "source": claim.source,
-        "op": op.name, "layout": layout, "shape": sizes, "dtype": claim.dtype, "epsilon": eps,
-        "affine": "ones" if "initial-params" in variants else "random", "seed": SEED,
-        "input": {"distribution": "normal", "mean": 0.5, "std": 1.0},
-        "groups": groups if "groups" in op.params else None,
-        "axes": (_group_axes if op.grouped else _resolve_axes)(axes, lay) if "axes" in op.params else None,
-        "affine_axes": _affine_axes(side.get("affine_axes"), lay) if "affine_axes" in op.params else None,
-        "file": claim.file, "line": claim.line, "tags": ["claim"],
-    })
-
-
-def expected_semantics(claim: Claim, case: Case, variants=frozenset()):
-    exp = dict(claim.expect)
-    if exp["semantics"] != "op":
-        return ops.NAMED_SEMANTICS[exp["semantics"]][1](case.layout, case.epsilon)
-    lay = Layout(case.layout)
-    op = ops.get(exp.get("op", case.op))
-    groups = exp.get("groups")
-    if groups == "C":
-        groups = case.size[lay.channel]
-    axes = exp.get("axes")
-    if "aligned-axes" in variants and op.axes_set_statistics:
-        axes = "all"
-    resolve = _group_axes if op.grouped else _resolve_axes
-    try:
-        return op.semantics(case.layout, axes=resolve(axes, lay), groups=groups, eps=case.epsilon)
-    except ValueError as e:  # e.g. instance norm on a folded (rank-2) input
-        raise _NotApplicable(str(e)) from None
-
-
-# --- running --------------------------------------------------------------------------
 
 @dataclass
 class Trial:
@@ -215,7 +130,7 @@ def _measure(claim: Claim, pool, adapter: str, timeout=120.0) -> tuple[Verdict, 
     for inp in claim.inputs:
         try:
             t, reply = _trial(claim, pool, adapter, inp, (), timeout)
-        except _NotApplicable:
+        except NotApplicable:
             continue
         versions = versions or reply.versions
         if t is None:
@@ -244,7 +159,7 @@ def _measure(claim: Claim, pool, adapter: str, timeout=120.0) -> tuple[Verdict, 
             for inp in base:
                 try:
                     t, reply = _trial(claim, pool, adapter, inp, combo, timeout)
-                except _NotApplicable:
+                except NotApplicable:
                     t = base[inp] if "fold-spatial" in combo and base[inp].holds else None
                     if t is None:
                         ok = False

@@ -24,7 +24,7 @@ _WORDS = {"new_batch": "the weight of the new batch", "old_value": "the weight o
 
 
 def running_case(claim, side: dict, input_name: str):
-    from .claim_eval import side_case
+    from .claim_sides import side_case
 
     base = side_case(claim, {k: v for k, v in side.items() if k not in ("check", "momentum", "steps")},
                      input_name, frozenset(), "L")

@@ -78,7 +78,7 @@ def repro_case(found: Found, adapter: str, *, shrink_it=True, budget=40, timeout
 
 
 def repro_claim(found: Found, adapter: str):
-    from .claim_eval import side_case
+    from .claim_sides import side_case
 
     rec = found.record
     claim = load_claim_for(rec)

@@ -225,7 +225,7 @@ def case_script(case: Case, adapter: str, parts: dict, *, eps: float, epsilon_do
 def claim_script(claim, adapter: str, left, right, parts_l: dict, parts_r: dict | None, input_name: str,
                  header_lines: list[str], record) -> str:
     """A standalone reproducer of one claim on one input: both calls, compared with each other or the reference."""
-    from .claim_eval import expected_semantics
+    from .claim_sides import expected_semantics
 
     lay = Layout(left.layout)
     rel = claim.relation
