@@ -61,7 +61,14 @@ def start(tmp_path, *extra):
     cmd = [sys.executable, "-m", "harness", "run", "--adapters", "steady-a,steady-b", "--env-name", "t",
            "--rootdir", str(tmp_path), "-c", os.devnull, "-p", "no:cacheprovider", *extra]
     return subprocess.Popen(cmd, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            start_new_session=True, text=True)
+                            start_new_session=True, text=True,
+                            preexec_fn=_default_sigint if os.name == "posix" else None)
+
+
+def _default_sigint():
+    """Ctrl-C as a terminal gives it to a run: a test suite started in the background (``cmd &`` in a
+    script, nohup) inherits SIGINT ignored, and a Python started so ignores Ctrl-C for good."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def _still_running(p) -> str:
