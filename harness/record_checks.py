@@ -151,9 +151,10 @@ def _checked_case(case: dict) -> tuple[str, dict]:
 
 
 # The fast path for result records, as the writer writes them: every field of Result and no other
-# key. Each field's type is compared by class (JSON values are never subclasses), then the values
-# that need it are checked: status and outcome in their vocabularies, a finite duration, scalar
-# versions, the case dict (remembered by content, see _case_problem). It accepts exactly what
+# key. Each field's type is compared by class (JSON values are never subclasses; the verdict is
+# remembered per record shape), then the values that need it are checked: status and outcome in their
+# vocabularies, a finite duration, scalar versions, the case dict (remembered by its exact
+# serialization and shared, see _checked_case). It accepts exactly what
 # `_type_problem` accepts; any other record, or one it rejects, goes through `_type_problem`, which
 # names the bad key.
 _NONE = type(None)
@@ -163,7 +164,6 @@ _RESULT_FIELD_TYPES = {
     "duration": (int, float), "case": (dict,), "time": (str,), "outcome": (str,), "expectation": (dict, _NONE),
     "absent": (str,), "kind": (str,),
 }
-_RESULT_FIELD_TYPE_ITEMS = tuple(_RESULT_FIELD_TYPES.items())
 _STATUS_SET = frozenset(STATUSES)
 _ABSENT_SET = frozenset(ABSENT)
 _metrics_of, _fingerprint_of, _new_result = Metrics.from_dict, Fingerprint.from_dict, object.__new__
@@ -175,6 +175,15 @@ _SCALAR = frozenset((str, int, float, bool, _NONE))
 _RESULT_FAST = (set(_RESULT_FIELD_TYPES) == set(_RESULT_FIELDS) and not hasattr(Result, "__slots__")
                 and all(f.init for f in fields(Result))
                 and list(inspect.signature(Result).parameters) == [f.name for f in fields(Result)])
+
+
+def _adopt_checked_case(rec: dict) -> str:
+    """What is wrong with the record's case dict ('' when nothing); a good one is replaced by the
+    shared dict with the same serialization."""
+    problem, shared = _checked_case(rec["case"])
+    if not problem:
+        rec["case"] = shared
+    return problem
 
 
 def _plain_shape(shape) -> bool:
@@ -202,11 +211,8 @@ def _read_result(rec: dict):
         if (rec["status"] in _STATUS_SET and rec["outcome"] in _OUTCOME_SET and rec["absent"] in _ABSENT_SET
                 and rec["time"]
                 and (d.__class__ is int or math.isfinite(d))
-                and _SCALAR.issuperset(map(type, rec["versions"].values()))):
-            problem, rec["case"] = _checked_case(rec["case"])
-        else:
-            problem = "not plain"
-        if not problem:
+                and _SCALAR.issuperset(map(type, rec["versions"].values()))
+                and not _adopt_checked_case(rec)):
             try:  # type the nested records (the other fields were checked above)
                 rec["metrics"] = _metrics_of(rec["metrics"])
                 fp = rec["fingerprint"]
