@@ -177,6 +177,17 @@ _RESULT_FAST = (set(_RESULT_FIELD_TYPES) == set(_RESULT_FIELDS) and not hasattr(
                 and list(inspect.signature(Result).parameters) == [f.name for f in fields(Result)])
 
 
+def case_record(rec: dict):
+    """(case id, the shared case dict) of a ``case`` record, or what is wrong with it (a string)."""
+    cid, case = rec.get("case_id"), rec.get("case")
+    if cid.__class__ is not str:
+        return "field 'case_id' must be a string"
+    if case.__class__ is not dict:
+        return "field 'case' must be an object"
+    problem, shared = _checked_case(case)
+    return problem or (cid, shared)
+
+
 def _adopt_checked_case(rec: dict) -> str:
     """What is wrong with the record's case dict ('' when nothing); a good one is replaced by the
     shared dict with the same serialization."""
@@ -198,8 +209,9 @@ def _plain_shape(shape) -> bool:
 _RESULT_SHAPES: dict[tuple, bool] = {}
 
 
-def _read_result(rec: dict):
-    """A Result, or what is wrong with the record (a string)."""
+def _read_result(rec: dict, case_checked: bool = False):
+    """A Result, or what is wrong with the record (a string). With ``case_checked`` its case is a
+    checked, shared dict already (from the file's ``case`` record)."""
     shape = (tuple(rec), tuple(map(type, rec.values())))
     plain = _RESULT_SHAPES.get(shape)
     if plain is None:
@@ -212,7 +224,7 @@ def _read_result(rec: dict):
                 and rec["time"]
                 and (d.__class__ is int or math.isfinite(d))
                 and _SCALAR.issuperset(map(type, rec["versions"].values()))
-                and not _adopt_checked_case(rec)):
+                and (case_checked or not _adopt_checked_case(rec))):
             try:  # type the nested records (the other fields were checked above)
                 rec["metrics"] = _metrics_of(rec["metrics"])
                 fp = rec["fingerprint"]

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, fields
 from types import MappingProxyType
 from typing import Any
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 #: why a column's framework is not there at all (the report hides such columns)
 NOT_INSTALLED = "not installed"
@@ -263,7 +263,13 @@ def _v1_to_v2(rec: dict) -> dict:
     return rec
 
 
-UPGRADES = {1: _v1_to_v2}
+def _v2_to_v3(rec: dict) -> dict:
+    """Version 3 writes a case's fields once, in a ``case`` record that results refer to by
+    ``case_id``; a version-2 result carries them itself, which version 3 still reads."""
+    return rec
+
+
+UPGRADES = {1: _v1_to_v2, 2: _v2_to_v3}
 
 
 def upgrade(rec: dict, version: int) -> dict:

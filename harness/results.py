@@ -2,7 +2,9 @@
 
 A results file is JSON Lines: one ``header`` record first (provenance), then
 one ``result`` record per cell, written and flushed as each cell finishes, so
-an interrupted run keeps everything it computed.
+an interrupted run keeps everything it computed. A cell's case (its id, op,
+shape, dtype, ... as the case file gave them) is written once, in a ``case``
+record before the first result that refers to it by ``case_id``.
 
 The writer never truncates a file it did not create: an existing results file
 is moved aside (``<name>.jsonl.<UTC time>.bak``) unless the run resumes it, in
@@ -84,8 +86,13 @@ class Result:
         d["fingerprint"] = None if self.fingerprint is None else self.fingerprint.to_dict()
         return d
 
-    def to_json(self) -> str:
-        return json.dumps(_clean(self.to_dict()), sort_keys=False, allow_nan=False)
+    def to_json(self, with_case: bool = True) -> str:
+        """The record as one JSON line; without ``with_case`` it leaves out the case, which a
+        ``case`` record before it in the same file carries (see Writer)."""
+        d = self.to_dict()
+        if not with_case:
+            del d["case"]
+        return json.dumps(_clean(d), sort_keys=False, allow_nan=False)
 
     @classmethod
     def from_dict(cls, d: dict) -> "Result":
@@ -221,6 +228,7 @@ class Writer:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.env = env
         self.moved_aside: Path | None = None
+        self._cases: dict[str, str] = {}  # case id -> the case's fields as last written
         extra = dict(header_extra or {})
         if resume and self.path.is_file():
             self._f = open(self.path, "a", encoding="utf-8")
@@ -249,7 +257,18 @@ class Writer:
         self._write(json.dumps({"kind": "adapter", "env": self.env, "adapter": name, "versions": versions}))
 
     def write(self, result: "Result | ClaimResult"):
-        self._write(result.to_json())
+        """A claim, or a cell's result. A case's fields are written once, in a ``case`` record
+        before the first result that refers to it (and again only if they change): every
+        adapter's result of a case would otherwise repeat them, which is about half of a
+        results file and of the time it takes to read one."""
+        if isinstance(result, Result) and result.case:
+            text = json.dumps(_clean(result.case), allow_nan=False)
+            if self._cases.get(result.case_id) != text:
+                self._write(f'{{"kind": "case", "case_id": {json.dumps(result.case_id)}, "case": {text}}}')
+                self._cases[result.case_id] = text
+            self._write(result.to_json(with_case=False))
+        else:
+            self._write(result.to_json())
 
     def close(self):
         if not self._f.closed:

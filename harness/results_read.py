@@ -4,7 +4,9 @@ Readers treat every file as untrusted: only regular files are opened (a FIFO,
 a device or a directory is skipped without blocking), lines are bounded, and a
 line that is not JSON, not UTF-8, or has a missing field or a field of the
 wrong type is skipped with a warning naming the file and line, on stderr and
-in ``problems``. Every header carries the results schema version
+in ``problems``. A case's fields come in a ``case`` record that the results
+after it refer to by ``case_id`` (older files repeat them in every result);
+a result whose case record was bad is skipped with it. Every header carries the results schema version
 (:mod:`harness.records`): the records of a file written with a newer version
 are skipped, saying so in one line; those of an older one are upgraded as they
 are read. Merging is keyed by (environment, adapter, case id); the newer record
@@ -21,7 +23,7 @@ from typing import Iterable
 import orjson
 
 from .record_checks import (_CLAIM_REQUIRED, _CLAIM_TYPES, _HEADER_TYPES, _is_int, _printable, _read_result,
-                            _type_problem, _versions)
+                            _type_problem, _versions, case_record)
 from .records import SCHEMA_VERSION, upgrade
 from .results import ClaimResult, Result
 
@@ -105,6 +107,7 @@ def read(path, *, warn: bool = True) -> RunFile:
     truncated last line, non-JSON, invalid UTF-8, a wrong type) is skipped and reported in
     ``problems``, and, with ``warn``, on stderr; a file that is not a regular file is skipped."""
     header, adapters, results, problems, claims = {}, {}, [], [], []
+    cases: dict[str, dict | int] = {}  # case id -> its fields from the latest case record (its line if bad)
     shown = _printable(path)
     extra = 0
     version = SCHEMA_VERSION  # of the records that follow; set by each header
@@ -145,19 +148,36 @@ def read(path, *, warn: bool = True) -> RunFile:
                 problem(f"{shown}:{n}: not a JSON object ({type(rec).__name__})")
                 continue
             kind = rec.get("kind")
-            if kind in ("result", "claim", "adapter") and (newer or version < SCHEMA_VERSION):
+            if kind in ("result", "case", "claim", "adapter") and (newer or version < SCHEMA_VERSION):
                 if newer:
                     continue
                 rec = upgrade(rec, version)
             if kind == "result":
                 try:
-                    r = _read_result(rec)
+                    if "case" in rec:
+                        r = _read_result(rec)
+                    else:  # the case record before it carries the case (a record with neither keeps {})
+                        shared = cases.get(rec.get("case_id")) if rec.get("case_id").__class__ is str else None
+                        if shared.__class__ is int:
+                            r = f"its case record (line {shared}) is bad"
+                        else:
+                            if shared is not None:
+                                rec["case"] = shared
+                            r = _read_result(rec, case_checked=shared is not None)
                 except (TypeError, ValueError) as e:
                     r = str(e)
                 if r.__class__ is str:
                     problem(f"{shown}:{n}: bad result record ({_printable(r)})")
                 else:
                     results.append(r)
+            elif kind == "case":
+                c = case_record(rec)
+                if c.__class__ is str:
+                    problem(f"{shown}:{n}: bad case record ({_printable(c)})")
+                    if rec.get("case_id").__class__ is str:
+                        cases[rec["case_id"]] = n
+                else:
+                    cases[c[0]] = c[1]
             elif kind == "header":
                 bad = _type_problem(rec, _HEADER_TYPES)
                 v = rec.get("schema_version", 1)

@@ -86,6 +86,10 @@ BAD_LINES = {
                                                               "max_diff": 0.0}]),
     "claim_left_string": _with(GOOD_CLAIM, claim={"id": "T1", "left": "group_norm"}),
     "adapter_record_bad": b'{"kind": "adapter", "adapter": 5, "versions": "x"}',
+    "case_record_case_list": b'{"kind": "case", "case_id": "c9", "case": [1]}',
+    "case_record_no_case": b'{"kind": "case", "case_id": "c9"}',
+    "case_record_id_number": _with({"kind": "case", "case_id": 9, "case": GOOD_RESULT["case"]}),
+    "case_record_seed_string": _with({"kind": "case", "case_id": "c9", "case": {**GOOD_RESULT["case"], "seed": "0"}}),
     "header_env_number": _with(HEADER, env=5),
     "control_chars": _with(GOOD_RESULT, status="\x1b[31m\x00"),
 }
@@ -247,3 +251,42 @@ def test_lines_are_the_same_whatever_the_chunk_size(tmp_path, monkeypatch):
             monkeypatch.setattr(results, "_CHUNK_BYTES", chunk)
             with open(p, "rb") as f:
                 assert list(results._bounded_lines(f, limit)) == want, (chunk, ending)
+
+
+def _case_record(case_id="c1", **fields):
+    return {"kind": "case", "case_id": case_id, "case": {**GOOD_RESULT["case"], "id": case_id, **fields}}
+
+
+def test_results_take_the_case_record_before_them(tmp_path, capsys):
+    no_case = {k: v for k, v in GOOD_RESULT.items() if k != "case"}
+    lines = [HEADER, _case_record("c1"), {**no_case, "adapter": "a"}, {**no_case, "adapter": "b"},
+             _case_record("c1", seed=5), {**no_case, "adapter": "c"},  # a later case record replaces it
+             _case_record("c2", seed="0"),  # bad: its results are skipped with it
+             {**no_case, "case_id": "c2"}, {**no_case, "case_id": "c3"}]  # c3: no case record (kept, empty)
+    p = tmp_path / "r.jsonl"
+    p.write_text("".join(json.dumps(x) + "\n" for x in lines))
+    rf = read(p)
+    got = {(r.case_id, r.adapter): r.case for r in rf.results}
+    assert set(got) == {("c1", "a"), ("c1", "b"), ("c1", "c"), ("c3", "torch")}
+    assert got[("c1", "a")] is got[("c1", "b")] and got[("c1", "a")]["seed"] == 0  # one shared dict
+    assert got[("c1", "c")]["seed"] == 5 and got[("c3", "torch")] == {}
+    assert rf.problems == [f"{p}:7: bad case record (field 'case.seed' has a wrong type or value (str))",
+                           f"{p}:8: bad result record (its case record (line 7) is bad)"]
+    assert capsys.readouterr().err.count("normconf: warning:") == 2
+
+
+def test_the_writer_writes_each_case_once_and_again_when_it_changes(tmp_path):
+    case = dict(GOOD_RESULT["case"])
+    w = Writer(tmp_path / "r.jsonl", "e")
+    for a in ("a", "b", "c"):
+        w.write(Result(case_id="c1", adapter=a, env="e", status="agree", case=case))
+    w.write(Result(case_id="c1", adapter="d", env="e", status="agree", case={**case, "epsilon": 1e-3}))
+    w.write(Result(case_id="c0", adapter="a", env="e", status="agree"))  # no case at all
+    w.close()
+    recs = [json.loads(x) for x in (tmp_path / "r.jsonl").read_text().splitlines()]
+    assert [r.get("kind") for r in recs] == ["header", "case", "result", "result", "result", "case", "result",
+                                             "result"]
+    assert ["case" in r for r in recs if r.get("kind") == "result"] == [False] * 4 + [True]  # {} stays inline
+    rf = read(tmp_path / "r.jsonl")
+    assert not rf.problems
+    assert [r.case for r in rf.results] == [case] * 3 + [{**case, "epsilon": 1e-3}, {}]

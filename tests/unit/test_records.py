@@ -92,3 +92,10 @@ def test_unknown_absent_value_is_refused(tmp_path):
     p = _write(tmp_path, _header(), _result(absent="gone fishing"))
     rf = read(p, warn=False)
     assert not rf.results and "absent" in rf.problems[0]
+
+
+def test_version_2_files_with_a_case_in_every_result_still_read(tmp_path):
+    case = {"id": "c1", "op": "layer_norm", "dtype": "float32", "seed": 3}
+    p = _write(tmp_path, _header(version=2), _result(case=case), _result(adapter="jax", case=dict(case)))
+    rf = read(p, warn=False)
+    assert not rf.problems and [r.case for r in rf.results] == [case, case]
