@@ -102,19 +102,26 @@ class Worker:
                 self.versions, self.problems = ready.versions, ready.problems
                 return
             except EOFError:
-                code = self._reap()
+                code = self._reap(wait=5.0)  # it may be alive and have sent something else
                 if attempt + 1 == attempts:
                     raise RuntimeError(f"worker failed to start: {_describe_exit(code)}") from None
 
     def alive(self) -> bool:
         return self.proc is not None and self.proc.is_alive()
 
-    def _reap(self, wait=5.0):
+    def _reap(self, wait=30.0):
+        """The worker's exit code once it has ended, or None when it had to be killed: a worker that
+        crashed ends within milliseconds of closing its pipe, but on a loaded machine that can take
+        seconds, and its cell should still say how it ended."""
         if self.proc is None:
             return None
         self.proc.join(wait)
         code = self.proc.exitcode
-        if code is not None:
+        if code is None:
+            kill_tree(self.proc.pid)
+            self.proc.kill()
+            self.proc.join(5)
+        else:
             kill_group(self.proc.pid)  # what the worker started dies with it
         if self.conn is not None:
             self.conn.close()
