@@ -1,2 +1,2 @@
-# Hands pytest the YAML case collector; everything else lives in harness/.
-pytest_plugins = ["harness.pytest_plugin"]
+# Hands pytest the YAML case collector (harness.plugin); everything else lives in harness/.
+pytest_plugins = ["harness.plugin"]

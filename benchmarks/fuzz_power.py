@@ -27,8 +27,8 @@ sys.path.insert(0, str(ROOT))
 os.environ["NORMCONF_ADAPTERS"] = "tests.planted_adapters:SPECS"
 os.environ.setdefault("PYTHONPATH", str(ROOT))
 
-from harness.fuzz import Fuzzer  # noqa: E402
-from harness.results import cpu_name  # noqa: E402
+from harness.fuzz.engine import Fuzzer  # noqa: E402
+from harness.results.write import cpu_name  # noqa: E402
 from tests.planted_adapters import BUGS, PLANTED  # noqa: E402
 
 

@@ -19,7 +19,8 @@ import time
 from pathlib import Path
 
 from harness.report import write_report
-from harness.results import Result, Writer
+from harness.results.record import Result
+from harness.results.write import Writer
 
 OPS = ("batch_norm", "layer_norm", "group_norm", "instance_norm", "rms_norm")
 

@@ -41,8 +41,8 @@ from pathlib import Path
 import numpy as np
 from harness.adapters import load_adapter, registry
 from harness.cases import load_file
-from harness.inputs import make_inputs
-from harness.reference import normalize
+from harness.cases.inputs import make_inputs
+from harness.numerics.reference import normalize
 
 name, files = sys.argv[1], sys.argv[2:]
 spec = registry()[name]
@@ -87,7 +87,7 @@ def _rss_kib(pid: int) -> int:
 
 def timed(cmd, env=None, cwd=None) -> dict:
     """Run cmd; wall time, exit code, peak RSS of the process itself and of its whole tree (MiB)."""
-    from harness.proctree import _descendants
+    from harness.workers.proctree import descendants
 
     t0 = time.perf_counter()
     p = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -97,7 +97,7 @@ def timed(cmd, env=None, cwd=None) -> dict:
     def sample():
         while not done.is_set():
             own = _rss_kib(p.pid)
-            tree = own + sum(_rss_kib(c) for c in _descendants(p.pid))
+            tree = own + sum(_rss_kib(c) for c in descendants(p.pid))
             peak["self"] = max(peak["self"], own)
             peak["tree"] = max(peak["tree"], tree)
             done.wait(0.1)

@@ -5,7 +5,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from .yamlsource import printable
+from harness.expectations.load import discover as discover_expectations
+from harness.results.paths import collect
+from harness.text.inert import printable
 
 
 def _is_test_path(arg: str) -> bool:
@@ -19,7 +21,7 @@ def _is_test_path(arg: str) -> bool:
 def _cmd_run(args, rest) -> int:
     import pytest
 
-    pargs = ["-p", "harness.pytest_plugin", "-p", "no:cacheprovider", "-q", "--tb=short",
+    pargs = ["-p", "harness.plugin", "-p", "no:cacheprovider", "-q", "--tb=short",
              "-o", "console_output_style=count"]
     if args.env_name:
         pargs += ["--env-name", args.env_name]
@@ -32,33 +34,18 @@ def _cmd_run(args, rest) -> int:
     return int(pytest.main(pargs + rest))
 
 
-def _result_paths(items) -> list[Path]:
-    out = []
-    for it in items:
-        p = Path(it)
-        if p.is_dir():
-            out += sorted(p.glob("*.jsonl"))
-        elif p.is_file():
-            out.append(p)
-        elif p.exists():
-            print(f"normconf: warning: {printable(p)}: not a regular file (skipped)", file=sys.stderr)
-        else:
-            print(f"normconf: no results at {printable(p)} (skipped)", file=sys.stderr)
-    return out
-
-
 def _cmd_report(args, rest) -> int:
-    from .report import write_report
+    from harness.report import write_report
 
-    paths = _result_paths(args.paths)
+    paths = collect(args.paths)
     if not paths:
         print("normconf: no results files found; run the conformance environments first", file=sys.stderr)
-    baseline = _result_paths(args.baseline) if args.baseline else None
+    baseline = collect(args.baseline) if args.baseline else None
     fuzz_html = ""
     if args.fuzz:
         import os
 
-        from .report import fuzz_view
+        from harness.report import fuzz_view
         link = os.path.relpath(args.fuzz, Path(args.out).resolve().parent)
         fuzz_html = fuzz_view.section(args.fuzz, link)
     out = write_report(paths, args.out, baseline, fuzz_html)
@@ -69,10 +56,10 @@ def _cmd_report(args, rest) -> int:
 
 
 def _cmd_diff(args, rest) -> int:
-    from .report.diff import diff, format_text
-    from .results_read import read_many
+    from harness.report.diff import diff, format_text
+    from harness.results.read import read_many
 
-    old, new = _result_paths([args.old]), _result_paths([args.new])
+    old, new = collect([args.old]), collect([args.new])
     if not old or not new:
         print("normconf: diff needs results on both sides", file=sys.stderr)
         return 2
@@ -82,16 +69,16 @@ def _cmd_diff(args, rest) -> int:
 
 
 def _cmd_claims(args, rest) -> int:
-    from .report.claims_view import build, format_text
-    from .results_read import read_many
+    from harness.report.claims_view import build, format_text
+    from harness.results.read import read_many
 
-    paths = _result_paths(args.paths)
+    paths = collect(args.paths)
     print(format_text(build(read_many(paths))))
     return 0
 
 
 def _cmd_list(args, rest) -> int:
-    from .cases import discover, load_tree
+    from harness.cases.load import discover, load_tree
 
     root = Path(args.cases)
     cases, errors = load_tree(discover(root), max_elements=args.max_elements, relative_to=Path.cwd())
@@ -104,12 +91,12 @@ def _cmd_list(args, rest) -> int:
 
 
 def _cmd_expectations(args, rest) -> int:
-    from .cases import CaseError
-    from .expectations import discover
-    from .expectations_update import update
-    from .results_read import read_many
+    from harness.cases.load import CaseError
+    from harness.expectations.load import discover
+    from harness.expectations.update import update
+    from harness.results.read import read_many
 
-    paths = _result_paths(args.results)
+    paths = collect(args.results)
     if not paths:
         print("normconf: expectations update needs results files", file=sys.stderr)
         return 2
@@ -129,59 +116,26 @@ def _cmd_expectations(args, rest) -> int:
 
 
 def _cmd_repro(args, rest) -> int:
-    from .repro import main as repro_main
+    from harness.repro.command import main as repro_main
 
     return repro_main(args)
 
 
 def _cmd_fuzz(args, rest) -> int:
-    from .fuzz import main as fuzz_main
+    from harness.fuzz.command import main as fuzz_main
 
     return fuzz_main(args)
 
 
 def _cmd_expectations_check(args, rest) -> int:
     """Judge every record of RESULTS against the expectations files as they are now."""
-    from .expectations import Expectations, claim_outcome, describe_unexpected, device_of, discover, outcome
-    from .results_read import read_many
+    from harness.expectations.check import check
 
-    paths = _result_paths(args.results)
+    paths = collect(args.results)
     if not paths:
         print("normconf: expectations check needs results files", file=sys.stderr)
         return 2
-    exp = Expectations.load(discover(args.cases), relative_to=Path.cwd())
-    for e in exp.errors:
-        print(f"normconf: {printable(e)}", file=sys.stderr)
-    if exp.errors:
-        return 2
-    merged = read_many(paths)
-    for p in merged.problems:
-        print(f"normconf: warning: {printable(p)}", file=sys.stderr)
-    bad, n = [], 0
-    for r in sorted(merged.results.values(), key=lambda r: (r.env, r.case_id, r.adapter)):
-        n += 1
-        entry = exp.find(r.case_id, r.adapter, env=r.env, versions=r.versions, dtype=(r.case or {}).get("dtype", ""),
-                         device=device_of(r.versions))
-        if outcome(r.status, entry) == "unexpected":
-            bad.append(f"{r.case_id} [{r.adapter}@{r.env}]: {describe_unexpected(r.status, entry)}")
-    for c in sorted(merged.claims.values(), key=lambda c: (c.env, c.claim_id, c.adapter)):
-        n += 1
-        entry = exp.find(c.claim_id, c.adapter, env=c.env, versions=c.versions,
-                         dtype=(c.claim or {}).get("dtype", ""), device=device_of(c.versions), kind="claim")
-        if claim_outcome(c.verdict, entry) == "unexpected":
-            want = entry.verdict if entry else "holds"
-            bad.append(f"claim {c.claim_id} [{c.adapter}@{c.env}]: {c.verdict}, expected {want}")
-    for line in bad:
-        print(f"unexpected: {printable(line)}")
-    envs = {r.env for r in merged.results.values()} | {c.env for c in merged.claims.values()}
-    stale = [e for e in exp.stale() if not e.env or e.env in envs]
-    for e in stale:
-        print(f"{'error' if args.strict else 'warning'}: stale expectation {e.where}: {printable(e.names)} "
-              "matches no record")
-    print(f"normconf: {n} records, {len(bad)} unexpected, {len(stale)} stale expectation(s)")
-    if stale and args.strict:
-        return 2
-    return 1 if bad else 0
+    return check(paths, discover_expectations(args.cases), strict=args.strict, relative_to=Path.cwd())
 
 
 def build_parser() -> argparse.ArgumentParser:

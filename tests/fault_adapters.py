@@ -10,11 +10,10 @@ import ctypes
 import os
 import time
 
-
 from harness.adapters import AdapterSpec
 from harness.adapters.base import Adapter, Output
-from harness.layouts import Layout
-from harness.reference import normalize
+from harness.numerics.reference import normalize
+from harness.ops.layouts import Layout
 
 SPECS = [
     AdapterSpec("faulty", "tests.fault_adapters:Faulty", description="fault injection"),
@@ -66,7 +65,7 @@ class Faulty(Adapter):
 
     def repro(self, case):
         """The same computation as run(), as numpy code for a standalone script."""
-        from harness.repro_script import op_spec
+        from harness.repro.script import op_spec
 
         spec = op_spec(self._semantics(case), case.size)
         axes = spec["axes"]

@@ -26,13 +26,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from harness.ops import NAMES as OP_NAMES
 from harness.adapters import AdapterSpec
 from harness.adapters.base import Adapter, Output
-from harness.case import DTYPES
-from harness.inputs import np_dtype
-from harness.layouts import LAYOUTS, Layout, channels_first
-from harness.repro_script import op_spec
+from harness.ops.dtypes import DTYPES, np_dtype
+from harness.ops.layouts import LAYOUTS, Layout, channels_first
+from harness.ops.registry import NAMES as OP_NAMES
+from harness.repro.script import op_spec
 
 SOURCE = '''\
 def planted(x, gamma, beta, stat, affine_shape, dtype, bug, rnd):

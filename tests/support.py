@@ -4,8 +4,8 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-from harness.cases import load_file
-from harness.runner import Runner
+from harness.cases.load import load_file
+from harness.execution.runner import Runner
 
 DATA = Path(__file__).parent / "data"
 
@@ -64,7 +64,7 @@ def snippet_reproduces(adapter: str, case):
     import numpy as np
 
     from harness.adapters import load_adapter, registry
-    from harness.inputs import make_inputs
+    from harness.cases.inputs import make_inputs
 
     spec = registry()[adapter]
     for k, v in spec.env:

@@ -24,9 +24,9 @@ import numpy as np
 
 from harness.adapters import AdapterSpec
 from harness.adapters.base import Adapter, Output
-from harness.inputs import np_dtype
-from harness.ops import NAMES as OP_NAMES
-from harness.repro_script import op_spec
+from harness.ops.dtypes import np_dtype
+from harness.ops.registry import NAMES as OP_NAMES
+from harness.repro.script import op_spec
 
 
 def _rows(a, spec):
@@ -139,7 +139,7 @@ class NumpyTrain(Adapter):
 
 
 def _param_shape(case):
-    from harness.reference import param_shape
+    from harness.ops.semantics import param_shape
     return param_shape(case.semantics, case.size)
 
 

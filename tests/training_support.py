@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harness.cases import load_file
+from harness.cases.load import load_file
 
 REPO = Path(__file__).resolve().parent.parent
 BACKWARD = [f"cases/{op}/backward.yaml" for op in

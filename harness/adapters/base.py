@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..layouts import Layout
+from harness.ops.layouts import Layout
 
 
 @dataclass

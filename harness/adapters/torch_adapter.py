@@ -12,8 +12,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ..layouts import Layout, channels_first, permutation
-from .base import Adapter, Output, eps_kw, fmt, run_snippet
+from harness.adapters.base import Adapter, Output, eps_kw, fmt, run_snippet
+from harness.ops.layouts import Layout, channels_first, permutation
 
 _DOC = "eps: a value added to the denominator for numerical stability. Default: 1e-5"
 _F32_EPS, _F64_EPS = 2.0 ** -23, 2.0 ** -52
@@ -36,7 +36,7 @@ _TORCH_DTYPES = {"float16": torch.float16, "bfloat16": torch.bfloat16,
                  "float32": torch.float32, "float64": torch.float64}
 
 
-def _to_torch(a, dtype, device="cpu"):
+def to_torch(a, dtype, device="cpu"):
     if a is None:
         return None
     if dtype == "bfloat16":
@@ -44,7 +44,7 @@ def _to_torch(a, dtype, device="cpu"):
     return torch.from_numpy(np.ascontiguousarray(a)).to(device)
 
 
-def _to_numpy(t, dtype):
+def to_numpy(t, dtype):
     t = t.detach().cpu()
     if dtype == "bfloat16":
         import ml_dtypes
@@ -224,20 +224,20 @@ class _Torch(Adapter):
         src = self.code(case)
         ns = {
             "torch": torch, "nn": nn, "F": F,
-            "x": _to_torch(inputs.x, case.dtype, self.device),
-            "gamma": _to_torch(inputs.gamma, case.dtype, self.device),
-            "beta": _to_torch(inputs.beta, case.dtype, self.device),
+            "x": to_torch(inputs.x, case.dtype, self.device),
+            "gamma": to_torch(inputs.gamma, case.dtype, self.device),
+            "beta": to_torch(inputs.beta, case.dtype, self.device),
         }
         if case.check == "backward":
-            ns["dy"] = _to_torch(inputs.dy, case.dtype, self.device)
+            ns["dy"] = to_torch(inputs.dy, case.dtype, self.device)
             run_snippet(self.name, src, ns)
-            return Output(_to_numpy(ns["dx"], case.dtype), src, arrays={
-                k: _to_numpy(ns[k], case.dtype) for k in ("dgamma", "dbeta") if k in ns})
-        ns["batches"] = [_to_torch(b, case.dtype, self.device) for b in inputs.batches]
+            return Output(to_numpy(ns["dx"], case.dtype), src, arrays={
+                k: to_numpy(ns[k], case.dtype) for k in ("dgamma", "dbeta") if k in ns})
+        ns["batches"] = [to_torch(b, case.dtype, self.device) for b in inputs.batches]
         with torch.no_grad():
             run_snippet(self.name, src, ns)
-        arrays = {k: _to_numpy(ns[k], case.dtype) for k in ("running_mean", "running_var") if k in ns}
-        return Output(_to_numpy(ns["y"], case.dtype), src, arrays=arrays,
+        arrays = {k: to_numpy(ns[k], case.dtype) for k in ("running_mean", "running_var") if k in ns}
+        return Output(to_numpy(ns["y"], case.dtype), src, arrays=arrays,
                       info={"momentum_argument": "new_batch"} if case.check == "running_stats" else {})
 
 

@@ -17,8 +17,8 @@ import onnxruntime as ort
 import onnxscript
 import torch
 
-from .base import Output, run_snippet
-from .torch_adapter import TorchModules, _to_numpy, _to_torch
+from harness.adapters.base import Output, run_snippet
+from harness.adapters.torch_adapter import TorchModules, to_numpy, to_torch
 
 ort.set_default_logger_severity(3)
 
@@ -62,9 +62,9 @@ class TorchOnnx(TorchModules):
         src = self.code(case)
         ns = {
             "torch": torch, "nn": torch.nn, "F": torch.nn.functional, "ort": ort,
-            "x": _to_torch(inputs.x, case.dtype), "gamma": _to_torch(inputs.gamma, case.dtype),
-            "beta": _to_torch(inputs.beta, case.dtype),
+            "x": to_torch(inputs.x, case.dtype), "gamma": to_torch(inputs.gamma, case.dtype),
+            "beta": to_torch(inputs.beta, case.dtype),
         }
         with torch.no_grad():
             run_snippet(self.name, src, ns)
-        return Output(_to_numpy(ns["y"], case.dtype), src)
+        return Output(to_numpy(ns["y"], case.dtype), src)

@@ -3,9 +3,8 @@ from __future__ import annotations
 
 import math
 
-from ..records import Metrics
-from ..results import Result
-
+from harness.results.parts import Metrics
+from harness.results.record import Result
 
 #: significand bits and smallest normal exponent of each dtype
 _FLOAT_BITS = {"float64": (52, -1022), "float32": (23, -126), "float16": (10, -14), "bfloat16": (7, -126)}

@@ -4,9 +4,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from ..claims import verdict_text as verdict_words
-from ..results import ClaimResult
-from ..results_read import Merged
+from harness.results.read import Merged
+from harness.results.record import ClaimResult
+from harness.results.record import verdict_text as verdict_words
 
 _SAFE_URL = re.compile(r"^https?://[^/\\]", re.I)
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")

@@ -15,9 +15,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from ..results import Result
-from ..results_read import Merged
-from .cells import as_number, cell_text
+from harness.report.cells import as_number, cell_text
+from harness.results.read import Merged
+from harness.results.record import Result
 
 KINDS = ("regression", "improvement", "status", "numerics", "added", "removed")
 DRIFT = 2.0

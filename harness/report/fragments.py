@@ -10,8 +10,8 @@ import math
 import shlex
 from html import escape
 
-from . import claims_view, model
-from .model import LETTER
+from harness.report import claims_view, model
+from harness.report.model import LETTER
 
 
 def fnum(v, digits=3):

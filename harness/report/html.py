@@ -21,13 +21,13 @@ import jinja2
 import orjson
 from markupsafe import Markup
 
-from ..case import Case, params_text
-from ..results_read import read_many
-from . import claims_view, model
-from .diff import diff as diff_results
-from .fragments import causes_html, cases_html, details_html, fnum, full, matrix_html
-from .model import LETTER
-from .page_data import page_json
+from harness.cases.model import Case, params_text
+from harness.report import claims_view, model
+from harness.report.diff import diff as diff_results
+from harness.report.fragments import cases_html, causes_html, details_html, fnum, full, matrix_html
+from harness.report.model import LETTER
+from harness.report.page_data import page_json
+from harness.results.read import read_many
 
 
 @functools.lru_cache(maxsize=None)

@@ -11,11 +11,11 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
-from ..adapters import BUILTIN
-from .. import ops
-from ..results import Result
-from ..results_read import Merged
-from .cells import Cell, as_number, cell_text, ulp_meaningful
+from harness import ops
+from harness.adapters import BUILTIN
+from harness.report.cells import Cell, as_number, cell_text, ulp_meaningful
+from harness.results.read import Merged
+from harness.results.record import Result
 
 OP_ORDER = ops.NAMES  # the registry's display order
 DISAGREE = ("diverge", "error", "crash", "timeout")

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import orjson
 
-from . import claims_view, model
-from .fragments import CAUSE_LIST_LIMIT
-from .model import LETTER
+from harness.report import claims_view, model
+from harness.report.fragments import CAUSE_LIST_LIMIT
+from harness.report.model import LETTER
+from harness.results.paths import repro_name
 
 
 def json_for_script(obj) -> str:
@@ -23,7 +24,6 @@ _METRIC_KEYS = ("max_abs", "max_rel", "max_ulp", "n_bad", "n", "atol", "rtol", "
 def _repro_index(case_id, adapter, reproducers, idx) -> int:
     if not reproducers:
         return -1
-    from ..repro import repro_name
     name = repro_name(case_id, adapter)
     return idx(name) if name in reproducers else -1
 

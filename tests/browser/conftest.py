@@ -5,9 +5,10 @@ from pathlib import Path
 
 import pytest
 
-from harness.case import Case
+from harness.cases.model import Case
 from harness.report import write_report
-from harness.results import Result, Writer
+from harness.results.record import Result
+from harness.results.write import Writer
 
 HOSTILE = '<script>window.__pwned=1</script>"onmouseover="window.__pwned=2" </table> javascript:window.__pwned=3'
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",

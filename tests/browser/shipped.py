@@ -1,9 +1,9 @@
 """Results files for the shipped cases and claims, written without frameworks.
 
 Every case under ``cases/`` is loaded and expanded by the harness's own loader,
-its inputs drawn by ``harness.inputs`` and its float64 reference computed by
-``harness.reference``; each cell's output is derived from that reference and
-measured by ``harness.compare``, so every metric in the records is a real
+its inputs drawn by ``harness.cases.inputs`` and its float64 reference computed by
+``harness.numerics.reference``; each cell's output is derived from that reference and
+measured by ``harness.numerics.verdict``, so every metric in the records is a real
 measurement of a real array. The records are written with the harness's own
 ``Writer``, the way a conformance run writes them, in two environments with the
 built-in adapters' names. Which cells differ follows the patterns the current
@@ -27,12 +27,13 @@ from pathlib import Path
 
 import numpy as np
 
-from harness.cases import discover, load_tree
-from harness.claims import load_claims
-from harness.compare import compare
-from harness.inputs import make_inputs, round_to
-from harness.reference import normalize
-from harness.results import ClaimResult, Result, Writer
+from harness.cases.inputs import make_inputs, round_to
+from harness.cases.load import discover, load_tree
+from harness.claims.load import load_claims
+from harness.numerics.reference import normalize
+from harness.numerics.verdict import compare
+from harness.results.record import ClaimResult, Result
+from harness.results.write import Writer
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -193,8 +194,8 @@ def write(out_dir: Path) -> dict:
     measured = {cl.id for cl in claims if set(cl.adapters) & (set(CURRENT) | set(LEGACY))}
     facts = {"odd": odd_id, "cases": len(cases), "claims": len(measured), "paths": []}
     # every cell judged against the shipped expectations, as a run would
-    from harness.expectations import Expectations, claim_outcome, outcome
-    from harness.expectations import discover as discover_expectations
+    from harness.expectations.load import discover as discover_expectations
+    from harness.expectations.outcomes import Expectations, claim_outcome, outcome
     expectations = Expectations.load(discover_expectations(ROOT / "cases"), relative_to=ROOT)
     assert not expectations.errors, expectations.errors
 

@@ -4,8 +4,7 @@ import dataclasses
 import subprocess
 import sys
 
-from harness.runner import Runner
-
+from harness.execution.runner import Runner
 from tests.support import check_smoke, run_cells, smoke_cases, snippet_reproduces
 
 

@@ -5,8 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.cases import load_file
-
+from harness.cases.load import load_file
 from tests.support import run_cells
 
 CASES = Path(__file__).resolve().parents[2] / "cases"

@@ -19,8 +19,8 @@ Keras release that fixes one makes the pin fail and the pin can be dropped.
 """
 import pytest
 
-from harness.cases import load_file
-from harness.layouts import Layout
+from harness.cases.load import load_file
+from harness.ops.layouts import Layout
 from tests.support import check_smoke, run_cells, smoke_cases, snippet_reproduces
 
 NO_OPS = ("group_norm", "instance_norm")  # keras.ops has neither

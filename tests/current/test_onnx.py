@@ -8,10 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from harness.cases import load_file
+from harness.cases.load import load_file
 from harness.cli import main as cli_main
-from harness.runner import Runner
-
+from harness.execution.runner import Runner
 from tests.support import run_cells
 
 REPO = Path(__file__).resolve().parents[2]

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from harness.cases import load_file
+from harness.cases.load import load_file
 from harness.cli import main as cli_main
-from harness.runner import Runner
+from harness.execution.runner import Runner
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -5,8 +5,7 @@ from dataclasses import replace
 import numpy as np
 
 from harness.adapters import load_adapter, registry
-from harness.inputs import make_inputs
-
+from harness.cases.inputs import make_inputs
 from tests.support import check_smoke, run_cells, smoke_cases, snippet_reproduces
 
 ALL_OPS = {"batch_norm", "layer_norm", "group_norm", "instance_norm", "rms_norm"}

@@ -4,10 +4,10 @@ import textwrap
 
 import pytest
 
-from harness.cases import CaseError, load_file
-from harness.claims import load_claims
-from harness.runner import expected_error
-from harness.protocol import Reply
+from harness.cases.load import CaseError, load_file
+from harness.claims.load import load_claims
+from harness.execution.judge import expected_error
+from harness.workers.protocol import Reply
 
 BASE = """
 cases:

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.cases import CaseError, discover, load_file, load_tree
+from harness.cases.load import CaseError, discover, load_file, load_tree
 
 ROOT = Path(__file__).resolve().parents[2]
 BAD = sorted((ROOT / "tests" / "data" / "bad").glob("*.yaml"))
@@ -129,7 +129,7 @@ def test_shipped_cases_load_and_cover_the_seed_question():
 
 
 def test_case_round_trips_through_its_record():
-    from harness.case import Case
+    from harness.cases.model import Case
     for c in load_file(ROOT / "tests" / "data" / "smoke.yaml")[:10]:
         assert Case.from_dict(c.to_dict()) == c
 
@@ -148,7 +148,7 @@ cases:
 """
     (c,) = load_file(_write(tmp_path, "a.yaml", text))
     assert c.affine_axes == "C" and c.semantics.affine_axes == ("C",) and c.semantics.stat_axes == ("H", "W", "C")
-    from harness.inputs import make_inputs
+    from harness.cases.inputs import make_inputs
     assert make_inputs(c).gamma.shape == (3,)
     with pytest.raises(CaseError, match="key 'affine_axes': only .* take affine_axes, not group_norm"):
         load_file(_write(tmp_path, "b.yaml", text.replace("op: layer_norm", "op: group_norm\n    groups: 1")

@@ -2,9 +2,10 @@
 framework turns the verdict into `stale`, naming the path and the versions."""
 import pytest
 
-from harness.claims import load_claims, verdict_text
-from harness.runner import Runner
-from harness.worker_main import _normal_text, find_quote
+from harness.claims.load import load_claims
+from harness.execution.runner import Runner
+from harness.results.record import verdict_text
+from harness.workers.main import _normal_text, find_quote
 
 CLAIM = """
 claims:
@@ -63,7 +64,7 @@ def test_quote_matching_ignores_markup_layout_and_elisions():
 
 
 def test_error_verdicts_name_their_status_once():
-    from harness.results import ClaimResult
+    from harness.results.record import ClaimResult
     said = [verdict_text(ClaimResult(claim_id="c", adapter="a", env="e", verdict=v, error=err))
             for v, err in (("error", "error: ValueError: bad axis"), ("error", "crash: exit code -11"),
                            ("unsupported", "not installed"))]

@@ -2,12 +2,12 @@
 computes the reference semantics exactly, like a correct framework)."""
 import pytest
 
-from harness.cases import CaseError
-from harness.claims import load_claims
+from harness.cases.load import CaseError
+from harness.claims.load import load_claims
 from harness.cli import main
+from harness.execution.runner import Runner
 from harness.report.html import render
-from harness.results_read import merge, read
-from harness.runner import Runner
+from harness.results.read import merge, read
 
 
 @pytest.fixture(autouse=True)

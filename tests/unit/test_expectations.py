@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from harness.cases import CaseError
-from harness.expectation_entry import Entry, version_in
-from harness.expectations import Expectations, load_file, outcome
+from harness.cases.load import CaseError
+from harness.expectations.entry import Entry, version_in
+from harness.expectations.load import load_file
+from harness.expectations.outcomes import Expectations, outcome
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -219,12 +220,12 @@ def test_other_tests_failing_in_the_same_session_keep_pytest_exit_status(tmp_pat
     """The outcome mapping must never turn an ordinary failing test into a pass."""
     (tmp_path / "test_plain.py").write_text("def test_ok():\n    pass\n\ndef test_fails():\n    assert False\n")
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    p = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "harness.pytest_plugin", "-p", "no:cacheprovider",
+    p = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "harness.plugin", "-p", "no:cacheprovider",
                         "-c", os.devnull, "test_plain.py"], cwd=tmp_path, env=env, capture_output=True, text=True,
                        timeout=120)
     assert p.returncode == 1, p.stdout + p.stderr
     (tmp_path / "test_plain.py").write_text("def test_ok():\n    pass\n")
-    p = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "harness.pytest_plugin", "-p", "no:cacheprovider",
+    p = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "harness.plugin", "-p", "no:cacheprovider",
                         "-c", os.devnull, "test_plain.py"], cwd=tmp_path, env=env, capture_output=True, text=True,
                        timeout=120)
     assert p.returncode == 0, p.stdout + p.stderr
@@ -239,9 +240,9 @@ def test_a_run_of_one_file_does_not_call_other_entries_stale(tmp_path):
 
 @pytest.mark.parametrize("verdict,error", [("fails", ""), ("error", "ValueError: bad call")])
 def test_update_writes_entries_for_claims_without_an_explanation(tmp_path, verdict, error):
-    from harness.expectations_update import update
-    from harness.results import ClaimResult
-    from harness.results_read import Merged
+    from harness.expectations.update import update
+    from harness.results.read import Merged
+    from harness.results.record import ClaimResult
 
     c = ClaimResult(claim_id="K1", adapter="torch", env="current", verdict=verdict, error=error,
                     claim={"dtype": "float32"})

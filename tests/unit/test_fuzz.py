@@ -18,15 +18,15 @@ import pytest
 from hypothesis import HealthCheck, Phase, Verbosity, given, seed, settings
 from hypothesis import strategies as st
 
-from harness import fuzz_strategies as fs
 from harness import ops
-from harness.cases import load_file
+from harness.cases.load import load_file
 from harness.cli import main as cli_main
-from harness.fuzz import Fuzzer
-from harness.fuzz import run as fuzz_run
-from harness.layouts import Layout
+from harness.fuzz import strategies as fs
+from harness.fuzz.engine import Fuzzer
+from harness.fuzz.engine import run as fuzz_run
+from harness.ops.layouts import Layout
 from harness.report import fuzz_view
-from harness.results_read import read
+from harness.results.read import read
 from tests.planted_adapters import PLANTED
 
 REPO = Path(__file__).resolve().parents[2]

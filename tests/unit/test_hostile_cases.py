@@ -8,11 +8,12 @@ import time
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from harness import yamlsource
-from harness.cases import CaseError, load_file, load_tree
-from harness.claims import load_claims
+from harness.cases import yamlsource
+from harness.cases.load import CaseError, load_file, load_tree
+from harness.claims.load import load_claims
 
 ROOT = Path(__file__).resolve().parents[2]
 HOSTILE = ROOT / "tests" / "data" / "hostile"

@@ -7,8 +7,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from harness.results import ClaimResult, Result, Writer
-from harness.results_read import read, read_many
+from harness.results.read import read, read_many
+from harness.results.record import ClaimResult, Result
+from harness.results.write import Writer
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -118,7 +119,7 @@ def test_every_bad_line_is_skipped_with_file_and_line_and_the_rest_is_kept(tmp_p
 
 
 def test_over_long_line_is_skipped_without_reading_it_whole(tmp_path, monkeypatch, capsys):
-    import harness.results_read as results
+    import harness.results.read as results
     monkeypatch.setattr(results, "MAX_LINE_BYTES", 1000)
     p = tmp_path / "long.jsonl"
     _file(p, b'{"kind": "result", "message": "' + b"x" * 50_000 + b'"}')
@@ -213,11 +214,11 @@ VALUES = [None, True, False, 0, 7, 1.5, -0.0, "", "x", "agree", "expected", "une
 
 
 def test_the_fast_check_accepts_exactly_what_the_field_checks_accept():
-    import harness.record_checks as results
+    import harness.results.validate as results
     assert results._RESULT_FAST
     base = _full_record()
-    assert set(base) == set(results._RESULT_FIELDS)
-    assert isinstance(results._read_result(dict(base)), Result)
+    assert set(base) == set(results.RESULT_FIELDS)
+    assert isinstance(results.read_result(dict(base)), Result)
     tried = 0
     for key in base:
         variants = [{**base, key: v} for v in VALUES] + [{k: v for k, v in base.items() if k != key}]
@@ -225,7 +226,7 @@ def test_the_fast_check_accepts_exactly_what_the_field_checks_accept():
             variants += [{**base, "case": {**base["case"], k: v}} for k in base["case"] for v in VALUES]
         for rec in variants:
             slow = results._type_problem(rec, results._RESULT_TYPES, results._RESULT_REQUIRED)
-            got = results._read_result(json.loads(json.dumps(rec)))
+            got = results.read_result(json.loads(json.dumps(rec)))
             assert isinstance(got, Result) == (slow == ""), (key, rec, slow, got)
             if slow:
                 assert got == slow  # the message names the same key
@@ -236,7 +237,7 @@ def test_the_fast_check_accepts_exactly_what_the_field_checks_accept():
 
 
 def test_lines_are_the_same_whatever_the_chunk_size(tmp_path, monkeypatch):
-    import harness.results_read as results
+    import harness.results.read as results
     limit = 40
     lines = [b"", b"a" * 40, b"b" * 41, b"", b"c" * 100, b"d", b"e" * 39 + b"\r", b"f" * 200, b"g" * 40]
     for ending in (b"\n", b""):

@@ -3,9 +3,9 @@ import ml_dtypes
 import numpy as np
 import pytest
 
-from harness.case import Case
-from harness.compare import FACTOR, FLOOR, Tolerance, compare, ulp_distance
-from harness.inputs import make_inputs, rng, round_to
+from harness.cases.inputs import make_inputs, rng, round_to
+from harness.cases.model import Case, Tolerance
+from harness.numerics.verdict import FACTOR, FLOOR, compare, ulp_distance
 
 
 def case(**kw):

@@ -7,11 +7,11 @@ import ml_dtypes
 import numpy as np
 import pytest
 
-from harness.compare import FACTOR, compare
-from harness.numerics import achievable_error, judge, one_pass, squares_overflow, stable
-from harness.ops import op_semantics
-from harness.reference import normalize
-from harness.semantics import fingerprint
+from harness.fingerprint.forward import fingerprint
+from harness.numerics.achievable import achievable_error, one_pass, squares_overflow, stable
+from harness.numerics.reference import normalize
+from harness.numerics.verdict import FACTOR, compare, judge
+from harness.ops.registry import op_semantics
 
 LN = op_semantics("layer_norm", "BTF", eps=1e-5)
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.case import Case
-from harness.runner import Runner
+from harness.cases.model import Case
+from harness.execution.runner import Runner
 
 ROOT = Path(__file__).resolve().parents[2]
 ADAPTERS = "tests.fault_adapters:SPECS,tests.parallel_adapters:SPECS"

@@ -4,9 +4,9 @@ import json
 
 import pytest
 
-from harness.records import SCHEMA_VERSION, Fingerprint, Metrics, RecordError
-from harness.results import Result
-from harness.results_read import read
+from harness.results.parts import SCHEMA_VERSION, Fingerprint, Metrics, RecordError
+from harness.results.read import read
+from harness.results.record import Result
 
 
 def _header(version=SCHEMA_VERSION, env="current"):

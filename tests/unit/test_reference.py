@@ -1,11 +1,13 @@
 """The float64 reference, pinned by hand-computed values and identities."""
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from harness.ops import op_semantics, paper_layer_norm
-from harness.reference import Semantics, normalize, param_shape
+from harness.numerics.reference import normalize
+from harness.ops.registry import op_semantics, paper_layer_norm
+from harness.ops.semantics import Semantics, param_shape
 
 # x[b=0] = [[1, 3], [5, 11]]  (T=2 rows, F=2 columns)
 X = np.array([[[1.0, 3.0], [5.0, 11.0]]])

@@ -5,10 +5,11 @@ import numpy as np
 import pytest
 
 from harness import ops
-from harness.layouts import Layout
-from harness.numerics_grad import achievable_grad_errors, grad_sensitivity, stable_grads
-from harness.reference import normalize, param_shape
-from harness.reference_grad import grads
+from harness.numerics.achievable_backward import achievable_grad_errors, grad_sensitivity, stable_grads
+from harness.numerics.backward import grads
+from harness.numerics.reference import normalize
+from harness.ops.layouts import Layout
+from harness.ops.semantics import param_shape
 
 SIZES = {"B": 2, "N": 2, "T": 3, "L": 3, "H": 2, "W": 3, "D": 2, "F": 4, "C": 4}
 

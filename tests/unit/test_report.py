@@ -3,15 +3,16 @@ import html
 import re
 
 from harness.cli import main
-from harness.records import Metrics
-from harness.report.diff import diff, format_text
+from harness.report.cells import cell_text, ulp_meaningful
 from harness.report.claims_view import safe_href, safe_url
+from harness.report.diff import diff, format_text
 from harness.report.fragments import rerun_command, worst_text
 from harness.report.html import chart_geometry, render
-from harness.report.cells import cell_text, ulp_meaningful
 from harness.report.model import BoxStats, Column, build
-from harness.results import Result, Writer
-from harness.results_read import merge, read
+from harness.results.parts import Metrics
+from harness.results.read import merge, read
+from harness.results.record import Result
+from harness.results.write import Writer
 
 HOSTILE = '<script>alert("x")</script>"onmouseover=alert(1) </table> javascript:alert(1)'
 

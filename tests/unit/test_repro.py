@@ -18,16 +18,17 @@ import ml_dtypes
 import numpy as np
 import pytest
 
-from harness.case import Case
+from harness.cases.inputs import make_inputs
+from harness.cases.model import Case
 from harness.cli import main as cli_main
-from harness.inputs import make_inputs
-from harness.numerics import achievable_error, judge
-from harness.reference import normalize
-from harness.repro_find import validated_case
-from harness.repro_script import case_script
-from harness.repro_text import comment, md
-from harness.runner import Runner
-from harness.shrink import masked, shrink
+from harness.execution.runner import Runner
+from harness.numerics.achievable import achievable_error
+from harness.numerics.reference import normalize
+from harness.numerics.verdict import judge
+from harness.repro.find import validated_case
+from harness.repro.script import case_script
+from harness.repro.shrink import masked, shrink
+from harness.text.inert import comment, md
 from tests.fault_adapters import Faulty
 
 REPO = Path(__file__).resolve().parents[2]
@@ -354,7 +355,7 @@ claims:
 
 
 def test_claim_reproducers(tmp_path):
-    from harness.claims import load_claims
+    from harness.claims.load import load_claims
 
     path = tmp_path / "claims.yaml"
     path.write_text(CLAIMS)
@@ -475,10 +476,10 @@ TRAIN_CASES = [
 
 @pytest.mark.parametrize("case", TRAIN_CASES, ids=lambda c: c.id)
 def test_training_script_pieces_are_the_harness_pieces(case, tmp_path):
-    from harness import training
-    from harness.numerics_grad import achievable_grad_errors
-    from harness.reference_grad import grads
-    from harness.repro_training import training_script
+    from harness.numerics import running as training
+    from harness.numerics.achievable_backward import achievable_grad_errors
+    from harness.numerics.backward import grads
+    from harness.repro.script_training import training_script
     from tests.training_adapters import NumpyTrain
 
     text = training_script(case, "numpy-train", NumpyTrain().repro(case), eps=case.epsilon, epsilon_doc=None,
@@ -517,10 +518,10 @@ def test_training_script_pieces_are_the_harness_pieces(case, tmp_path):
 
 @pytest.mark.parametrize("tol", [None, {"factor": 100.0}, {"atol": 1e-4}, {"rtol": 1e-3, "atol": 1e-6}])
 def test_training_verdict_is_the_harness_rule(tmp_path, tol):
-    from harness.compare import compare
-    from harness.numerics_grad import achievable_grad_errors
-    from harness.reference_grad import grads
-    from harness.repro_training import training_script
+    from harness.numerics.achievable_backward import achievable_grad_errors
+    from harness.numerics.backward import grads
+    from harness.numerics.verdict import compare
+    from harness.repro.script_training import training_script
     from tests.training_adapters import NumpyTrain
 
     case = tmk("v-t", **({"tolerance": {"reason": "test", **tol}} if tol else {}))
@@ -557,8 +558,8 @@ def test_hostile_training_fields_are_refused(field, value, words):
 
 
 def test_cells_the_adapter_cannot_reproduce_are_one_line(tmp_path, capsys):
-    from harness.repro_text import ReproError
-    from harness.repro_training import check_call
+    from harness.repro.find import ReproError
+    from harness.repro.script_training import check_call
 
     results, _ = record(tmp_path, [mk("t-fwd")])
     recs = [json.loads(ln) for ln in results.read_text().splitlines()]

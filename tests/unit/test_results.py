@@ -3,8 +3,9 @@ import json
 
 import pytest
 
-from harness.results import STATUSES, Result, Writer
-from harness.results_read import merge, read
+from harness.results.read import merge, read
+from harness.results.record import STATUSES, Result
+from harness.results.write import Writer
 
 
 def res(case, adapter="a", env="e", status="agree", time="2026-01-01T00:00:00Z", **kw):

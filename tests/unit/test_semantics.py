@@ -2,10 +2,11 @@
 import numpy as np
 import pytest
 
-from harness.ops import op_semantics
-from harness.reference import Semantics, normalize
-from harness.semantics import fingerprint
-from harness.semantics_family import candidates, difference
+from harness.fingerprint.family import candidates, difference
+from harness.fingerprint.forward import fingerprint
+from harness.numerics.reference import normalize
+from harness.ops.registry import op_semantics
+from harness.ops.semantics import Semantics
 
 X = np.random.default_rng(0).standard_normal((2, 5, 6)).astype(np.float32)
 
@@ -96,7 +97,7 @@ def test_float64_computed_in_float32_is_named(rng):
 
 
 def test_one_pass_variance_is_recognised_by_its_size(rng):
-    from harness.numerics import one_pass, stable
+    from harness.numerics.achievable import one_pass, stable
     expected = op_semantics("layer_norm", "BTF", eps=1e-5)
     x = (100.0 + rng.standard_normal((2, 4, 64))).astype(np.float32)
     y = one_pass(x, expected, "float32").astype(np.float32)
@@ -110,7 +111,7 @@ def test_one_pass_variance_is_recognised_by_its_size(rng):
 
 
 def test_half_precision_statistics_kept_in_half_are_named(rng):
-    from harness.numerics import stable
+    from harness.numerics.achievable import stable
     expected = op_semantics("layer_norm", "BTF", eps=1e-5)
     x = (100.0 + rng.standard_normal((2, 4, 64))).astype(np.float16)
     y = stable(x, expected, "float16", accumulate="float16").astype(np.float16)

@@ -4,7 +4,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from harness.results_read import read_many
+from harness.results.read import read_many
 
 ROOT = Path(__file__).resolve().parents[2]
 

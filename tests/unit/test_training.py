@@ -6,10 +6,10 @@ import json
 import numpy as np
 import pytest
 
-from harness import training
-from harness.case import Case, params_text
-from harness.inputs import make_inputs
-from harness.ops import op_semantics
+from harness.cases.inputs import make_inputs
+from harness.cases.model import Case, params_text
+from harness.numerics import running as training
+from harness.ops.registry import op_semantics
 from tests.support import run_cells
 
 ADAPTERS = "tests.training_adapters:SPECS"

@@ -2,9 +2,9 @@
 numpy test adapters of tests/training_adapters.py."""
 import pytest
 
-from harness.claims import load_claims
-from harness.runner import Runner
-from harness.yamlsource import CaseError
+from harness.cases.yamlsource import CaseError
+from harness.claims.load import load_claims
+from harness.execution.runner import Runner
 
 ADAPTERS = "tests.training_adapters:SPECS"
 

@@ -3,9 +3,9 @@ import json
 
 import pytest
 
-from harness.case import Case
-from harness.results_read import read
-from harness.runner import Runner
+from harness.cases.model import Case
+from harness.execution.runner import Runner
+from harness.results.read import read
 
 
 @pytest.fixture(autouse=True)

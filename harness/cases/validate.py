@@ -1,0 +1,51 @@
+"""JSON-schema validation of YAML files, reported as one line naming file, line and key."""
+from __future__ import annotations
+
+import jsonschema
+
+from harness.cases.yamlsource import CaseError
+
+
+def one_or_list(schema: dict) -> dict:
+    """A value, or a non-empty list of values (a grid)."""
+    return {"anyOf": [schema, {"type": "array", "items": schema, "minItems": 1}]}
+
+
+def line_of(lines: dict, path) -> int:
+    """The line of the deepest part of ``path`` that the YAML source recorded."""
+    path = tuple(path)
+    while path and path not in lines:
+        path = path[:-1]
+    return lines.get(path, 1)
+
+
+def schema_error(file, data, lines, schema: dict) -> CaseError | None:
+    """The most relevant violation of ``schema`` as a one-line CaseError, or None."""
+    validator = jsonschema.Draft202012Validator(schema)
+    err = jsonschema.exceptions.best_match(validator.iter_errors(data))
+    if err is None:
+        return None
+    if err.validator == "anyOf" and err.context:
+        # scalar-or-list: explain against the branch the value was written in
+        branch = 1 if isinstance(err.instance, list) else 0
+        sub = [e for e in err.context if e.schema_path and e.schema_path[0] == branch] or list(err.context)
+        err = jsonschema.exceptions.best_match(sub) or err
+    path = list(err.absolute_path)
+    tail = []
+    for p in reversed(path):
+        if not isinstance(p, str):
+            break
+        tail.insert(0, p)
+    key = ".".join(tail) or None
+    if err.validator == "additionalProperties" and isinstance(err.instance, dict):
+        allowed = set(err.schema.get("properties", {}))
+        extra = sorted(k for k in err.instance if k not in allowed)
+        if extra:
+            return CaseError(file, line_of(lines, path + [extra[0]]), extra[0],
+                             f"unknown key (allowed: {', '.join(sorted(allowed))})")
+    if err.validator == "required":
+        return CaseError(file, line_of(lines, path), key, err.message)
+    msg = err.message
+    if len(msg) > 200:
+        msg = msg[:200] + "..."
+    return CaseError(file, line_of(lines, path), key, msg)

@@ -1,0 +1,175 @@
+"""Runs one cell (case x adapter): inputs -> reference, achievable error and adapter -> verdict -> Result."""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from harness.adapters import registry
+from harness.cases.inputs import make_inputs
+from harness.claims.evaluate import evaluate, to_result
+from harness.execution.dispatch import Dispatcher
+from harness.execution.explain import explain
+from harness.execution.judge import judge_cell
+from harness.expectations.outcomes import Expectations, claim_outcome, outcome
+from harness.results.read import read
+from harness.results.record import ClaimResult, Result, clean
+from harness.results.write import Writer
+from harness.workers.pool import DEFAULT_CELL_TIMEOUT, DEFAULT_STARTUP_TIMEOUT, WorkerPool
+
+
+def _content(d: dict) -> str:
+    """A case's or claim's record without its location: what decides whether a recorded cell is still valid."""
+    return json.dumps({k: v for k, v in clean(d).items() if k not in ("file", "line")}, sort_keys=True,
+                      default=str)
+
+
+def _same_versions(a: dict, b: dict) -> bool:
+    return {k: str(v) for k, v in (a or {}).items()} == {k: str(v) for k, v in (b or {}).items()}
+
+
+class Runner:
+    """Runs cells and claims with one worker pool and streams their records.
+
+    With ``resume``, the records already in ``results_path`` for this environment
+    are reused: a cell (or claim) recorded with the same case (claim) content and
+    the same framework versions is not run again, and new records are appended."""
+
+    def __init__(self, env: str, results_path=None, adapters=None, cell_timeout=DEFAULT_CELL_TIMEOUT,
+                 startup_timeout=DEFAULT_STARTUP_TIMEOUT, resume=False, expectations=None, jobs=1):
+        specs = registry()
+        if adapters:
+            unknown = [a for a in adapters if a not in specs]
+            if unknown:
+                raise ValueError(f"unknown adapter(s) {', '.join(unknown)}; known: {', '.join(sorted(specs))}")
+            specs = {a: specs[a] for a in adapters}
+        self.specs = specs
+        self.env = env
+        self.cell_timeout = cell_timeout
+        self.jobs = max(1, int(jobs or 1))
+        self.pool = WorkerPool(specs, startup_timeout, jobs=self.jobs if self.jobs > 1 else None)
+        self.dispatcher = None
+        self._recorded: dict[tuple, object] = {}
+        self.resumed = 0
+        if resume and results_path and Path(results_path).is_file():
+            rf = read(results_path)
+            for r in rf.results:
+                if r.env == env:
+                    self._recorded[("case", r.adapter, r.case_id)] = r
+            for c in rf.claims:
+                if c.env == env:
+                    self._recorded[("claim", c.adapter, c.claim_id)] = c
+        self.writer = Writer(results_path, env, resume=resume) if results_path else None
+        self._announced: set[str] = set()
+        self.expectations = expectations if expectations is not None else Expectations()
+
+    def _judge(self, result):
+        """Set a cell's or claim's outcome (expected / unexpected) from the run's expectations."""
+        entry = self.expectations.entry_for(result)
+        if isinstance(result, ClaimResult):
+            result.outcome = claim_outcome(result.verdict, entry)
+        else:
+            result.outcome = outcome(result.status, entry)
+        result.expectation = entry.to_dict() | {"file": entry.file, "line": entry.line} if entry else None
+        return result
+
+    def _versions_now(self, adapter: str) -> dict:
+        """The adapter's framework versions in this run (starts its worker if needed)."""
+        w = self.pool.worker_for(adapter)
+        if not w.alive() and not w.start_failure:
+            w.ensure_started()
+        return w.versions.get(adapter, {})
+
+    def _already(self, kind: str, adapter: str, key: str, content: dict):
+        """The recorded result of this cell or claim when resuming and it is still valid, else None."""
+        rec = self._still_recorded(kind, adapter, key, content)
+        if rec is not None:
+            self.resumed += 1
+        return rec
+
+    def _still_recorded(self, kind: str, adapter: str, key: str, content: dict):
+        """What ``_already`` returns, without counting it (the dispatcher asks too)."""
+        rec = self._recorded.get((kind, adapter, key))
+        if rec is None:
+            return None
+        if _content(rec.case if kind == "case" else rec.claim) != _content(content):
+            return None
+        if kind == "case" and rec.status == "skipped":
+            pass  # a skip does not depend on framework versions
+        elif not _same_versions(rec.versions, self._versions_now(adapter)):
+            return None
+        return rec
+
+    @property
+    def adapter_names(self) -> list[str]:
+        return list(self.specs)
+
+    def dispatch(self, cells) -> None:
+        """Send these cells ((case, adapter) in the order run_cell will ask for them) to their workers ahead
+        of time, at most ``jobs`` workers busy at once (nothing with ``jobs`` 1)."""
+        if self.jobs > 1 and self.dispatcher is None:
+            cells = [(c, a) for c, a in cells if a in self.specs]
+            if cells:
+                self.dispatcher = Dispatcher(self, cells).start()
+
+    def run_cell(self, case, adapter: str) -> Result:
+        done = self._already("case", adapter, case.id, case.to_dict()) if self._recorded else None
+        if done is not None:
+            return self._judge(done)
+        got = self.dispatcher.take(case, adapter) if self.dispatcher is not None else None
+        if got is not None and got.error is not None:
+            raise got.error
+        if got is not None:
+            t0 = time.perf_counter() - got.duration
+            inputs, reply = got.inputs, got.reply
+        else:
+            t0 = time.perf_counter()
+            inputs = make_inputs(case)
+            reply = self.pool.call(adapter, case, inputs, self.cell_timeout)
+        if adapter not in self._announced and reply.versions:
+            self._announced.add(adapter)
+            if self.writer:
+                self.writer.adapter(adapter, reply.versions)
+        judged = judge_cell(case, inputs, reply)
+        result = Result(
+            case_id=case.id, adapter=adapter, env=self.env, status=judged.status, versions=reply.versions,
+            metrics=judged.metrics, message=reply.message, traceback=reply.traceback, snippet=reply.snippet,
+            duration=time.perf_counter() - t0, case=case.to_dict(), absent=reply.absent,
+        )
+        if judged.status == "diverge":
+            result.fingerprint = judged.fingerprint()
+            result.message = explain(case, result)
+        self._judge(result)
+        if self.writer:
+            self.writer.write(result)
+        return result
+
+    def run_claim(self, claim, adapter: str):
+
+        done = self._already("claim", adapter, claim.id, claim.to_dict()) if self._recorded else None
+        if done is not None:
+            return self._judge(done)
+        t0 = time.perf_counter()
+        verdict, versions = evaluate(claim, self.pool, adapter, self.cell_timeout)
+        result = self._judge(to_result(claim, adapter, self.env, verdict, versions, time.perf_counter() - t0))
+        if self.writer:
+            self.writer.write(result)
+        return result
+
+    def record_skip(self, case, adapter: str, reason: str) -> Result:
+        done = self._already("case", adapter, case.id, case.to_dict()) if self._recorded else None
+        if done is not None and done.status == "skipped":
+            return self._judge(done)
+        result = self._judge(Result(case_id=case.id, adapter=adapter, env=self.env, status="skipped",
+                                    message=reason, case=case.to_dict()))
+        if self.writer:
+            self.writer.write(result)
+        return result
+
+    def close(self):
+        if self.dispatcher is not None:
+            self.dispatcher.close()
+            self.dispatcher = None
+        self.pool.close()
+        if self.writer:
+            self.writer.close()

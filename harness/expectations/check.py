@@ -1,0 +1,49 @@
+"""``normconf expectations check``: judge results files against the expectations files as they are now.
+
+Every record is given the outcome a run would give it today; the command prints one line per unexpected
+record and per stale entry (an entry that matches no record of the environments read), then a count.
+Exit 0 when everything is as expected, 1 when a record is unexpected, 2 when an expectations file is
+broken (or, with ``strict``, an entry is stale).
+"""
+from __future__ import annotations
+
+import sys
+
+from harness.expectations.outcomes import Expectations, claim_outcome, describe_unexpected, outcome
+from harness.results.read import read_many
+from harness.text.inert import printable
+
+
+def check(paths, expectation_files, *, strict: bool = False, relative_to=None) -> int:
+    """Print the unexpected records of ``paths`` and the stale entries; return the exit status."""
+    exp = Expectations.load(expectation_files, relative_to=relative_to)
+    for e in exp.errors:
+        print(f"normconf: {printable(e)}", file=sys.stderr)
+    if exp.errors:
+        return 2
+    merged = read_many(paths)
+    for p in merged.problems:
+        print(f"normconf: warning: {printable(p)}", file=sys.stderr)
+    bad, n = [], 0
+    for r in sorted(merged.results.values(), key=lambda r: (r.env, r.case_id, r.adapter)):
+        n += 1
+        entry = exp.entry_for(r)
+        if outcome(r.status, entry) == "unexpected":
+            bad.append(f"{r.case_id} [{r.adapter}@{r.env}]: {describe_unexpected(r.status, entry)}")
+    for c in sorted(merged.claims.values(), key=lambda c: (c.env, c.claim_id, c.adapter)):
+        n += 1
+        entry = exp.entry_for(c)
+        if claim_outcome(c.verdict, entry) == "unexpected":
+            want = entry.verdict if entry else "holds"
+            bad.append(f"claim {c.claim_id} [{c.adapter}@{c.env}]: {c.verdict}, expected {want}")
+    for line in bad:
+        print(f"unexpected: {printable(line)}")
+    envs = {r.env for r in merged.results.values()} | {c.env for c in merged.claims.values()}
+    stale = [e for e in exp.stale() if not e.env or e.env in envs]
+    for e in stale:
+        print(f"{'error' if strict else 'warning'}: stale expectation {e.where}: {printable(e.names)} "
+              "matches no record")
+    print(f"normconf: {n} records, {len(bad)} unexpected, {len(stale)} stale expectation(s)")
+    if stale and strict:
+        return 2
+    return 1 if bad else 0

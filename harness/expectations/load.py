@@ -1,0 +1,96 @@
+"""TODO"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+from harness.cases.load import EXPECTATIONS_DIR
+from harness.cases.validate import line_of, schema_error
+from harness.cases.yamlsource import CaseError, load_yaml, read_source
+from harness.expectations.entry import Entry
+from harness.ops.dtypes import DTYPES
+from harness.results.record import STATUSES, VERDICTS
+
+_ID = {"type": "string", "minLength": 1, "maxLength": 300}
+
+
+_ADAPTER = {"type": "string", "minLength": 1, "maxLength": 100}
+
+
+_ENTRY = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["id", "adapter", "reason"],
+    "properties": {
+        "id": {"anyOf": [_ID, {"type": "array", "items": _ID, "minItems": 1}]},
+        "adapter": {"anyOf": [_ADAPTER, {"type": "array", "items": _ADAPTER, "minItems": 1}]},
+        "env": {"type": "string", "minLength": 1},
+        "versions": {"type": "object", "additionalProperties": {"type": "string", "minLength": 1}},
+        "dtype": {"anyOf": [{"enum": list(DTYPES)}, {"type": "array", "items": {"enum": list(DTYPES)},
+                                                     "minItems": 1}]},
+        "device": {"type": "string", "minLength": 1},
+        "status": {"anyOf": [{"enum": [s for s in STATUSES if s not in ("unsupported", "skipped")]},
+                             {"type": "array", "minItems": 1,
+                              "items": {"enum": [s for s in STATUSES if s not in ("unsupported", "skipped")]}}]},
+        "verdict": {"enum": [v for v in VERDICTS if v != "unsupported"]},
+        "reason": {"type": "string", "minLength": 1},
+        "url": {"type": "string", "pattern": "^https?://"},
+    },
+    "oneOf": [{"required": ["status"]}, {"required": ["verdict"]}],
+}
+
+
+SCHEMA = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["expectations"],
+    "properties": {"expectations": {"type": "array", "items": _ENTRY}},
+}
+
+
+def _check_specifier(spec: str) -> str | None:
+
+    try:
+        SpecifierSet(spec)
+    except InvalidSpecifier:
+        return f"'{spec}' is not a version range such as '>=2.4,<2.14'"
+    return None
+
+
+def load_file(path, display: str | None = None) -> list[Entry]:
+    """Load and validate one expectations file. Raises CaseError (one line)."""
+    file = display or str(path)
+    text = read_source(path, file)
+    data, lines = load_yaml(text, file)
+    if data is None:
+        raise CaseError(file, 1, None, "empty file (expected a mapping with 'expectations')")
+    err = schema_error(file, data, lines, SCHEMA)
+    if err is not None:
+        raise err
+    out = []
+    for i, e in enumerate(data["expectations"]):
+        line = line_of(lines, ("expectations", i))
+        for name, spec in (e.get("versions") or {}).items():
+            problem = _check_specifier(spec)
+            if problem:
+                raise CaseError(file, line_of(lines, ("expectations", i, "versions", name)), f"versions.{name}",
+                                problem)
+        status = e.get("status", ())
+        out.append(Entry(
+            id=e["id"] if isinstance(e["id"], str) else tuple(e["id"]),
+            adapter=e["adapter"] if isinstance(e["adapter"], str) else tuple(e["adapter"]),
+            reason=" ".join(e["reason"].split()),
+            status=tuple([status] if isinstance(status, str) else status), verdict=e.get("verdict", ""),
+            env=e.get("env", ""), versions=tuple(sorted((e.get("versions") or {}).items())),
+            dtype=tuple([e["dtype"]] if isinstance(e.get("dtype"), str) else e.get("dtype", ())),
+            device=e.get("device", ""), url=e.get("url", ""), file=file, line=line))
+    return out
+
+
+def discover(cases_root) -> list[Path]:
+    root = Path(cases_root) / EXPECTATIONS_DIR
+    if not root.is_dir():
+        return []
+    return sorted(p for p in root.rglob("*.yaml") if p.is_file())

@@ -1,0 +1,13 @@
+"""The fingerprint: why an output differs from the reference, found by searching a family of semantics.
+
+* :mod:`.family`: the candidate semantics (other axes, groups, epsilons, variance estimators) and their
+  differences in words;
+* :mod:`.forward`: the fingerprint of a forward output (:func:`fingerprint`);
+* :mod:`.training`: the fingerprints of gradients and running statistics.
+
+It runs only on a divergence; :mod:`harness.numerics` says what and how close, this package says why.
+"""
+from .forward import fingerprint
+from .training import fingerprint_backward, fingerprint_running_stats
+
+__all__ = ["fingerprint", "fingerprint_backward", "fingerprint_running_stats"]

@@ -1,0 +1,29 @@
+"""The vocabulary every other package speaks: operators, named axes, dtypes and named semantics.
+
+* :mod:`.registry`: the operator registry (one :class:`Op` per operator: its keys, checks and semantics);
+* :mod:`.layouts`: named axes (``BTF``, ``NCHW``, ...) and their permutations;
+* :mod:`.semantics`: :class:`Semantics`, a named reduction (which axes, centred or not, epsilon, affine axes);
+* :mod:`.dtypes`: the case dtypes and their numpy types.
+
+It imports nothing else of the harness. ``from harness import ops; ops.get("group_norm")`` reads the registry.
+"""
+from .dtypes import DTYPES, np_dtype
+from .layouts import LAYOUTS, Layout
+from .registry import (
+                       CHECK_PARAMS,
+                       CHECKS,
+                       NAMED_SEMANTICS,
+                       NAMES,
+                       OPS,
+                       PARAMS,
+                       Op,
+                       get,
+                       op_semantics,
+                       paper_layer_norm,
+                       takers,
+                       words,
+)
+from .semantics import Semantics, param_shape
+
+__all__ = ["CHECKS", "CHECK_PARAMS", "DTYPES", "LAYOUTS", "NAMED_SEMANTICS", "NAMES", "OPS", "PARAMS", "Layout", "Op",
+           "Semantics", "get", "np_dtype", "op_semantics", "paper_layer_norm", "param_shape", "takers", "words"]

@@ -1,0 +1,141 @@
+"""The operator registry: everything normconf knows about an operator, in one place.
+
+Each :class:`Op` declares the case keys it takes beyond the common ones, which
+of them it needs, whether it needs a spatial axis, whether it has a bias,
+which checks it supports, its id token and display name, and its semantics:
+the named reduction it is defined to compute (DESIGN.md). The case loader,
+claims, inputs, the reference, the report and the adapters' shared checks ask
+this module; only adapters (their API mapping) and case files name operators.
+
+Adding a variant is one entry here, the adapters that have it, and cases.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from harness.ops.layouts import Layout
+from harness.ops.semantics import Semantics
+
+#: checks a case can ask for (``check:``); each op lists the ones it supports
+CHECKS = ("forward", "backward", "running_stats")
+
+#: op-specific case keys: JSON schema of one value, and the id token of a value
+PARAMS: dict[str, tuple[dict, Callable[[object], str]]] = {
+    "groups": ({"type": "integer", "minimum": 1}, lambda v: f"g{v}"),
+    "axes": ({"type": "string", "pattern": "^[A-Z]+$"}, lambda v: f"over-{v}"),
+    "affine_axes": ({"type": "string", "pattern": "^[A-Z]+$"}, lambda v: f"affine-over-{v}"),
+    "momentum": ({"type": "number", "exclusiveMinimum": 0, "maximum": 1}, lambda v: f"mom{v:g}"),
+    "steps": ({"type": "integer", "minimum": 1, "maximum": 1000}, lambda v: f"steps{v}"),
+}
+#: keys a check needs, with their defaults
+CHECK_PARAMS = {"running_stats": {"momentum": 0.1, "steps": 3}}
+
+
+@dataclass(frozen=True)
+class Op:
+    name: str
+    title: str  # what a user calls it: "LayerNorm"
+    token: str  # short form in generated ids
+    #: how the statistics axes follow from the case: "non-channel" (every axis but
+    #: the channel), "axes" (``axes``, default the last axis), "group" (the channels
+    #: of a group plus ``axes``, default every spatial axis), "spatial"
+    reduce: str
+    params: frozenset = frozenset()  # op-specific case keys it takes
+    required: frozenset = frozenset()  # of those, the ones a case must give
+    center: bool = True  # subtracts the mean (False: RMS)
+    bias: bool = True  # has a beta
+    checks: tuple = ("forward",)
+
+    @property
+    def needs_spatial(self) -> bool:
+        return self.reduce == "spatial"
+
+    @property
+    def grouped(self) -> bool:
+        return self.reduce == "group"
+
+    @property
+    def axes_set_statistics(self) -> bool:
+        """``axes`` alone names the statistics axes (layer-norm-like ops)."""
+        return self.reduce == "axes"
+
+    def semantics(self, layout: str, *, axes=None, groups=None, eps=1e-5, affine_axes=None) -> Semantics:
+        """The semantics the operator is defined to have. For ``axes`` ops the
+        affine transform spans the reduced axes unless ``affine_axes`` names
+        others (Flax's ``feature_axes``); for grouped ops ``axes`` names the axes
+        the statistics span, the group's channels always among them."""
+        lay = Layout(layout)
+        for key, value in (("axes", axes), ("affine_axes", affine_axes)):
+            bad = [a for a in (value or ()) if a not in lay.axes]
+            if bad:
+                raise ValueError(f"{key} {value!r} names {', '.join(bad)}, not an axis of layout {layout}")
+        kw = {"eps": eps, "center": self.center, "bias": self.bias}
+        if self.reduce == "non-channel":
+            return Semantics(layout, tuple(a for a in lay.axes if a != lay.channel), (lay.channel,), **kw)
+        if self.reduce == "axes":
+            ax = lay.ordered(axes or lay.axes[-1:])
+            return Semantics(layout, ax, lay.ordered(affine_axes) if affine_axes else ax, **kw)
+        if self.reduce == "group":
+            if groups is None:
+                raise ValueError(f"{self.name} needs groups")
+            stat = lay.ordered(set(axes) | {lay.channel}) if axes else (lay.channel,) + lay.spatial
+            return Semantics(layout, stat, (lay.channel,), groups=groups, **kw)
+        if self.reduce == "spatial":
+            if not lay.spatial:
+                raise ValueError(f"{self.name} needs a spatial axis; layout {layout} has none")
+            return Semantics(layout, lay.spatial, (lay.channel,), **kw)
+        raise AssertionError(self.reduce)
+
+
+_AXES = frozenset({"axes", "affine_axes"})
+_REGISTRY: tuple[Op, ...] = (
+    Op("batch_norm", "BatchNorm", "bn", "non-channel", params=frozenset({"momentum", "steps"}),
+       checks=("forward", "backward", "running_stats")),
+    Op("layer_norm", "LayerNorm", "ln", "axes", params=_AXES, checks=("forward", "backward")),
+    Op("layer_norm_no_bias", "LayerNorm without bias", "ln-nobias", "axes", params=_AXES, bias=False,
+       checks=("forward", "backward")),
+    Op("group_norm", "GroupNorm", "gn", "group", params=frozenset({"groups", "axes"}),
+       required=frozenset({"groups"}), checks=("forward", "backward")),
+    Op("instance_norm", "InstanceNorm", "in", "spatial", checks=("forward", "backward")),
+    Op("rms_norm", "RMSNorm", "rms", "axes", params=_AXES, center=False, bias=False,
+       checks=("forward", "backward")),
+)
+OPS: dict[str, Op] = {op.name: op for op in _REGISTRY}
+#: op names in display order
+NAMES: tuple[str, ...] = tuple(OPS)
+
+
+def paper_layer_norm(layout: str, eps=1e-5) -> Semantics:
+    """Layer Norm as the Group Normalization paper defines it (Eq. 4 and 6):
+    statistics over every non-batch axis, a per-channel affine transform."""
+    lay = Layout(layout)
+    return Semantics(layout, lay.non_batch, (lay.channel,), eps=eps)
+
+
+#: reference semantics a claim can name besides an op's own (``expect: {semantics: NAME}``)
+NAMED_SEMANTICS: dict[str, tuple[str, Callable[..., Semantics]]] = {
+    "paper_layer_norm": ("Layer Norm as the Group Normalization paper's Eq. 4 and 6 define it", paper_layer_norm),
+}
+
+
+def get(name: str) -> Op:
+    try:
+        return OPS[name]
+    except KeyError:
+        raise ValueError(f"unknown op {name!r}; known: {', '.join(NAMES)}") from None
+
+
+def takers(key: str) -> list[str]:
+    """The ops that take an op-specific key."""
+    return [op.name for op in _REGISTRY if key in op.params]
+
+
+def words(names) -> str:
+    """'a', 'a and b', 'a, b and c'."""
+    names = list(names)
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def op_semantics(op: str, layout: str, **kw) -> Semantics:
+    return get(op).semantics(layout, **kw)

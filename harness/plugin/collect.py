@@ -1,0 +1,132 @@
+"""Collection of the conformance run's YAML files into pytest items.
+
+Below the case root, a case file becomes one item per (case, adapter) with ids
+like ``<case file>::<case id>[<adapter>]``, e.g.
+``cases/x/seed_btf.yaml::gn-btf-g1-eps1e-05-float32[torch]``; a claims file
+(below ``claims/``) one item per (claim, adapter) it names; an expectations
+file one item that passes when the file is valid. A bad file (or a duplicate
+case id, or a claim naming an unknown adapter) becomes one failing item
+carrying its one-line error; the other files are collected as usual.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from harness.adapters import registry
+from harness.cases.load import CLAIMS_DIR, CaseError, load_file
+from harness.claims.load import load_claims
+from harness.expectations.load import load_file as load_expectations_file
+from harness.plugin.items import CaseItem, ClaimItem
+from harness.plugin.options import adapter_names, cases_root, expectations_dir
+
+_SEEN = pytest.StashKey[dict]()
+
+
+def pytest_configure(config):
+    config.stash[_SEEN] = {}
+
+
+def pytest_collect_file(parent, file_path: Path):
+    if file_path.suffix in (".yaml", ".yml"):
+        root = cases_root(parent.config)
+        resolved = file_path.resolve()
+        if expectations_dir(parent.config) in resolved.parents:
+            return ExpectationsFile.from_parent(parent, path=file_path)
+        if root in resolved.parents:
+            if (root / CLAIMS_DIR) in resolved.parents:
+                return ClaimFile.from_parent(parent, path=file_path)
+            return CaseFile.from_parent(parent, path=file_path)
+    return None
+
+
+def _as_case_error(file, e: Exception) -> CaseError:
+    if isinstance(e, CaseError):
+        return e
+    return CaseError(file, 0, None, f"cannot load: {type(e).__name__}: {e}")
+
+
+class CaseFile(pytest.File):
+    def collect(self):
+        rel = os.path.relpath(self.path, self.config.rootpath)
+        try:
+            cases = load_file(self.path, max_elements=self.config.getoption("--max-elements"), display=rel)
+        except Exception as e:  # noqa: BLE001 - one bad file is one failing item; the others still run
+            yield CaseFileError.from_parent(self, name="<invalid case file>", error=_as_case_error(rel, e))
+            return
+        seen = self.config.stash[_SEEN]
+        for c in cases:
+            if c.id in seen:
+                first = seen[c.id]
+                err = CaseError(rel, c.line, "id", f"duplicate case id '{c.id}' (also in {first})")
+                yield CaseFileError.from_parent(self, name="<invalid case file>", error=err)
+                return
+        for c in cases:
+            seen[c.id] = f"{c.file}:{c.line}"
+        names = adapter_names(self.config)
+        if names is None:
+            names = list(registry())
+        for c in cases:
+            for a in names:
+                yield CaseItem.from_parent(self, name=f"{c.id}[{a}]", case=c, adapter=a)
+
+
+class ClaimFile(pytest.File):
+    def collect(self):
+
+        rel = os.path.relpath(self.path, self.config.rootpath)
+        try:
+            claims = load_claims(self.path, display=rel)
+        except Exception as e:  # noqa: BLE001 - one bad file is one failing item; the others still run
+            yield CaseFileError.from_parent(self, name="<invalid claims file>", error=_as_case_error(rel, e))
+            return
+        selected = adapter_names(self.config)
+        known = registry()
+        for c in claims:
+            for a in c.adapters:
+                if a not in known:
+                    err = CaseError(rel, c.line, "adapters", f"unknown adapter '{a}' in claim '{c.id}'")
+                    yield CaseFileError.from_parent(self, name=f"<invalid claim {c.id}>", error=err)
+                    continue
+                if selected is None or a in selected:
+                    yield ClaimItem.from_parent(self, name=f"{c.id}[{a}]", claim=c, adapter=a)
+
+
+class ExpectationsFile(pytest.File):
+    """An expectations file: one item that fails with the file's one-line error when it is bad."""
+
+    def collect(self):
+        rel = os.path.relpath(self.path, self.config.rootpath)
+        try:
+            load_expectations_file(self.path, rel)
+        except Exception as e:  # noqa: BLE001 - a bad file is one failing item
+            yield CaseFileError.from_parent(self, name="<invalid expectations file>", error=_as_case_error(rel, e))
+            return
+        yield ExpectationsOK.from_parent(self, name="<expectations>")
+
+
+class ExpectationsOK(pytest.Item):
+    def runtest(self):
+        pass
+
+    def reportinfo(self):
+        return self.path, 0, "expectations file"
+
+
+class CaseFileError(pytest.Item):
+    def __init__(self, *, error: CaseError, **kw):
+        super().__init__(**kw)
+        self.error = error
+
+    def runtest(self):
+        raise self.error
+
+    def repr_failure(self, excinfo):
+        if isinstance(excinfo.value, CaseError):
+            return str(excinfo.value)
+        return super().repr_failure(excinfo)
+
+    def reportinfo(self):
+        return self.path, max(self.error.line - 1, 0), str(self.error)

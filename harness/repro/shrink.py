@@ -1,0 +1,174 @@
+"""Shrinking a divergent cell to the smallest case that still shows it.
+
+Before ``normconf repro`` writes a reproducer it looks for a smaller case with
+the same divergence: smaller sizes axis by axis, then fewer groups (and the
+channel axis again), by running the adapter on each candidate in a worker
+(:class:`harness.execution.runner.Runner`). A candidate is kept only when it ends the
+same way with the same explanation (:func:`signature`): the same status, and
+for a divergence the fingerprint's explanation with its numbers masked (or,
+for a failed ``expect: raises``, the same expectation message with numbers
+masked; for an error, the same exception type). The search is bounded by a
+budget of adapter calls; when nothing smaller keeps the explanation, the
+original case is kept.
+
+``normconf fuzz`` asks for more (``simpler``, ``prepare``, ``accept``): first
+each key one step simpler (the candidates ``simpler`` proposes, such as the
+case file's default epsilon, dtype, affine or input distribution), then the
+sizes and groups as above; each candidate is given its own id first
+(``prepare``), and is kept only when it also passes ``accept`` (still not
+covered by an expectation).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+
+from harness.ops.layouts import Layout
+
+DEFAULT_BUDGET = 40
+_NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
+_PAREN = re.compile(r"\([^()]*\)")
+
+
+def masked(text: str) -> str:
+    """``text`` with every number replaced by ``#`` and parenthesised remarks removed."""
+    t = _NUMBER.sub("#", text or "")
+    prev = None
+    while prev != t:  # nested parentheses, innermost first
+        prev, t = t, _PAREN.sub("", t)
+    return " ".join(t.split())
+
+
+def explanation(result) -> str:
+    """The words that say why a cell ended as it did."""
+    if result.status == "diverge":
+        if result.explanation:
+            return result.explanation
+        m = result.metrics
+        return str(m.expected_error or m.shape_mismatch or m.nonfinite or "")
+    if result.status == "error":
+        return (result.message or "").split(":", 1)[0]
+    return ""
+
+
+def signature(result) -> tuple:
+    """What must stay the same while shrinking: the status and the explanation without its numbers
+    (for NaN outputs, without the clause on how far the finite outputs are off)."""
+    text = explanation(result)
+    if result.status == "error":
+        return (result.status, text)
+    parts = [p for p in masked(text).split("; ") if not p.startswith("the finite outputs differ")]
+    best = result.fingerprint.best if result.status == "diverge" and result.fingerprint else None
+    best_key = None
+    if best:
+        best_key = tuple(sorted((k, v) for k, v in best.items() if k not in ("groups", "eps")))
+    return (result.status, tuple(parts), best_key)
+
+
+def shape_text(case) -> str:
+    return "x".join(f"{a}{n}" for a, n in case.sizes)
+
+
+def describe(case) -> str:
+    """Shape (and groups) of a case in one token: B2xT5xF64, B2xT5xF6 g2."""
+    return shape_text(case) + (f" g{case.groups}" if case.groups is not None else "")
+
+
+@dataclass
+class Shrunk:
+    original: object  # Case
+    case: object  # the smallest case found (the original when nothing smaller keeps the explanation)
+    result: object  # the Result of running ``case`` now
+    original_result: object  # the Result of running the original case now
+    calls: int = 0
+    tried: list[str] = field(default_factory=list)
+    note: str = ""
+
+    @property
+    def changed(self) -> bool:
+        return self.case != self.original
+
+
+def _valid(case) -> bool:
+    lay = Layout(case.layout)
+    if case.groups is not None and not case.expect:
+        if case.groups > case.size[lay.channel] or case.size[lay.channel] % case.groups:
+            return False
+    return True
+
+
+def _smaller(n: int) -> list[int]:
+    """Candidate sizes below ``n``, smallest first."""
+    return sorted({v for v in (1, 2, 3, 4, n // 4, n // 2, n - 1) if 1 <= v < n})
+
+
+def _with_size(case, axis: str, n: int):
+    sizes = tuple((a, n if a == axis else v) for a, v in case.sizes)
+    return replace(case, sizes=sizes)
+
+
+def shrink(case, adapter: str, runner, budget: int = DEFAULT_BUDGET, log=None, *, simpler=None, prepare=None,
+           accept=None) -> Shrunk:
+    """Search for the smallest case that ``adapter`` still gets wrong the same way (at most ``budget`` calls).
+
+    ``simpler(case)``: (what changed, candidate) pairs one key simpler than ``case``, tried before the
+    sizes; ``prepare(candidate)``: the case to run for a candidate (or None to skip it);
+    ``accept(result)``: a further condition for keeping a candidate."""
+    first = runner.run_cell(case, adapter)
+    out = Shrunk(case, case, first, first, calls=1)
+    if first.status not in ("diverge", "error"):
+        out.note = f"not shrunk: the cell is {first.status} here"
+        return out
+    target = signature(first)
+    best, best_result = case, first
+    seen = {case}
+
+    def attempt(cand, what="") -> bool:
+        nonlocal best, best_result
+        if cand in seen or out.calls >= budget or not _valid(cand):
+            return False
+        seen.add(cand)
+        if prepare is not None:
+            cand = prepare(cand)
+            if cand is None:
+                return False
+        r = runner.run_cell(cand, adapter)
+        out.calls += 1
+        ok = signature(r) == target and (accept is None or accept(r))
+        out.tried.append(f"{what + ': ' if what else ''}{describe(cand)}: {r.status}"
+                         f"{' (same explanation)' if ok else ''}")
+        if log:
+            log(out.tried[-1])
+        if ok:
+            best, best_result = cand, r
+        return ok
+
+    def shrink_axis(axis):
+        for n in _smaller(best.size[axis]):
+            if out.calls >= budget:
+                return
+            if attempt(_with_size(best, axis, n)):
+                return
+
+    if simpler is not None:
+        progress = True
+        while progress and out.calls < budget:
+            progress = any(attempt(cand, what) for what, cand in simpler(best))
+    lay = Layout(case.layout)
+    # sizes per axis: the batch axis last (the other axes decide what the statistics span)
+    order = [a for a in lay.axes if a != lay.batch] + [lay.batch]
+    for axis in order:
+        shrink_axis(axis)
+    if best.groups is not None:
+        C = best.size[lay.channel]
+        for g in sorted({1, 2, best.groups // 2} - {best.groups}):
+            if g >= 1 and g < best.groups and (best.expect or C % g == 0) and attempt(replace(best, groups=g)):
+                break
+        shrink_axis(lay.channel)
+    out.case, out.result = best, best_result
+    if best != case:
+        out.note = (f"shrunk from {describe(case)} to {describe(best)} in {out.calls} adapter calls; "
+                    f"same explanation: {explanation(best_result)}")
+    else:
+        out.note = f"not shrunk: no smaller case kept the explanation ({out.calls} adapter calls)"
+    return out
