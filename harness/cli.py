@@ -1,11 +1,14 @@
-"""The ``normconf`` command (also ``python -m harness``)."""
+"""The ``normconf`` command (also ``python -m harness``): the parser and one thin function per command.
+
+Each command imports its package when it runs, so ``normconf --help`` and one command do not pay for
+the others' imports (pytest and the plugin for ``run``, Jinja2 for ``report``, hypothesis for ``fuzz``).
+"""
 from __future__ import annotations
 
 import argparse
 import sys
 from pathlib import Path
 
-from harness.expectations.load import discover as discover_expectations
 from harness.results.paths import collect
 from harness.text.inert import printable
 
@@ -130,12 +133,13 @@ def _cmd_fuzz(args, rest) -> int:
 def _cmd_expectations_check(args, rest) -> int:
     """Judge every record of RESULTS against the expectations files as they are now."""
     from harness.expectations.check import check
+    from harness.expectations.load import discover
 
     paths = collect(args.results)
     if not paths:
         print("normconf: expectations check needs results files", file=sys.stderr)
         return 2
-    return check(paths, discover_expectations(args.cases), strict=args.strict, relative_to=Path.cwd())
+    return check(paths, discover(args.cases), strict=args.strict, relative_to=Path.cwd())
 
 
 def build_parser() -> argparse.ArgumentParser:

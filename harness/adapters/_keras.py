@@ -37,8 +37,9 @@ if _REQUESTED == "jax":  # before keras creates any array
 
 import keras  # noqa: E402
 
-from harness.adapters.base import Adapter, Output, run_snippet  # noqa: E402
 from harness.ops.layouts import Layout  # noqa: E402
+
+from .base import Adapter, Output, run_snippet  # noqa: E402
 
 _HALF = ("float16", "bfloat16")
 

@@ -24,8 +24,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from harness.adapters.base import Adapter, fmt
 from harness.ops.layouts import Layout, channels_first, permutation
+
+from .base import Adapter, Output, fmt, run_snippet
 
 _SPEC = "https://github.com/onnx/onnx/blob/v1.23.2/docs/Operators.md#{}"
 #: the documented attribute defaults of the ONNX operators (onnx/docs/Operators.md)
@@ -263,7 +264,6 @@ class OnnxBase(Adapter):
         return f"{{'onnx': onnx.__version__, 'opset': {str(self.opset)!r}}}"
 
     def run(self, case, inputs):
-        from harness.adapters.base import Output, run_snippet
         src = self.code(case)
         ns = self.namespace()
         ns.update(np=np, x=inputs.x, gamma=inputs.gamma, beta=inputs.beta, batches=inputs.batches)

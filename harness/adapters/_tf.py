@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-from harness.adapters.base import Output, run_snippet
+from .base import Output, run_snippet
 
 
 def tf_repro(case, code: str, imports: str = "import tensorflow as tf", versions: str = "") -> dict:

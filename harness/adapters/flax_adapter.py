@@ -38,8 +38,9 @@ import flax
 import flax.linen
 import flax.nnx
 
-from harness.adapters.base import eps_kw, fmt
 from harness.ops.layouts import Layout, channels_last, permutation
+
+from .base import eps_kw, fmt
 
 _SRC = "https://github.com/google/flax/blob/v0.12.8/flax/{}/normalization.py"
 
@@ -51,7 +52,7 @@ def _defaults(api: str) -> dict:
     return {op: (1e-5 if op == "batch_norm" else 1e-6, f"{cls}(..., {sig.format(1e-5 if op == 'batch_norm' else 1e-6)})",
                  src) for op, cls in _CLASSES.items()}
 
-from harness.adapters.jax_adapter import JaxBase, axis_arg
+from .jax_adapter import JaxBase, axis_arg
 
 _CLASSES = {"batch_norm": "BatchNorm", "layer_norm": "LayerNorm", "layer_norm_no_bias": "LayerNorm",
             "group_norm": "GroupNorm",

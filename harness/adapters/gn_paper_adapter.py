@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from harness.adapters._tf import run_tf, tape_code, tf_repro
-from harness.adapters.base import Adapter, Output, eps_kw, fmt
 from harness.ops.layouts import Layout, channels_first, permutation
+
+from ._tf import run_tf, tape_code, tf_repro
+from .base import Adapter, Output, eps_kw, fmt
 
 _NOT_GN = "the paper's code is group norm only"
 _REASONS = {

@@ -32,8 +32,9 @@ import jax.numpy as jnp  # noqa: E402
 import jaxlib  # noqa: E402
 import numpy as np  # noqa: E402
 
-from harness.adapters.base import Adapter, Output, eps_kw, fmt, run_snippet  # noqa: E402
 from harness.ops.layouts import Layout  # noqa: E402
+
+from .base import Adapter, Output, eps_kw, fmt, run_snippet  # noqa: E402
 
 
 def axis_arg(idx) -> str:

@@ -15,9 +15,10 @@ pins it): ``RMSNormalization(axis=1)`` does not broadcast its scale.
 """
 from __future__ import annotations
 
-from harness.adapters._keras import SOURCES, KerasBase, axes_arg, axis_arg, keras  # keras, set up by _keras
-from harness.adapters.base import eps_kw
 from harness.ops.layouts import Layout
+
+from ._keras import SOURCES, KerasBase, axes_arg, axis_arg, keras  # keras, set up by _keras
+from .base import eps_kw
 
 _VAR = "epsilon: Small float added to variance to avoid dividing by zero. Defaults to 1e-3."
 #: documented defaults of the Keras 3.15 layers (docstrings, or the signature where the docstring is silent)

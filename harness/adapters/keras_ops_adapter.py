@@ -13,16 +13,10 @@ instead.
 """
 from __future__ import annotations
 
-from harness.adapters._keras import (  # keras, set up by _keras
-    BACKEND_TAGS,
-    SOURCES,
-    KerasBase,
-    axes_arg,
-    axis_arg,
-    keras,
-)
-from harness.adapters.base import eps_kw, fmt
 from harness.ops.layouts import Layout
+
+from ._keras import BACKEND_TAGS, SOURCES, KerasBase, axes_arg, axis_arg, keras  # keras, set up by _keras
+from .base import eps_kw, fmt
 
 _BACKEND_EPS = "epsilon: A lower bound value for the norm. Defaults to `backend.epsilon()`. (keras.config.epsilon(): 1e-7)"
 #: keras.ops: epsilon=None means backend.epsilon(), 1e-7 unless the user changed it

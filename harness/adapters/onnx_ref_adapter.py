@@ -13,7 +13,7 @@ import onnx
 from onnx import helper
 from onnx.reference import ReferenceEvaluator
 
-from harness.adapters._onnx import OnnxBase
+from ._onnx import OnnxBase
 
 
 class _OnnxRef(OnnxBase):

@@ -12,7 +12,7 @@ import onnx
 import onnxruntime as ort
 from onnx import helper
 
-from harness.adapters._onnx import OnnxBase
+from ._onnx import OnnxBase
 
 # kernel failures are recorded as the cell's error; onnxruntime need not also log them
 ort.set_default_logger_severity(3)

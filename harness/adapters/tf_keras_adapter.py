@@ -17,9 +17,10 @@ import sys
 
 import tensorflow as tf
 
-from harness.adapters._tf import run_tf, tape_code, tf_repro
-from harness.adapters.base import Adapter, Output, eps_kw, fmt
 from harness.ops.layouts import Layout
+
+from ._tf import run_tf, tape_code, tf_repro
+from .base import Adapter, Output, eps_kw, fmt
 
 _TK = "https://github.com/keras-team/keras/blob/v2.15.0/keras/layers/normalization/"
 _VAR = "epsilon: Small float added to variance to avoid dividing by zero. Defaults to 1e-3."

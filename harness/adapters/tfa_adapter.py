@@ -18,9 +18,10 @@ import sys
 import tensorflow as tf
 import tensorflow_addons as tfa
 
-from harness.adapters._tf import run_tf, tape_code, tf_repro
-from harness.adapters.base import Adapter, Output, eps_kw
 from harness.ops.layouts import Layout
+
+from ._tf import run_tf, tape_code, tf_repro
+from .base import Adapter, Output, eps_kw
 
 _TFA = "https://github.com/tensorflow/addons/blob/v0.23.0/tensorflow_addons/layers/normalizations.py"
 #: documented defaults of TensorFlow Addons 0.23 (InstanceNormalization is GroupNormalization(groups=-1))

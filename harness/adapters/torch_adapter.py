@@ -12,8 +12,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from harness.adapters.base import Adapter, Output, eps_kw, fmt, run_snippet
 from harness.ops.layouts import Layout, channels_first, permutation
+
+from .base import Adapter, Output, eps_kw, fmt, run_snippet
 
 _DOC = "eps: a value added to the denominator for numerical stability. Default: 1e-5"
 _F32_EPS, _F64_EPS = 2.0 ** -23, 2.0 ** -52

@@ -17,8 +17,8 @@ import onnxruntime as ort
 import onnxscript
 import torch
 
-from harness.adapters.base import Output, run_snippet
-from harness.adapters.torch_adapter import TorchModules, to_numpy, to_torch
+from .base import Output, run_snippet
+from .torch_adapter import TorchModules, to_numpy, to_torch
 
 ort.set_default_logger_severity(3)
 

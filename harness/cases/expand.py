@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from typing import Callable
 
 from harness import ops
-from harness.cases.model import Case, fmt_number
-from harness.cases.yamlsource import CaseError
 from harness.ops.layouts import Layout
+
+from .model import Case, fmt_number
+from .yamlsource import CaseError
 
 #: what each input distribution needs
 DISTRIBUTION_KEYS = {"normal": ("mean", "std"), "uniform": ("low", "high"), "constant": ("value",)}

@@ -11,12 +11,13 @@ import os
 from pathlib import Path
 
 from harness import ops
-from harness.cases.expand import CaseEntry, expand
-from harness.cases.model import AFFINES, DISTRIBUTIONS, Case
-from harness.cases.validate import line_of, one_or_list, schema_error
-from harness.cases.yamlsource import CaseError, check_grid, load_yaml, read_source
 from harness.ops.dtypes import DTYPES
 from harness.ops.layouts import LAYOUTS
+
+from .expand import CaseEntry, expand
+from .model import AFFINES, DISTRIBUTIONS, Case
+from .validate import line_of, one_or_list, schema_error
+from .yamlsource import CaseError, check_grid, load_yaml, read_source
 
 DEFAULT_MAX_ELEMENTS = 1 << 24  # 16 Mi elements: 128 MiB in float64
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import jsonschema
 
-from harness.cases.yamlsource import CaseError
+from .yamlsource import CaseError
 
 
 def one_or_list(schema: dict) -> dict:

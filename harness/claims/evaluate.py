@@ -8,10 +8,11 @@ from __future__ import annotations
 import itertools
 
 from harness.claims import running
-from harness.claims.load import INPUTS, VARIANTS, Claim
-from harness.claims.sides import NotApplicable, side_case
-from harness.claims.trial import Trial, Verdict, call, forward_trial
 from harness.results.record import ClaimResult
+
+from .load import INPUTS, VARIANTS, Claim
+from .sides import NotApplicable, side_case
+from .trial import Trial, Verdict, call, forward_trial
 
 
 def evaluate(claim: Claim, pool, adapter: str, timeout=120.0) -> tuple[Verdict, dict]:

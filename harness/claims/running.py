@@ -17,11 +17,12 @@ from dataclasses import replace
 
 from harness import ops
 from harness.cases.inputs import make_inputs
-from harness.claims.sides import side_case
-from harness.claims.trial import Trial
 from harness.fingerprint.training import fingerprint_running_stats
-from harness.numerics import running as training
+from harness.numerics import running
 from harness.numerics.verdict import judge_outputs
+
+from .sides import side_case
+from .trial import Trial
 
 _WORDS = {"new_batch": "the weight of the new batch", "old_value": "the weight of the old value"}
 
@@ -37,7 +38,6 @@ def running_case(claim, side: dict, input_name: str):
 
 def trial(claim, pool, adapter: str, input_name: str, timeout: float):
     """(Trial or None, reply) for one input, as :func:`harness.claims.trial.forward_trial` returns."""
-
     case = running_case(claim, dict(claim.left), input_name)
     inputs = make_inputs(case)
     reply = pool.call(adapter, case, inputs, timeout)
@@ -49,10 +49,10 @@ def trial(claim, pool, adapter: str, input_name: str, timeout: float):
     if want and passed and passed != want:
         return Trial(input_name, (), False, 0.0,
                      f"the adapter passes momentum as {_WORDS[passed]}; the quote makes it {_WORDS[want]}"), reply
-    update = training.Update(case.momentum, ddof=1 if exp.get("running_var") == "unbiased" else 0)
+    update = running.Update(case.momentum, ddof=1 if exp.get("running_var") == "unbiased" else 0)
     sem = case.semantics
-    refs = training.reference(inputs.x, inputs.batches, sem, update, inputs.gamma, inputs.beta)
-    ach = training.achievable_errors(inputs.x, inputs.batches, refs, sem, case.dtype, update, inputs.gamma,
+    refs = running.reference(inputs.x, inputs.batches, sem, update, inputs.gamma, inputs.beta)
+    ach = running.achievable_errors(inputs.x, inputs.batches, refs, sem, case.dtype, update, inputs.gamma,
                                      inputs.beta)
     names = (["running_mean"] if want else []) + (["running_var"] if exp.get("running_var") else [])
     actual = {"y": reply.y, **reply.arrays}

@@ -8,8 +8,9 @@ import math
 
 from harness import ops
 from harness.cases.model import Case
-from harness.claims.load import INPUTS, SEED, Claim
 from harness.ops.layouts import Layout
+
+from .load import INPUTS, SEED, Claim
 
 
 def _resolve_axes(spec, lay: Layout):

@@ -1,4 +1,10 @@
-"""TODO"""
+"""One input of a claim: the :class:`Trial` (does it hold there, by how much, why not) and the
+:class:`Verdict` over all inputs, and the trial of a forward claim (:func:`forward_trial`).
+
+Both sides run as cases through a worker (:func:`call`). An ``equal`` claim holds on an input when the two
+outputs agree within what stable implementations of both sides reach; a ``reference`` claim when the
+left output agrees with the claimed semantics under the verdict rule.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -6,12 +12,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from harness.cases.inputs import make_inputs
-from harness.claims.sides import expected_semantics, side_case
 from harness.fingerprint.forward import fingerprint
 from harness.numerics.achievable import achievable_error
 from harness.numerics.reference import normalize
 from harness.numerics.verdict import compare, judge
 from harness.ops.layouts import Layout
+
+from .sides import expected_semantics, side_case
 
 
 @dataclass

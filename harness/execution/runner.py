@@ -8,14 +8,15 @@ from pathlib import Path
 from harness.adapters import registry
 from harness.cases.inputs import make_inputs
 from harness.claims.evaluate import evaluate, to_result
-from harness.execution.dispatch import Dispatcher
-from harness.execution.explain import explain
-from harness.execution.judge import judge_cell
 from harness.expectations.outcomes import Expectations, claim_outcome, outcome
 from harness.results.read import read
 from harness.results.record import ClaimResult, Result, clean
 from harness.results.write import Writer
 from harness.workers.pool import DEFAULT_CELL_TIMEOUT, DEFAULT_STARTUP_TIMEOUT, WorkerPool
+
+from .dispatch import Dispatcher
+from .explain import explain
+from .judge import judge_cell
 
 
 def _content(d: dict) -> str:
@@ -145,7 +146,6 @@ class Runner:
         return result
 
     def run_claim(self, claim, adapter: str):
-
         done = self._already("claim", adapter, claim.id, claim.to_dict()) if self._recorded else None
         if done is not None:
             return self._judge(done)

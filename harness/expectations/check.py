@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import sys
 
-from harness.expectations.outcomes import Expectations, claim_outcome, describe_unexpected, outcome
 from harness.results.read import read_many
 from harness.text.inert import printable
+
+from .outcomes import Expectations, claim_outcome, describe_unexpected, outcome
 
 
 def check(paths, expectation_files, *, strict: bool = False, relative_to=None) -> int:

@@ -86,7 +86,6 @@ def any_glob(value: str, globs) -> bool:
 
 def version_in(version: str, spec: str) -> bool:
     """Whether ``version`` satisfies a PEP 440 specifier such as ``>=2.4,<2.14``."""
-
     try:
         return Version(version.split("+")[0]) in SpecifierSet(spec)
     except (InvalidSpecifier, InvalidVersion):

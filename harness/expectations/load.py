@@ -1,4 +1,8 @@
-"""TODO"""
+"""Expectations files: their schema and loading, every error one line naming file, line and key.
+
+Files are ``cases/expectations/*.yaml`` (:func:`discover`); each entry becomes an
+:class:`~harness.expectations.entry.Entry`.
+"""
 from __future__ import annotations
 
 from pathlib import Path
@@ -8,13 +12,12 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from harness.cases.load import EXPECTATIONS_DIR
 from harness.cases.validate import line_of, schema_error
 from harness.cases.yamlsource import CaseError, load_yaml, read_source
-from harness.expectations.entry import Entry
 from harness.ops.dtypes import DTYPES
 from harness.results.record import STATUSES, VERDICTS
 
+from .entry import Entry
+
 _ID = {"type": "string", "minLength": 1, "maxLength": 300}
-
-
 _ADAPTER = {"type": "string", "minLength": 1, "maxLength": 100}
 
 
@@ -39,8 +42,6 @@ _ENTRY = {
     },
     "oneOf": [{"required": ["status"]}, {"required": ["verdict"]}],
 }
-
-
 SCHEMA = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "type": "object",
@@ -51,7 +52,6 @@ SCHEMA = {
 
 
 def _check_specifier(spec: str) -> str | None:
-
     try:
         SpecifierSet(spec)
     except InvalidSpecifier:

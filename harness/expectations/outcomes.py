@@ -32,9 +32,10 @@ import os
 from dataclasses import dataclass, field
 
 from harness.cases.yamlsource import CaseError
-from harness.expectations.entry import Entry
-from harness.expectations.load import load_file
 from harness.results.record import ClaimResult, Result
+
+from .entry import Entry
+from .load import load_file
 
 #: statuses a cell may have without an entry
 FINE = ("agree", "unsupported", "skipped")
@@ -48,7 +49,6 @@ class Expectations:
 
     @classmethod
     def load(cls, paths, relative_to=None) -> "Expectations":
-
         out = cls()
         for p in paths:
             disp = os.path.relpath(p, relative_to) if relative_to else str(p)

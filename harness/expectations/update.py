@@ -14,8 +14,8 @@ from pathlib import Path
 
 import yaml
 
-from harness.expectations.entry import Entry
-from harness.expectations.outcomes import FINE, Expectations
+from .entry import Entry
+from .outcomes import FINE, Expectations
 
 _HEADER = """\
 # Known divergences: each entry names the cells (case or claim id and adapter,

@@ -15,13 +15,14 @@ from dataclasses import asdict
 
 import numpy as np
 
-from harness.fingerprint.family import candidates, difference, refinements
 from harness.numerics.achievable import accumulation_dtype, achievable_error, one_pass, squares_overflow, stable
 from harness.numerics.reference import apply_affine, normalize
 from harness.numerics.verdict import FACTOR, FLOOR, compare, nonfinite_text
 from harness.ops.dtypes import np_dtype
 from harness.ops.layouts import Layout
 from harness.ops.semantics import Semantics
+
+from .family import candidates, difference, refinements
 
 
 def _key(sem: Semantics):

@@ -18,14 +18,15 @@ from dataclasses import replace
 
 import numpy as np
 
-from harness.fingerprint.family import candidates, difference, float32_epsilons, refinements
-from harness.numerics import running as training
+from harness.numerics import running
 from harness.numerics.achievable_backward import achievable_grad_errors
 from harness.numerics.backward import affine_broadcast, grads, row_stats
 from harness.numerics.reference import rows
 from harness.numerics.verdict import compare
 from harness.ops.layouts import Layout
 from harness.ops.semantics import Semantics
+
+from .family import candidates, difference, float32_epsilons, refinements
 
 
 def _all_ok(actual: dict, refs: dict, dtype: str, achievable: dict) -> bool:
@@ -100,7 +101,7 @@ def fingerprint_backward(x, actual: dict, expected: Semantics, dtype: str, dy, g
     return {"matches": [{"explanation": w} for w, _ in found], "explanation": expl}
 
 
-def update_words(found: training.Update, expected: training.Update, n: int) -> str:
+def update_words(found: running.Update, expected: running.Update, n: int) -> str:
     parts = []
     if found.ddof != expected.ddof:
         parts.append(f"running variance updated with the unbiased (n/(n-1), n={n} values per channel) batch "
@@ -113,10 +114,10 @@ def update_words(found: training.Update, expected: training.Update, n: int) -> s
     return "; ".join(parts)
 
 
-def fingerprint_running_stats(x, actual: dict, sem: Semantics, dtype: str, expected: training.Update, batches,
+def fingerprint_running_stats(x, actual: dict, sem: Semantics, dtype: str, expected: running.Update, batches,
                               gamma, beta, comparisons: dict, refs: dict) -> dict:
     """Update rules that reproduce the running statistics and inference output ``actual``."""
-    n = training.values_per_channel(batches, sem)
+    n = running.values_per_channel(batches, sem)
     matches, seen = [], {(sem.eps, expected.ddof, expected.new_weight)}
     # a momentum held in float32: the weight of the new batch rounded (tf.keras's decay), or the
     # weight of the old value rounded and the new one taken as 1 minus it (Flax's momentum)
@@ -131,14 +132,14 @@ def fingerprint_running_stats(x, actual: dict, sem: Semantics, dtype: str, expec
         for mom in moms:
             for ddof in (0, 1):
                 for old in (False, True):
-                    cand = training.Update(mom, ddof, old)
+                    cand = running.Update(mom, ddof, old)
                     if (csem.eps, cand.ddof, cand.new_weight) in seen:
                         continue  # momentum 0.5 weighs old and new alike
                     seen.add((csem.eps, cand.ddof, cand.new_weight))
-                    cref = training.reference(x, batches, csem, cand, gamma, beta)
-                    ach = training.achievable_errors(x, batches, cref, csem, dtype, cand, gamma, beta)
+                    cref = running.reference(x, batches, csem, cand, gamma, beta)
+                    ach = running.achievable_errors(x, batches, cref, csem, dtype, cand, gamma, beta)
                     if _all_ok(actual, cref, dtype, ach):
-                        words = [update_words(cand, training.Update(mom, expected.ddof, expected.old_weight), n)]
+                        words = [update_words(cand, running.Update(mom, expected.ddof, expected.old_weight), n)]
                         if mom != expected.momentum:
                             words.insert(0, f"momentum weight rounded to float32 ({mom!r} instead of "
                                             f"{expected.momentum!r})")
@@ -146,7 +147,7 @@ def fingerprint_running_stats(x, actual: dict, sem: Semantics, dtype: str, expec
                             words.append(f"epsilon rounded to float32 ({csem.eps!r} instead of {sem.eps!r})")
                         matches.append({"ddof": ddof, "momentum_weights_old": old, "momentum": mom,
                                         "eps": csem.eps, "explanation": "; ".join(w for w in words if w)})
-    if not matches and dtype == "float64" and _all_ok(actual, refs, dtype, training.achievable_errors(
+    if not matches and dtype == "float64" and _all_ok(actual, refs, dtype, running.achievable_errors(
             x, batches, refs, sem, "float32", expected, gamma, beta)):
         held = sorted({str(np.asarray(v).dtype) for k, v in actual.items() if k != "y"} - {dtype})
         where = f"; the running statistics are held in {', '.join(held)}" if held else ""

@@ -1,4 +1,4 @@
-"""TODO"""
+"""The ``normconf fuzz`` command: its arguments to a fuzzing run, the findings written, a summary line."""
 from __future__ import annotations
 
 import json
@@ -7,9 +7,10 @@ import sys
 from pathlib import Path
 
 from harness.cases.yamlsource import CaseError
-from harness.fuzz.engine import run
-from harness.fuzz.strategies import DEFAULT_MAX_ELEMENTS
 from harness.text.inert import printable
+
+from .engine import run
+from .strategies import DEFAULT_MAX_ELEMENTS
 
 
 def main(args) -> int:

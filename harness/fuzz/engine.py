@@ -41,9 +41,10 @@ from harness.execution.runner import Runner
 from harness.expectations.load import discover as discover_expectations
 from harness.expectations.outcomes import Expectations
 from harness.fuzz import strategies as fs
-from harness.fuzz.findings import NOT_JUDGED, Finding, is_finding, kind
-from harness.fuzz.write import write_all
 from harness.repro.shrink import DEFAULT_BUDGET, shrink
+
+from .findings import NOT_JUDGED, Finding, is_finding, kind
+from .write import write_all
 
 DRAWS_PER_CELL = 20
 
@@ -117,7 +118,6 @@ class Fuzzer:
             raise _Spent
 
     def search(self) -> None:
-
         strategy = fs.case_entries(self.op_names, self.max_elements)
 
         @hseed(self.seed)

@@ -1,4 +1,9 @@
-"""TODO"""
+"""What ``normconf fuzz`` reports: which cells are findings, a finding's kind, and a finding.
+
+A cell that diverges, errors, crashes or times out and that no expectation covers is a finding
+(:func:`is_finding`); findings of one adapter with the same explanation, numbers and axis sets masked,
+are one kind (:func:`kind`).
+"""
 from __future__ import annotations
 
 import re
@@ -7,8 +12,6 @@ from dataclasses import dataclass
 from harness.repro.shrink import Shrunk, explanation, masked
 
 FINDING_STATUSES = ("diverge", "error", "crash", "timeout")
-
-
 NOT_JUDGED = ("unsupported", "skipped")
 
 
@@ -20,8 +23,6 @@ def is_finding(result) -> bool:
 #: clauses of an explanation that do not decide its kind: which axes (the layout's letters differ from case to
 #: case), an epsilon held in float32, how far the finite outputs are off
 _DETAIL = ("normalized over ", "the case expects ", "epsilon rounded to float", "the finite outputs differ")
-
-
 _CLOSEST = "no member of the family reproduces the output; closest: "
 
 

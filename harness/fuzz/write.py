@@ -19,13 +19,14 @@ from pathlib import Path
 from harness.cases.load import load_file
 from harness.cases.model import params_text
 from harness.fuzz import strategies as fs
-from harness.fuzz.findings import kind
 from harness.repro.command import repro_case
 from harness.repro.find import Found, ReproError
 from harness.repro.shrink import explanation
 from harness.results.record import utc_now
 from harness.results.write import provenance
 from harness.text.inert import comment, md, printable
+
+from .findings import kind
 
 SUMMARY_VERSION = 1
 
@@ -75,7 +76,6 @@ def write_case(fz, f, path: Path) -> str:
 
 def write_repro(fz, f, stem: Path, header: dict) -> dict:
     """A standalone reproducer and an issue body for a finding (its shrunk cell, as run)."""
-
     try:
         text, issue = repro_case(Found("case", f.final_result, header), f.adapter, shrink_it=False,
                                  timeout=fz.runner.cell_timeout)
@@ -145,7 +145,6 @@ def code(text, limit: int = 1000) -> str:
 
 
 def markdown(s: dict) -> str:
-
     n = sum(len(a["findings"]) for a in s["adapters"].values())
     out = [f"# normconf fuzz: {n} finding(s)", "",
            f"Seed {s['seed']}, budget {s['budget']} judged cells per adapter, environment {md(s['env'])}; "

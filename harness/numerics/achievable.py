@@ -23,10 +23,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from harness.numerics.reference import apply_affine, rows
 from harness.ops.dtypes import np_dtype
 from harness.ops.layouts import Layout
 from harness.ops.semantics import Semantics
+
+from .reference import apply_affine, rows
 
 HALF = ("float16", "bfloat16")
 

@@ -18,12 +18,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from harness.numerics.achievable import UNIT_ROUNDOFF, accumulation_dtype, raise_to_errors
-from harness.numerics.backward import affine_broadcast, row_stats
-from harness.numerics.reference import rows
 from harness.ops.dtypes import np_dtype
 from harness.ops.layouts import Layout
 from harness.ops.semantics import Semantics
+
+from .achievable import UNIT_ROUNDOFF, accumulation_dtype, raise_to_errors
+from .backward import affine_broadcast, row_stats
+from .reference import rows
 
 
 def _total(a, dt, summation, axis=-1):

@@ -24,9 +24,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from harness.numerics.reference import rows
 from harness.ops.layouts import Layout
 from harness.ops.semantics import Semantics
+
+from .reference import rows
 
 #: output names of a backward cell: dx travels as the reply's ``y``
 NAMES = ("dx", "dgamma", "dbeta")

@@ -22,11 +22,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from harness.numerics.achievable import UNIT_ROUNDOFF, accumulation_dtype, raise_to_errors
-from harness.numerics.backward import affine_broadcast
-from harness.numerics.reference import rows
 from harness.ops.dtypes import np_dtype
 from harness.ops.semantics import Semantics
+
+from .achievable import UNIT_ROUNDOFF, accumulation_dtype, raise_to_errors
+from .backward import affine_broadcast
+from .reference import rows
 
 #: output names of a running-statistics cell: the inference output travels as the reply's ``y``
 NAMES = ("y", "running_mean", "running_var")

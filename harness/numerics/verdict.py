@@ -27,10 +27,11 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from harness.numerics.achievable import achievable_error
-from harness.numerics.reference import normalize
 from harness.ops.dtypes import np_dtype
 from harness.ops.semantics import Semantics
+
+from .achievable import achievable_error
+from .reference import normalize
 
 #: an error this many times the achievable error is an algorithmic difference, not rounding
 FACTOR = 8.0

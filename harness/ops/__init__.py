@@ -10,18 +10,18 @@ It imports nothing else of the harness. ``from harness import ops; ops.get("grou
 from .dtypes import DTYPES, np_dtype
 from .layouts import LAYOUTS, Layout
 from .registry import (
-                       CHECK_PARAMS,
-                       CHECKS,
-                       NAMED_SEMANTICS,
-                       NAMES,
-                       OPS,
-                       PARAMS,
-                       Op,
-                       get,
-                       op_semantics,
-                       paper_layer_norm,
-                       takers,
-                       words,
+    CHECK_PARAMS,
+    CHECKS,
+    NAMED_SEMANTICS,
+    NAMES,
+    OPS,
+    PARAMS,
+    Op,
+    get,
+    op_semantics,
+    paper_layer_norm,
+    takers,
+    words,
 )
 from .semantics import Semantics, param_shape
 

@@ -14,8 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from harness.ops.layouts import Layout
-from harness.ops.semantics import Semantics
+from .layouts import Layout
+from .semantics import Semantics
 
 #: checks a case can ask for (``check:``); each op lists the ones it supports
 CHECKS = ("forward", "backward", "running_stats")

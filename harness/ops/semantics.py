@@ -1,9 +1,16 @@
-"""TODO"""
+"""Named semantics: what a normalization computes, as a reduction over named axes.
+
+A :class:`Semantics` names the axes the statistics reduce over, the axes the affine parameters span, the
+channel groups, whether the values are centred (RMS norm is not), epsilon and where it sits, and the
+variance divisor. Every operator's definition is one of them (:meth:`harness.ops.registry.Op.semantics`);
+:mod:`harness.numerics.reference` computes it in float64 and :mod:`harness.fingerprint` searches its
+neighbours.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from harness.ops.layouts import Layout
+from .layouts import Layout
 
 
 @dataclass(frozen=True)

@@ -19,8 +19,9 @@ from harness.adapters import registry
 from harness.cases.load import CLAIMS_DIR, CaseError, load_file
 from harness.claims.load import load_claims
 from harness.expectations.load import load_file as load_expectations_file
-from harness.plugin.items import CaseItem, ClaimItem
-from harness.plugin.options import adapter_names, cases_root, expectations_dir
+
+from .items import CaseItem, ClaimItem
+from .options import adapter_names, cases_root, expectations_dir
 
 _SEEN = pytest.StashKey[dict]()
 
@@ -75,7 +76,6 @@ class CaseFile(pytest.File):
 
 class ClaimFile(pytest.File):
     def collect(self):
-
         rel = os.path.relpath(self.path, self.config.rootpath)
         try:
             claims = load_claims(self.path, display=rel)

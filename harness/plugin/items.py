@@ -16,8 +16,9 @@ from harness.execution.explain import explain
 from harness.execution.runner import Runner
 from harness.expectations.entry import Entry
 from harness.expectations.outcomes import describe_unexpected
-from harness.plugin.session import runner
 from harness.results.record import verdict_text
+
+from .session import runner
 
 _DISPATCHED = pytest.StashKey[bool]()
 
@@ -70,7 +71,6 @@ class ClaimItem(AdapterItem):
         self.claim = claim
 
     def runtest(self):
-
         r = _dispatching_runner(self).run_claim(self.claim, self.adapter)
         self.user_properties.append(("verdict", r.verdict))
         _record_outcome(self, r)

@@ -20,10 +20,11 @@ from pathlib import Path
 import pytest
 
 from harness.expectations.entry import any_glob
-from harness.plugin.collect import CaseFileError, ExpectationsOK
-from harness.plugin.items import AdapterItem, CellFailure
-from harness.plugin.options import cases_root
-from harness.plugin.session import made_runner
+
+from .collect import CaseFileError, ExpectationsOK
+from .items import AdapterItem, CellFailure
+from .options import cases_root
+from .session import made_runner
 
 _TALLY = pytest.StashKey[dict]()
 

@@ -15,7 +15,8 @@ from harness.cases.load import EXPECTATIONS_DIR
 from harness.execution.runner import Runner
 from harness.expectations.load import discover
 from harness.expectations.outcomes import Expectations
-from harness.plugin.options import adapter_names, env_name, expectations_dir, jobs, shard
+
+from .options import adapter_names, env_name, expectations_dir, jobs, shard
 
 _RUNNER = pytest.StashKey["Runner | None"]()
 _EXPECT = pytest.StashKey["Expectations | None"]()

@@ -1,6 +1,6 @@
 """HTML report: merged results -> one self-contained reports/index.html."""
 from __future__ import annotations
 
-from harness.report.html import write_report
+from .html import write_report
 
 __all__ = ["write_report"]

@@ -15,9 +15,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from harness.report.cells import as_number, cell_text
 from harness.results.read import Merged
 from harness.results.record import Result
+
+from .cells import as_number, cell_text
 
 KINDS = ("regression", "improvement", "status", "numerics", "added", "removed")
 DRIFT = 2.0

@@ -11,7 +11,8 @@ import shlex
 from html import escape
 
 from harness.report import claims_view, model
-from harness.report.model import LETTER
+
+from .model import LETTER
 
 
 def fnum(v, digits=3):

@@ -23,11 +23,12 @@ from markupsafe import Markup
 
 from harness.cases.model import Case, params_text
 from harness.report import claims_view, model
-from harness.report.diff import diff as diff_results
-from harness.report.fragments import cases_html, causes_html, details_html, fnum, full, matrix_html
-from harness.report.model import LETTER
-from harness.report.page_data import page_json
 from harness.results.read import read_many
+
+from .diff import diff as diff_results
+from .fragments import cases_html, causes_html, details_html, fnum, full, matrix_html
+from .model import LETTER
+from .page_data import page_json
 
 
 @functools.lru_cache(maxsize=None)

@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 
 from harness import ops
 from harness.adapters import BUILTIN
-from harness.report.cells import Cell, as_number, cell_text, ulp_meaningful
 from harness.results.read import Merged
 from harness.results.record import Result
+
+from .cells import Cell, as_number, cell_text, ulp_meaningful
 
 OP_ORDER = ops.NAMES  # the registry's display order
 DISAGREE = ("diverge", "error", "crash", "timeout")

@@ -5,9 +5,10 @@ from __future__ import annotations
 import orjson
 
 from harness.report import claims_view, model
-from harness.report.fragments import CAUSE_LIST_LIMIT
-from harness.report.model import LETTER
 from harness.results.paths import repro_name
+
+from .fragments import CAUSE_LIST_LIMIT
+from .model import LETTER
 
 
 def json_for_script(obj) -> str:

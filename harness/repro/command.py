@@ -17,15 +17,16 @@ from harness import __version__
 from harness.cases.model import Case
 from harness.claims.sides import side_case
 from harness.execution.runner import Runner
-from harness.repro.find import Found, ReproError, adapter_parts, claim_trial, find, load_claim_for, validated_case
-from harness.repro.issue import case_issue, claim_issue
-from harness.repro.script import case_script, claim_script
-from harness.repro.script_training import training_script
-from harness.repro.shrink import shrink
 from harness.results.parts import EpsilonDoc, Metrics
 from harness.results.paths import ResultsNotFound, repro_name, result_paths
 from harness.results.read import read_many
 from harness.text.inert import comment
+
+from .find import Found, ReproError, adapter_parts, claim_trial, find, load_claim_for, validated_case
+from .issue import case_issue, claim_issue
+from .script import case_script, claim_script
+from .script_training import training_script
+from .shrink import shrink
 
 
 def _epsilon(case: Case, metrics: Metrics) -> tuple[float, EpsilonDoc | None]:
@@ -43,7 +44,6 @@ def _say(msg):
 
 def repro_case(found: Found, adapter: str, *, shrink_it=True, budget=40, timeout=120.0):
     """(script, issue body) of a cell."""
-
     rec = found.record
     case = validated_case(rec.case)
     if case.id != rec.case_id:
@@ -81,7 +81,6 @@ def repro_case(found: Found, adapter: str, *, shrink_it=True, budget=40, timeout
 
 
 def repro_claim(found: Found, adapter: str):
-
     rec = found.record
     claim = load_claim_for(rec)
     if dict(claim.left).get("check", "forward") != "forward":
@@ -105,7 +104,6 @@ def repro_claim(found: Found, adapter: str):
 
 def batch(args) -> int:
     """Reproducers and issue bodies for every unexpected cell and claim of a run."""
-
     try:
         paths = result_paths(args.results)
     except (ReproError, ResultsNotFound) as e:

@@ -135,7 +135,6 @@ class Found:
 
 def find(paths, ident: str, adapter: str, env: str | None = None) -> Found:
     """The newest record of case or claim ``ident`` with ``adapter`` (in ``env`` when given)."""
-
     merged = read_many(paths)
     cells = [r for (e, a, c), r in merged.results.items() if c == ident and a == adapter and (env is None or e == env)]
     claims = [r for (e, a, c), r in merged.claims.items() if c == ident and a == adapter and (env is None or e == env)]
@@ -206,14 +205,13 @@ def adapter_parts(adapter: str, cases, timeout: float = 300.0):
 
 def load_claim_for(record) -> object:
     """The Claim a claim record was measured from: read again from its claims file."""
-
     d = record.claim or {}
     candidates = []
     f = d.get("file")
     if isinstance(f, str) and f:
         candidates.append(Path(f))
     candidates += sorted(Path("cases/claims").glob("*.yaml")) if Path("cases/claims").is_dir() else []
-    here = Path(__file__).resolve().parent.parent / "cases" / "claims"
+    here = Path(__file__).resolve().parents[2] / "cases" / "claims"
     candidates += sorted(here.glob("*.yaml")) if here.is_dir() else []
     for p in candidates:
         if not p.is_file():

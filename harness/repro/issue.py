@@ -12,8 +12,9 @@ import re
 from harness.cases.model import Case
 from harness.execution.explain import check_words
 from harness.ops.layouts import Layout
-from harness.repro.script_training import output_axes
 from harness.text.inert import comment, fence, fmt, md, md_link
+
+from .script_training import output_axes
 
 _CHECK_WORDS = {"backward": "gradients", "running_stats": "running statistics"}
 
@@ -35,7 +36,6 @@ def _name(name) -> str:
 
 def _outputs_lines(case: Case, m, eps: float) -> list[str]:
     """Expected against actual for each named output of a training-time cell."""
-
     axes = output_axes(case, case.semantics_with(eps))
     out = []
     for name, o in m.outputs.items():

@@ -24,8 +24,11 @@ import textwrap
 from harness.cases.model import Case
 from harness.execution.explain import check_words
 from harness.ops.layouts import Layout
-from harness.repro.find import ReproError
-from harness.repro.script import (
+from harness.results.parts import EpsilonDoc, Metrics
+from harness.text.inert import comment, fmt, py
+
+from .find import ReproError
+from .script import (
     COMMON_MARK,
     case_lines,
     common,
@@ -36,8 +39,6 @@ from harness.repro.script import (
     inputs_block,
     op_block,
 )
-from harness.results.parts import EpsilonDoc, Metrics
-from harness.text.inert import comment, fmt, py
 
 #: the named outputs of each check, in the order the harness judges them
 OUTPUTS = {"backward": ("dx", "dgamma", "dbeta"), "running_stats": ("y", "running_mean", "running_var")}

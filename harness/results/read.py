@@ -22,10 +22,11 @@ from typing import Iterable
 
 import orjson
 
-from harness.results.parts import SCHEMA_VERSION, upgrade
-from harness.results.record import ClaimResult, Result
-from harness.results.validate import adapter_ok, case_record, claim_problem, header_problem, read_result
 from harness.text.inert import printable
+
+from .parts import SCHEMA_VERSION, upgrade
+from .record import ClaimResult, Result
+from .validate import adapter_ok, case_record, claim_problem, header_problem, read_result
 
 
 @dataclass

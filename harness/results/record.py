@@ -25,7 +25,7 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from harness.results.parts import ABSENT, Fingerprint, Metrics
+from .parts import ABSENT, Fingerprint, Metrics
 
 #: how a cell or claim ended given the run's expectations ("" when not judged)
 OUTCOMES = ("", "expected", "unexpected")

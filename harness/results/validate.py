@@ -8,9 +8,10 @@ from dataclasses import fields
 
 import orjson
 
-from harness.results.parts import ABSENT, Fingerprint, Metrics
-from harness.results.record import OUTCOMES, RESULT_FIELDS, STATUSES, VERDICTS, Result
 from harness.text.inert import printable
+
+from .parts import ABSENT, Fingerprint, Metrics
+from .record import OUTCOMES, RESULT_FIELDS, STATUSES, VERDICTS, Result
 
 
 def _is_str(v):

@@ -1,4 +1,10 @@
-"""TODO"""
+"""Writing results: the JSON Lines :class:`Writer` and a run's provenance.
+
+A file starts with a ``header`` record (environment, start time, schema version, provenance: harness
+version and commit, Python, numpy, platform and CPU), then an ``adapter`` record per adapter with its
+framework versions, then a ``case`` record before the first result of each case and the ``result`` and
+``claim`` records, one per line, flushed as they are written.
+"""
 from __future__ import annotations
 
 import json
@@ -10,12 +16,13 @@ from pathlib import Path
 from typing import Any
 
 from harness import __version__
-from harness.results.parts import SCHEMA_VERSION
-from harness.results.record import ClaimResult, Result, clean, utc_now
+
+from .parts import SCHEMA_VERSION
+from .record import ClaimResult, Result, clean, utc_now
 
 
 def harness_commit() -> str:
-    here = Path(__file__).resolve().parent.parent
+    here = Path(__file__).resolve().parents[2]
     try:
         out = subprocess.run(["git", "-C", str(here), "rev-parse", "--short=12", "HEAD"],
                              capture_output=True, text=True, timeout=5)
@@ -39,7 +46,7 @@ def cpu_name() -> str:
 
 
 def provenance(env: str) -> dict[str, Any]:
-    import numpy
+    import numpy  # only a header needs it: reading results (the report) never imports numpy
     return {
         "kind": "header",
         "schema_version": SCHEMA_VERSION,

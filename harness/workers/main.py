@@ -16,17 +16,8 @@ import time
 import traceback
 
 from harness.adapters import load_adapter
-from harness.workers.protocol import (
-    NOT_AVAILABLE,
-    NOT_INSTALLED,
-    FindQuote,
-    Problem,
-    Ready,
-    Reply,
-    RunCell,
-    Stop,
-    output_problem,
-)
+
+from .protocol import NOT_AVAILABLE, NOT_INSTALLED, FindQuote, Problem, Ready, Reply, RunCell, Stop, output_problem
 
 
 def _missing_modules(spec) -> list[str]:
@@ -63,7 +54,6 @@ def load(specs) -> tuple[dict, dict[str, Problem]]:
 
 
 def _check_output(out):
-
     if not hasattr(out, "y"):
         raise TypeError(f"adapter returned {type(out).__qualname__}, not an Output")
     for name, a in (("", out.y), *dict(getattr(out, "arrays", None) or {}).items()):

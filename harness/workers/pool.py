@@ -35,9 +35,10 @@ import threading
 import time
 
 from harness.adapters import AdapterSpec
-from harness.workers.proctree import kill_group, kill_tree
-from harness.workers.protocol import FindQuote, Ready, Reply, RunCell, Stop, reply_problem
-from harness.workers.slots import NoSlots, Slots, never, urgency
+
+from .proctree import kill_group, kill_tree
+from .protocol import FindQuote, Ready, Reply, RunCell, Stop, reply_problem
+from .slots import NoSlots, Slots, never, urgency
 
 DEFAULT_CELL_TIMEOUT = 120.0
 DEFAULT_STARTUP_TIMEOUT = 300.0
@@ -45,7 +46,7 @@ _SPAWN_LOCK = threading.Lock()
 
 
 def _worker_main(conn, specs, env):  # runs in the child process; a module-level name for spawn
-    from harness.workers.main import main
+    from .main import main  # imported in the child only: the harness side never needs it
     main(conn, specs, env)
 
 

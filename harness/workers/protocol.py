@@ -75,7 +75,6 @@ class Reply:
 
 def output_problem(y) -> str:
     """Why ``y`` cannot be compared as an adapter's output ('' when it can)."""
-
     if not isinstance(y, (np.ndarray, np.generic)):
         return f"adapter returned {type(y).__module__}.{type(y).__qualname__}, not a numpy array"
     dt = y.dtype

@@ -476,7 +476,7 @@ TRAIN_CASES = [
 
 @pytest.mark.parametrize("case", TRAIN_CASES, ids=lambda c: c.id)
 def test_training_script_pieces_are_the_harness_pieces(case, tmp_path):
-    from harness.numerics import running as training
+    from harness.numerics import running
     from harness.numerics.achievable_backward import achievable_grad_errors
     from harness.numerics.backward import grads
     from harness.repro.script_training import training_script
@@ -503,11 +503,11 @@ def test_training_script_pieces_are_the_harness_pieces(case, tmp_path):
         assert len(batches) == case.steps
         assert all(np.array_equal(p, q.astype(np.float64)) for p, q in zip(batches, want.batches))
         batches = [s.in_dtype(p) for p in batches]
-        update = training.Update(case.momentum)
+        update = running.Update(case.momentum)
         refs = s.reference_running(x, batches, g, b, s.OP, s.MOMENTUM)
-        hrefs = training.reference(want.x, want.batches, sem, update, want.gamma, want.beta)
+        hrefs = running.reference(want.x, want.batches, sem, update, want.gamma, want.beta)
         ach = s.achievable_running(x, batches, g, b, s.OP, s.MOMENTUM, refs)
-        hach = training.achievable_errors(want.x, want.batches, hrefs, sem, case.dtype, update, want.gamma, want.beta)
+        hach = running.achievable_errors(want.x, want.batches, hrefs, sem, case.dtype, update, want.gamma, want.beta)
     assert list(refs) == list(hrefs)
     for k in hrefs:
         assert refs[k].shape == hrefs[k].shape, k

@@ -8,7 +8,7 @@ import pytest
 
 from harness.cases.inputs import make_inputs
 from harness.cases.model import Case, params_text
-from harness.numerics import running as training
+from harness.numerics import running
 from harness.ops.registry import op_semantics
 from tests.support import run_cells
 
@@ -39,17 +39,17 @@ def test_running_stats_by_hand():
     rv = 0.9*1 + 0.1*1 = 1.0, then 0.9*1.0 + 0.1*4 = 1.3."""
     sem = op_semantics("batch_norm", "BF", eps=0.0)
     b1, b2 = np.array([[1.0], [3.0]]), np.array([[0.0], [4.0]])
-    rm, rv = training.running_stats([b1, b2], sem, training.Update(0.1))
+    rm, rv = running.running_stats([b1, b2], sem, running.Update(0.1))
     np.testing.assert_allclose(rm, [0.38], rtol=1e-15)
     np.testing.assert_allclose(rv, [1.3], rtol=1e-15)
     # unbiased (n-1 = 1): batch variances 2 and 8 -> rv = 0.9*(0.9 + 0.2) + 0.8 = 1.79
-    _, rv1 = training.running_stats([b1, b2], sem, training.Update(0.1, ddof=1))
+    _, rv1 = running.running_stats([b1, b2], sem, running.Update(0.1, ddof=1))
     np.testing.assert_allclose(rv1, [1.79], rtol=1e-15)
     # momentum as the weight of the old value: rm = 0.1*(0.9*2) + 0.9*2 = 1.98
-    rm_old, _ = training.running_stats([b1, b2], sem, training.Update(0.1, old_weight=True))
+    rm_old, _ = running.running_stats([b1, b2], sem, running.Update(0.1, old_weight=True))
     np.testing.assert_allclose(rm_old, [1.98], rtol=1e-15)
     # inference: (x - 0.38) / sqrt(1.3 + eps) * gamma + beta
-    y = training.inference(np.array([[1.0]]), rm, rv, sem.with_(eps=0.2), np.array([2.0]), np.array([1.0]))
+    y = running.inference(np.array([[1.0]]), rm, rv, sem.with_(eps=0.2), np.array([2.0]), np.array([1.0]))
     np.testing.assert_allclose(y, [[0.62 / np.sqrt(1.5) * 2 + 1]], rtol=1e-15)
 
 
@@ -57,10 +57,10 @@ def test_stable_running_stats_are_close_but_not_exact_in_float32():
     c = case()
     inp = make_inputs(c)
     sem = c.semantics
-    refs = training.reference(inp.x, inp.batches, sem, training.Update(0.1), inp.gamma, inp.beta)
-    ach = training.achievable_errors(inp.x, inp.batches, refs, sem, "float32", training.Update(0.1), inp.gamma,
+    refs = running.reference(inp.x, inp.batches, sem, running.Update(0.1), inp.gamma, inp.beta)
+    ach = running.achievable_errors(inp.x, inp.batches, refs, sem, "float32", running.Update(0.1), inp.gamma,
                                      inp.beta)
-    for k in training.NAMES:
+    for k in running.NAMES:
         assert 0 < ach[k] < 1e-5, (k, ach[k])
 
 
