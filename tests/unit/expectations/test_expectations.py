@@ -15,7 +15,7 @@ from harness.expectations.entry import Entry, version_in
 from harness.expectations.load import load_file
 from harness.expectations.outcomes import Expectations, outcome
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 CASES = """
 cases:

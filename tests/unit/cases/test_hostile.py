@@ -15,7 +15,7 @@ from harness.cases import yamlsource
 from harness.cases.load import CaseError, load_file, load_tree
 from harness.claims.load import load_claims
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 HOSTILE = ROOT / "tests" / "data" / "hostile"
 
 GOOD = """\

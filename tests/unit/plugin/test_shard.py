@@ -6,7 +6,7 @@ from pathlib import Path
 
 from harness.results.read import read_many
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 CASES = """\
 defaults:

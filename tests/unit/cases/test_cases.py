@@ -6,7 +6,7 @@ import pytest
 
 from harness.cases.load import CaseError, discover, load_file, load_tree
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 BAD = sorted((ROOT / "tests" / "data" / "bad").glob("*.yaml"))
 
 

@@ -11,7 +11,7 @@ from harness.results.read import read, read_many
 from harness.results.record import ClaimResult, Result
 from harness.results.write import Writer
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 GOOD_RESULT = {"kind": "result", "case_id": "c1", "adapter": "torch", "env": "e", "status": "agree",
                "versions": {"torch": "2.13.0"}, "metrics": {"max_abs": 0.0}, "message": "", "duration": 0.1,

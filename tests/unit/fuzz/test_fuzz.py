@@ -29,7 +29,7 @@ from harness.report import fuzz_view
 from harness.results.read import read
 from tests.planted_adapters import PLANTED
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 ADAPTERS = "tests.planted_adapters:SPECS,tests.fault_adapters:SPECS"
 #: the search-power run: judged cells per adapter, seed, largest input
 BUDGET, SEED, MAX_ELEMENTS = 200, 1, 256

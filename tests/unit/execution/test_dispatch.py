@@ -13,7 +13,7 @@ import pytest
 from harness.cases.model import Case
 from harness.execution.runner import Runner
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 ADAPTERS = "tests.fault_adapters:SPECS,tests.parallel_adapters:SPECS"
 
 CASES = """\

@@ -1,0 +1,65 @@
+"""Shrinking a divergent cell to the smallest case that ends the same way."""
+from harness.cli import main as cli_main
+from harness.execution.runner import Runner
+from harness.repro.shrink import masked, shrink
+from tests.unit.repro.support import TRAIN_ADAPTERS, mk, record, record_on, repro, run_script, tmk
+
+
+def test_shrinking_keeps_the_explanation(tmp_path):
+    # statistics over {T,F} where the case asks for {F}: invisible once T is 1
+    c = mk("r-shrink", ["stats-all"], shape={"B": 3, "T": 6, "F": 8})
+    runner = Runner("unit", None, ["faulty"], cell_timeout=60)
+    try:
+        s = shrink(c, "faulty", runner, budget=40)
+    finally:
+        runner.close()
+    assert s.original_result.status == "diverge"
+    before = s.original_result.explanation
+    assert "normalized over {T,F}" in before
+    assert s.calls <= 40
+    assert s.changed
+    size = s.case.size
+    assert size["T"] >= 2 and size["B"] == 1 and size["F"] < 8, size
+    assert s.result.status == "diverge"
+    assert masked(s.result.explanation) == masked(before)
+    # T=1 was tried and rejected: it agrees
+    assert any(t.startswith("B3xT1xF8") and "same explanation" not in t for t in s.tried)
+
+
+def test_repro_script_says_what_was_shrunk(tmp_path):
+    c = mk("r-shrink2", ["stats-all"], shape={"B": 3, "T": 6, "F": 8})
+    results, _ = record(tmp_path, [c])
+    issue = tmp_path / "i.md"
+    code, script = repro(tmp_path, results, "r-shrink2", "--issue", str(issue))
+    assert code == 0
+    text = script.read_text()
+    header = " ".join(ln[2:] for ln in text.splitlines() if ln.startswith("# "))
+    assert "shrunk from B3xT6xF8 to B1xT" in header
+    assert "same explanation: normalized over {T,F}; the case expects {F}" in header
+    p = run_script(script, tmp_path)
+    assert p.returncode == 1, p.stdout + p.stderr
+    assert "shrunk from B3xT6xF8" in issue.read_text()
+
+
+def test_nothing_smaller_keeps_the_original(tmp_path):
+    c = mk("r-tiny", ["wrong"], shape={"B": 1, "T": 1, "F": 1})
+    runner = Runner("unit", None, ["faulty"], cell_timeout=60)
+    try:
+        s = shrink(c, "faulty", runner)
+    finally:
+        runner.close()
+    assert not s.changed and s.case == c and "not shrunk" in s.note
+
+
+def test_training_script_is_shrunk_and_still_diverges(tmp_path, monkeypatch):
+    monkeypatch.setenv("NORMCONF_ADAPTERS", TRAIN_ADAPTERS)
+    case = tmk("t-shrink", shape={"B": 3, "T": 4, "F": 5})
+    results, (r,) = record_on(tmp_path, "planted-constant-stats-grad", [case], "s.jsonl")
+    assert r.status == "diverge"
+    script = tmp_path / "s.py"
+    assert cli_main(["repro", case.id, "planted-constant-stats-grad", "--results", str(results),
+                     "-o", str(script)]) == 0
+    header = " ".join(ln[2:] for ln in script.read_text().splitlines() if ln.startswith("# "))
+    assert "shrunk from B3xT4xF5 to" in header
+    p = run_script(script, tmp_path)
+    assert p.returncode == 1 and "dx: worst element" in p.stdout and "worst output: dx;" in p.stdout, p.stdout
