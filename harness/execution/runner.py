@@ -1,4 +1,10 @@
-"""Runs one cell (case x adapter): inputs -> reference, achievable error and adapter -> verdict -> Result."""
+"""The :class:`Runner`: runs cells (case x adapter) and claims through one worker pool and writes their records.
+
+For a cell: the seeded inputs, the adapter's call in its worker (or the reply the dispatcher fetched ahead
+of time), the verdict (:func:`harness.execution.judge.judge_cell`), on a divergence the fingerprint and the
+explanation, the outcome under the run's expectations, then the record. With ``resume`` a cell or claim
+already recorded with the same content and framework versions is not run again.
+"""
 from __future__ import annotations
 
 import json

@@ -22,9 +22,11 @@ no cell of a run is *stale*. The files are untrusted input: read within the
 same limits as case files, validated against one schema, every error one line
 naming file, line and key.
 
-This module reads the files into entries (:mod:`harness.expectations.entry`),
-finds the entry of a cell or claim and judges its outcome;
-:mod:`harness.expectations.update` writes entries from a run.
+This module holds the entries a run loaded (:mod:`harness.expectations.load`
+reads the files into :mod:`harness.expectations.entry` entries), finds the entry
+that covers a cell's or claim's record (:meth:`Expectations.entry_for`) and
+judges its outcome; :mod:`harness.expectations.update` writes entries from a
+run and :mod:`harness.expectations.check` judges results files against them.
 """
 from __future__ import annotations
 

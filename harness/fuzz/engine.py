@@ -1,4 +1,4 @@
-"""``normconf fuzz``: differential fuzzing over the case schema.
+"""The engine of ``normconf fuzz`` (:class:`Fuzzer`): differential fuzzing over the case schema.
 
 Cases are drawn from the case schema and the operator registry
 (:mod:`harness.fuzz.strategies`) by hypothesis, seeded and without a
@@ -14,7 +14,7 @@ rule and expectations as ``normconf run`` (:class:`harness.execution.runner.Runn
   ``shrink_budget`` further calls per finding.
 * **Findings.** A cell that diverges, errors, crashes or times out and that no
   expectation covers (the run's outcome is ``unexpected``) is a finding.
-  Findings are deduplicated by adapter and explanation (:func:`kind`: the
+  Findings are deduplicated by adapter and explanation (:func:`harness.fuzz.findings.kind`: the
   fingerprint's words with numbers and axis sets masked, keeping what differs
   besides the axes); the first
   of each is shrunk (:func:`harness.repro.shrink.shrink`: each key one step toward the

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shlex
 from pathlib import Path
 
@@ -24,15 +23,11 @@ from harness.repro.find import Found, ReproError
 from harness.repro.shrink import explanation
 from harness.results.record import utc_now
 from harness.results.write import provenance
-from harness.text.inert import comment, md, printable
+from harness.text.inert import comment, file_name, md, printable
 
 from .findings import kind
 
 SUMMARY_VERSION = 1
-
-
-def _safe(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]", "_", name)[:100] or "_"
 
 
 def rerun_command(out: Path, rel: str, adapter: str) -> str:
@@ -100,12 +95,12 @@ def write_all(fz, findings, out: Path, *, repro=False, duration=0.0) -> dict:
     for a in fz.adapters:
         t = fz.tally[a]
         mine = sorted((f for f in findings if f.adapter == a), key=lambda f: f.cell)
-        d = out / _safe(a)
+        d = out / file_name(a, 100)
         if mine:
             d.mkdir(exist_ok=True)
         rows = []
         for n, f in enumerate(mine, 1):
-            rel = f"{_safe(a)}/{n}.yaml"
+            rel = f"{file_name(a, 100)}/{n}.yaml"
             cid = write_case(fz, f, out / rel)
             r = f.final_result
             row = {"n": n, "file": rel, "case_id": cid, "op": f.final_case.op, "status": r.status,
@@ -118,7 +113,7 @@ def write_all(fz, findings, out: Path, *, repro=False, duration=0.0) -> dict:
                    "shrink_note": f.shrunk.note if f.shrunk else "not shrunk (shrink budget 0)",
                    "rerun": rerun_command(out, rel, a)}
             if repro:
-                row.update(write_repro(fz, f, out / _safe(a) / str(n), header))
+                row.update(write_repro(fz, f, out / file_name(a, 100) / str(n), header))
             rows.append(row)
         summary["adapters"][a] = {"cells": t.cells, "budget": fz.budget, "unsupported": t.unsupported,
                                   "statuses": dict(sorted(t.statuses.items())), "versions": t.versions,

@@ -6,11 +6,10 @@ Every command that reads results finds its files here. ``normconf report``, ``di
 """
 from __future__ import annotations
 
-import re
 import sys
 from pathlib import Path
 
-from harness.text.inert import comment, printable
+from harness.text.inert import comment, file_name, printable
 
 
 class ResultsNotFound(FileNotFoundError):
@@ -46,5 +45,4 @@ def collect(items) -> list[Path]:
 
 def repro_name(ident: str, adapter: str) -> str:
     """The file name (without suffix) of a cell's reproducer in a batch directory."""
-    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", f"{ident}__{adapter}")
-    return safe[:180]
+    return file_name(f"{ident}__{adapter}", 180)

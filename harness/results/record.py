@@ -1,4 +1,4 @@
-"""Result records, provenance and the JSONL writer.
+"""Result records: a cell's :class:`Result` and a claim's :class:`ClaimResult`, and their vocabularies.
 
 A results file is JSON Lines: one ``header`` record first (provenance), then
 one ``result`` record per cell, written and flushed as each cell finishes, so
@@ -14,8 +14,8 @@ Every header carries the results schema version (:mod:`harness.results.parts`): 
 reader skips the records of a file written with a newer version, saying so in
 one line, and upgrades the records of an older one as it reads them.
 
-Reading and merging files is :mod:`harness.results.read`; checking records
-:mod:`harness.results.validate`.
+Writing is :mod:`harness.results.write`; reading and merging files
+:mod:`harness.results.read`; checking records :mod:`harness.results.validate`.
 """
 from __future__ import annotations
 

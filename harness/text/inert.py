@@ -1,5 +1,8 @@
-"""Untrusted text made inert for ``normconf repro``: in a script's comments and
-literals, and in a Markdown issue body.
+"""Untrusted text made inert: on a terminal, in a script's comments and literals, and in Markdown.
+
+Case, claims, expectations and results files are untrusted input, and so is the text they carry:
+:func:`printable` escapes control, format and separator characters before any of it reaches a terminal
+or a log line.
 
 Nothing read from a results or case file becomes code: free text (ids,
 descriptions, sources, quotes, explanations) goes into comments through
@@ -81,3 +84,9 @@ def printable(text) -> str:
     if text.isprintable():
         return text
     return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
+
+
+def file_name(text, limit: int) -> str:
+    """``text`` as a file name: every character but letters, digits, ``_``, ``.`` and ``-`` replaced by ``_``,
+    at most ``limit`` characters, never empty."""
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", str(text))[:limit] or "_"
