@@ -14,9 +14,9 @@ from pathlib import Path
 from harness.adapters import registry
 from harness.cases.inputs import make_inputs
 from harness.claims.evaluate import evaluate, to_result
-from harness.expectations.outcomes import Expectations, claim_outcome, outcome
+from harness.expectations.outcomes import Expectations
 from harness.results.read import read
-from harness.results.record import ClaimResult, Result, clean
+from harness.results.record import Result, clean
 from harness.results.write import Writer
 from harness.workers.pool import DEFAULT_CELL_TIMEOUT, DEFAULT_STARTUP_TIMEOUT, WorkerPool
 
@@ -72,12 +72,7 @@ class Runner:
 
     def _judge(self, result):
         """Set a cell's or claim's outcome (expected / unexpected) from the run's expectations."""
-        entry = self.expectations.entry_for(result)
-        if isinstance(result, ClaimResult):
-            result.outcome = claim_outcome(result.verdict, entry)
-        else:
-            result.outcome = outcome(result.status, entry)
-        result.expectation = entry.to_dict() | {"file": entry.file, "line": entry.line} if entry else None
+        self.expectations.judge(result)
         return result
 
     def _versions_now(self, adapter: str) -> dict:

@@ -12,7 +12,7 @@ import sys
 from harness.results.read import read_many
 from harness.text.inert import printable
 
-from .outcomes import Expectations, claim_outcome, describe_unexpected, outcome
+from .outcomes import Expectations, describe_unexpected
 
 
 def check(paths, expectation_files, *, strict: bool = False, relative_to=None) -> int:
@@ -28,13 +28,13 @@ def check(paths, expectation_files, *, strict: bool = False, relative_to=None) -
     bad, n = [], 0
     for r in sorted(merged.results.values(), key=lambda r: (r.env, r.case_id, r.adapter)):
         n += 1
-        entry = exp.entry_for(r)
-        if outcome(r.status, entry) == "unexpected":
+        entry = exp.judge(r)
+        if r.outcome == "unexpected":
             bad.append(f"{r.case_id} [{r.adapter}@{r.env}]: {describe_unexpected(r.status, entry)}")
     for c in sorted(merged.claims.values(), key=lambda c: (c.env, c.claim_id, c.adapter)):
         n += 1
-        entry = exp.entry_for(c)
-        if claim_outcome(c.verdict, entry) == "unexpected":
+        entry = exp.judge(c)
+        if c.outcome == "unexpected":
             want = entry.verdict if entry else "holds"
             bad.append(f"claim {c.claim_id} [{c.adapter}@{c.env}]: {c.verdict}, expected {want}")
     for line in bad:

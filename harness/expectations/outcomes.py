@@ -61,12 +61,23 @@ class Expectations:
         return out
 
     def find(self, item_id, adapter, *, env="", versions=None, dtype="", device="cpu", kind="result"):
-        """The first entry matching a cell or claim (and mark it used), or None."""
+        """The first entry matching a cell or claim given by its fields (and mark it used), or None."""
         i = self._first(item_id, adapter, env, versions, dtype, device, kind)
         if i is None:
             return None
         self.used.add(i)
         return self.entries[i]
+
+    def judge(self, record: Result | ClaimResult) -> Entry | None:
+        """Set a cell's or claim's outcome (expected / unexpected) and the entry it is judged by, as a run
+        does; returns that entry (marked used) or None."""
+        entry = self.entry_for(record)
+        if isinstance(record, ClaimResult):
+            record.outcome = claim_outcome(record.verdict, entry)
+        else:
+            record.outcome = outcome(record.status, entry)
+        record.expectation = entry.to_dict() | {"file": entry.file, "line": entry.line} if entry else None
+        return entry
 
     def entry_for(self, record: Result | ClaimResult) -> Entry | None:
         """The first entry covering a cell's or claim's record (and mark it used), or None."""

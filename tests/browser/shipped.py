@@ -195,18 +195,12 @@ def write(out_dir: Path) -> dict:
     facts = {"odd": odd_id, "cases": len(cases), "claims": len(measured), "paths": []}
     # every cell judged against the shipped expectations, as a run would
     from harness.expectations.load import discover as discover_expectations
-    from harness.expectations.outcomes import Expectations, claim_outcome, outcome
+    from harness.expectations.outcomes import Expectations
     expectations = Expectations.load(discover_expectations(ROOT / "cases"), relative_to=ROOT)
     assert not expectations.errors, expectations.errors
 
     def judged(r):
-        if hasattr(r, "claim_id"):
-            e = expectations.find(r.claim_id, r.adapter, env=r.env, versions=r.versions, kind="claim")
-            r.outcome = claim_outcome(r.verdict, e)
-        else:
-            e = expectations.find(r.case_id, r.adapter, env=r.env, versions=r.versions, dtype=r.case.get("dtype", ""))
-            r.outcome = outcome(r.status, e)
-        r.expectation = e.to_dict() | {"file": e.file, "line": e.line} if e else None
+        e = expectations.judge(r)
         if e and getattr(r, "status", "") == "diverge" and "expected" not in facts:
             facts["expected"] = (r.case_id, r.adapter, r.env, e.reason)
         return r
