@@ -1,7 +1,7 @@
 """``normconf expectations check``: judge results files against the expectations files as they are now.
 
 Every record is given the outcome a run would give it today; the command prints one line per unexpected
-record and per stale entry (an entry that matches no record of the environments read), then a count.
+or fixed record (an unexpected pass, with the versions it passed with) and per stale entry (an entry that matches no record of the environments read), then a count.
 Exit 0 when everything is as expected, 1 when a record is unexpected, 2 when an expectations file is
 broken (or, with ``strict``, an entry is stale).
 """
@@ -12,7 +12,7 @@ import sys
 from harness.results.read import read_many
 from harness.text.inert import printable
 
-from .outcomes import Expectations, describe_unexpected
+from .outcomes import Expectations, why_unexpected
 
 
 def check(paths, expectation_files, *, strict: bool = False, relative_to=None) -> int:
@@ -28,23 +28,24 @@ def check(paths, expectation_files, *, strict: bool = False, relative_to=None) -
     bad, n = [], 0
     for r in sorted(merged.results.values(), key=lambda r: (r.env, r.case_id, r.adapter)):
         n += 1
-        entry = exp.judge(r)
-        if r.outcome == "unexpected":
-            bad.append(f"{r.case_id} [{r.adapter}@{r.env}]: {describe_unexpected(r.status, entry)}")
+        exp.judge(r)
+        if r.outcome in ("unexpected", "fixed"):
+            bad.append((r.outcome, f"{r.case_id} [{r.adapter}@{r.env}]: {why_unexpected(r)}"))
     for c in sorted(merged.claims.values(), key=lambda c: (c.env, c.claim_id, c.adapter)):
         n += 1
-        entry = exp.judge(c)
-        if c.outcome == "unexpected":
-            want = entry.verdict if entry else "holds"
-            bad.append(f"claim {c.claim_id} [{c.adapter}@{c.env}]: {c.verdict}, expected {want}")
-    for line in bad:
-        print(f"unexpected: {printable(line)}")
+        exp.judge(c)
+        if c.outcome in ("unexpected", "fixed"):
+            bad.append((c.outcome, f"claim {c.claim_id} [{c.adapter}@{c.env}]: {why_unexpected(c)}"))
+    for kind, line in bad:
+        print(f"{kind}: {printable(line)}")
     envs = {r.env for r in merged.results.values()} | {c.env for c in merged.claims.values()}
     stale = [e for e in exp.stale() if not e.env or e.env in envs]
     for e in stale:
         print(f"{'error' if strict else 'warning'}: stale expectation {e.where}: {printable(e.names)} "
               "matches no record")
-    print(f"normconf: {n} records, {len(bad)} unexpected, {len(stale)} stale expectation(s)")
+    fixed = sum(kind == "fixed" for kind, _ in bad)
+    print(f"normconf: {n} records, {len(bad)} unexpected" + (f" ({fixed} of them fixed)" if fixed else "")
+          + f", {len(stale)} stale expectation(s)")
     if stale and strict:
         return 2
     return 1 if bad else 0

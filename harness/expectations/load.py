@@ -1,7 +1,10 @@
 """Expectations files: their schema and loading, every error one line naming file, line and key.
 
 Files are ``cases/expectations/*.yaml`` (:func:`discover`); each entry becomes an
-:class:`~harness.expectations.entry.Entry`.
+:class:`~harness.expectations.entry.Entry`. A file may also declare moving
+environments (``environments: {latest: {follows: [current, legacy]}}``): the
+records of a moving environment are judged by the entries of the pinned
+environments it follows.
 """
 from __future__ import annotations
 
@@ -15,10 +18,14 @@ from harness.cases.yamlsource import CaseError, load_yaml, read_source
 from harness.ops.dtypes import DTYPES
 from harness.results.record import STATUSES, VERDICTS
 
-from .entry import Entry
+from .entry import Entry, parse_version
 
 _ID = {"type": "string", "minLength": 1, "maxLength": 300}
 _ADAPTER = {"type": "string", "minLength": 1, "maxLength": 100}
+_ENV = {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"}
+_PACKAGE_VERSIONS = {"type": "object", "minProperties": 1,
+                     "propertyNames": {"pattern": "^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$"},
+                     "additionalProperties": {"type": "string", "minLength": 1, "maxLength": 100}}
 
 
 _ENTRY = {
@@ -30,6 +37,8 @@ _ENTRY = {
         "adapter": {"anyOf": [_ADAPTER, {"type": "array", "items": _ADAPTER, "minItems": 1}]},
         "env": {"type": "string", "minLength": 1},
         "versions": {"type": "object", "additionalProperties": {"type": "string", "minLength": 1}},
+        "since": _PACKAGE_VERSIONS,
+        "fixed": _PACKAGE_VERSIONS,
         "dtype": {"anyOf": [{"enum": list(DTYPES)}, {"type": "array", "items": {"enum": list(DTYPES)},
                                                      "minItems": 1}]},
         "device": {"type": "string", "minLength": 1},
@@ -46,8 +55,19 @@ SCHEMA = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "type": "object",
     "additionalProperties": False,
-    "required": ["expectations"],
-    "properties": {"expectations": {"type": "array", "items": _ENTRY}},
+    "anyOf": [{"required": ["expectations"]}, {"required": ["environments"]}],
+    "properties": {
+        "expectations": {"type": "array", "items": _ENTRY},
+        "environments": {
+            "type": "object",
+            "propertyNames": {"pattern": _ENV["pattern"]},
+            "additionalProperties": {
+                "type": "object", "additionalProperties": False, "required": ["follows"],
+                "properties": {"follows": {"anyOf": [_ENV, {"type": "array", "items": _ENV, "minItems": 1}]},
+                               "description": {"type": "string"}},
+            },
+        },
+    },
 }
 
 
@@ -60,23 +80,34 @@ def _check_specifier(spec: str) -> str | None:
 
 
 def load_file(path, display: str | None = None) -> list[Entry]:
-    """Load and validate one expectations file. Raises CaseError (one line)."""
+    """Load and validate one expectations file's entries. Raises CaseError (one line)."""
+    return load_document(path, display)[0]
+
+
+def load_document(path, display: str | None = None) -> tuple[list[Entry], dict[str, tuple[str, ...]]]:
+    """Load and validate one expectations file: its entries and the moving environments it declares
+    (name -> the pinned environments it follows). Raises CaseError (one line)."""
     file = display or str(path)
     text = read_source(path, file)
     data, lines = load_yaml(text, file)
     if data is None:
-        raise CaseError(file, 1, None, "empty file (expected a mapping with 'expectations')")
+        raise CaseError(file, 1, None, "empty file (expected a mapping with 'expectations' or 'environments')")
     err = schema_error(file, data, lines, SCHEMA)
     if err is not None:
         raise err
     out = []
-    for i, e in enumerate(data["expectations"]):
+    for i, e in enumerate(data.get("expectations") or []):
         line = line_of(lines, ("expectations", i))
         for name, spec in (e.get("versions") or {}).items():
             problem = _check_specifier(spec)
             if problem:
                 raise CaseError(file, line_of(lines, ("expectations", i, "versions", name)), f"versions.{name}",
                                 problem)
+        for key in ("since", "fixed"):
+            for name, version in (e.get(key) or {}).items():
+                if parse_version(version) is None:
+                    raise CaseError(file, line_of(lines, ("expectations", i, key, name)), f"{key}.{name}",
+                                    f"'{version}' is not a version such as '3.16.0' or '2.23.0.dev20261026'")
         status = e.get("status", ())
         out.append(Entry(
             id=e["id"] if isinstance(e["id"], str) else tuple(e["id"]),
@@ -84,9 +115,18 @@ def load_file(path, display: str | None = None) -> list[Entry]:
             reason=" ".join(e["reason"].split()),
             status=tuple([status] if isinstance(status, str) else status), verdict=e.get("verdict", ""),
             env=e.get("env", ""), versions=tuple(sorted((e.get("versions") or {}).items())),
+            since=tuple((e.get("since") or {}).items()), fixed=tuple((e.get("fixed") or {}).items()),
             dtype=tuple([e["dtype"]] if isinstance(e.get("dtype"), str) else e.get("dtype", ())),
             device=e.get("device", ""), url=e.get("url", ""), file=file, line=line))
-    return out
+    envs = {}
+    for name, decl in (data.get("environments") or {}).items():
+        follows = decl["follows"]
+        follows = (follows,) if isinstance(follows, str) else tuple(follows)
+        if name in follows:
+            raise CaseError(file, line_of(lines, ("environments", name, "follows")), f"environments.{name}.follows",
+                            f"environment '{name}' cannot follow itself")
+        envs[name] = follows
+    return out, envs
 
 
 def discover(cases_root) -> list[Path]:

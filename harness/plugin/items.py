@@ -14,8 +14,7 @@ import pytest
 
 from harness.execution.explain import explain
 from harness.execution.runner import Runner
-from harness.expectations.entry import Entry
-from harness.expectations.outcomes import describe_unexpected
+from harness.expectations.outcomes import why_unexpected
 from harness.results.record import verdict_text
 
 from .session import runner
@@ -88,8 +87,7 @@ class ClaimItem(AdapterItem):
         if r.explanation:
             lines.append(f"  explanation: {r.explanation}")
         lines.append(f"  claim: {self.claim.file}:{self.claim.line}")
-        why = (f"verdict {r.verdict}, expected {r.expectation['verdict']} ({r.expectation['file']}:"
-               f"{r.expectation['line']})") if r.expectation else f"claim does not hold: {verdict_text(r)}"
+        why = why_unexpected(r) if r.expectation else f"claim does not hold: {verdict_text(r)}"
         lines.insert(0, f"unexpected: {why}")
         raise CellFailure("\n".join(lines), why)
 
@@ -118,13 +116,7 @@ class CaseItem(AdapterItem):
             if result.status == "agree":
                 return
             pytest.xfail(f"expected {result.status}: {result.expectation['reason']}")
-        entry = None
-        if result.expectation:
-            e = result.expectation
-            entry = Entry(e["id"], e["adapter"], e.get("reason", ""),
-                          status=tuple([e["status"]] if isinstance(e.get("status"), str) else e.get("status", ())),
-                          file=e.get("file", ""), line=e.get("line", 0))
-        why = describe_unexpected(result.status, entry)
+        why = why_unexpected(result)
         expl = result.explanation
         summary = why + (f": {expl[:160]}" if expl else (f": {result.message.splitlines()[0][:160]}"
                                                           if result.message else ""))

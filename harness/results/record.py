@@ -28,7 +28,10 @@ from typing import Any
 from .parts import ABSENT, Fingerprint, Metrics
 
 #: how a cell or claim ended given the run's expectations ("" when not judged)
-OUTCOMES = ("", "expected", "unexpected")
+#: a record's outcome against the expectations: "fixed" is the unexpected pass of a cell or claim
+#: whose entry expected it to diverge, fail or error (its ``expectation`` then holds ``fixed_in``,
+#: the package versions it passed with)
+OUTCOMES = ("", "expected", "unexpected", "fixed")
 STATUSES = ("agree", "diverge", "error", "crash", "timeout", "unsupported", "skipped")
 
 @dataclass
