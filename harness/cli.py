@@ -112,7 +112,10 @@ def _cmd_expectations(args, rest) -> int:
         print(f"normconf: {printable(e)}", file=sys.stderr)
         return 2
     print(f"normconf: wrote {args.out}: {got['kept']} entries kept, {got['added']} added, "
-          f"{len(got['dropped'])} dropped")
+          f"{len(got['narrowed'])} narrowed, {len(got['dropped'])} dropped")
+    for e, fixed in got["narrowed"]:
+        text = ", ".join(f"{k} {v}" for k, v in fixed.items())
+        print(f"  narrowed {e.where}: {printable(e.names)} fixed in {printable(text)}")
     for e in got["dropped"]:
         print(f"  dropped {e.where}: {printable(e.names)} (its cells agree now or are no longer run)")
     return 0
