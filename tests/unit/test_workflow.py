@@ -49,3 +49,20 @@ def test_jobs_use_the_project_environments_and_commands():
         parser.parse_known_args(args)  # raises SystemExit on an unknown command
     assert "normconf expectations check reports/results" in runs
     assert data["jobs"]["merge"]["needs"] == "run" and data["jobs"]["merge"]["if"] == "always()"
+
+
+def test_moving_environments_run_beside_the_pinned_ones_on_versions_resolved_once_a_night():
+    data = yaml.safe_load(WORKFLOW.read_text())
+    ini = configparser.ConfigParser(interpolation=None)
+    ini.read(ROOT / "tox.ini")
+    assert {"current", "legacy", "latest", "nightly"} <= set(data["jobs"]["run"]["strategy"]["matrix"]["env"])
+    moving = data["jobs"]["resolve"]["strategy"]["matrix"]["env"]
+    assert set(moving) == {"latest", "nightly"} and data["jobs"]["run"]["needs"] == "resolve"
+    for env in moving:  # re-resolved at every install, and part of the report
+        assert ini[f"testenv:{env}"]["recreate"].strip().endswith("true}")
+        assert env in ini["tox"]["labels"].split("report =")[1]
+    steps = " ".join(s.get("run", "") for s in data["jobs"]["run"]["steps"])
+    assert "PIP_CONSTRAINT" in steps
+    report = " ".join(s.get("run", "") for s in data["jobs"]["merge"]["steps"])
+    assert "--expect-env $envs" in report and "envs=current,legacy,latest,nightly" in report
+    assert "normconf diff reports/by-env/current reports/by-env/$env" in report
