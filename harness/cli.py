@@ -133,6 +133,12 @@ def _cmd_fuzz(args, rest) -> int:
     return fuzz_main(args)
 
 
+def _cmd_bisect(args, rest) -> int:
+    from harness.bisect import main as bisect_main
+
+    return bisect_main(args)
+
+
 def _cmd_expectations_check(args, rest) -> int:
     """Judge every record of RESULTS against the expectations files as they are now."""
     from harness.expectations.check import check
@@ -233,6 +239,42 @@ def build_parser() -> argparse.ArgumentParser:
     fz.add_argument("--cell-timeout", type=float, default=120.0)
     fz.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     fz.set_defaults(func=_cmd_fuzz)
+
+    bs = sub.add_parser("bisect", help="the first release of a package where a cell's verdict changed")
+    bs.add_argument("id", nargs="?", help="case id (as in normconf list and the results files)")
+    bs.add_argument("adapter", nargs="?", help="adapter name (as in the results files)")
+    bs.add_argument("--package", required=True, help="the package whose releases are tried (e.g. keras)")
+    bs.add_argument("--versions", metavar="SPEC", help="PEP 440 specifier narrowing the releases (e.g. '>=3.5,<3.16')")
+    bs.add_argument("--all", action="store_true", help="try every release: the whole timeline and every change "
+                                                      "(default: the two ends, then halving)")
+    bs.add_argument("--explanation", action="store_true",
+                    help="a change of the explanation (its words, numbers aside) also counts as a change")
+    bs.add_argument("--pre", action="store_true", help="include pre-releases")
+    bs.add_argument("--find-links", action="append", metavar="DIR",
+                    help="take the releases from this directory of wheels, not from the index (repeatable)")
+    bs.add_argument("--extra-find-links", action="append", metavar="DIR",
+                    help="a directory of wheels every environment may install from, e.g. a local torch (repeatable)")
+    bs.add_argument("--index-url", metavar="URL", help="the package index (default: uv's own, PyPI)")
+    bs.add_argument("--extra-index-url", action="append", metavar="URL", help="another index (repeatable)")
+    bs.add_argument("--no-index", action="store_true", help="no index at all, only --find-links directories")
+    bs.add_argument("--with", dest="with_", action="append", metavar="REQ",
+                    help="a requirement every candidate environment holds, e.g. torch==2.13.0 (repeatable)")
+    bs.add_argument("--swap", action="store_true",
+                    help="resolve one base environment (with the newest release) and swap only the package in each "
+                         "candidate's environment (--no-deps); fast for pure-Python packages")
+    bs.add_argument("--build", action="store_true", help="allow building source distributions (default: wheels only)")
+    bs.add_argument("--cache-dir", metavar="DIR", help="where the environments are kept (default: "
+                                                       "$NORMCONF_BISECT_CACHE or ~/.cache/normconf/bisect)")
+    bs.add_argument("--cases", default="cases", help="case directory (default: cases)")
+    bs.add_argument("--max-elements", type=int, default=None)
+    bs.add_argument("--cell-timeout", type=float, default=120.0, help="seconds for the cell (default 120)")
+    bs.add_argument("--startup-timeout", type=float, default=300.0,
+                    help="seconds for the framework's import in the worker (default 300)")
+    bs.add_argument("--jobs", type=int, default=1, metavar="N",
+                    help="install and run N candidates at once (--all: all of them; else the two ends; default 1)")
+    bs.add_argument("--timeline-out", metavar="FILE", help="write the timeline (or append it to a timeline file)")
+    bs.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    bs.set_defaults(func=_cmd_bisect)
     return p
 
 

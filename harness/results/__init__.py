@@ -5,7 +5,8 @@
 * :mod:`.write`: the :class:`Writer` and a run's provenance;
 * :mod:`.validate`: each field's type and value, with a fast path for records as written;
 * :mod:`.read`: reading and merging files (:func:`read`, :func:`read_many`);
-* :mod:`.paths`: where results files are, and a reproducer's file name.
+* :mod:`.paths`: where results files are, and a reproducer's file name;
+* :mod:`.timeline`: ``normconf bisect``'s timelines (a cell's verdict per release), written and read back.
 """
 from .parts import SCHEMA_VERSION, Fingerprint, Metrics
 from .paths import ResultsNotFound, collect, repro_name, result_paths
