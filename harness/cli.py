@@ -51,7 +51,16 @@ def _cmd_report(args, rest) -> int:
         from harness.report import fuzz_view
         link = os.path.relpath(args.fuzz, Path(args.out).resolve().parent)
         fuzz_html = fuzz_view.section(args.fuzz, link)
-    out = write_report(paths, args.out, baseline, fuzz_html)
+    follows = None
+    if Path(args.cases, "expectations").is_dir():
+        from harness.expectations import Expectations, discover
+        exp = Expectations.load(discover(args.cases))
+        for e in exp.errors:  # the report is written either way; only the moving comparison is affected
+            print(f"normconf: warning: {printable(e)}", file=sys.stderr)
+        follows = None if exp.errors else exp.environments
+    expect = [e.strip() for e in (args.expect_env or "").split(",") if e.strip()]
+    out = write_report(paths, args.out, baseline, fuzz_html, given=args.paths, baseline_given=args.baseline,
+                       expect_envs=expect, follows=follows)
     print(f"normconf: wrote {out} from {len(paths)} results file(s)"
           + (f", compared with {len(baseline)} baseline file(s)" if baseline else "")
           + (f", with the fuzz findings of {printable(args.fuzz)}" if args.fuzz else ""))
@@ -59,14 +68,27 @@ def _cmd_report(args, rest) -> int:
 
 
 def _cmd_diff(args, rest) -> int:
-    from harness.report.diff import diff, format_text
+    from harness.report.diff import diff, format_text, pairing
     from harness.results.read import read_many
 
+    wanted = []
+    for p in args.pair or ():
+        a, sep, b = p.partition("=")
+        if not (sep and a and b):
+            print(f"normconf: --pair wants OLD_ENV=NEW_ENV, not {printable(p)!r}", file=sys.stderr)
+            return 2
+        wanted.append((a, b))
     old, new = collect([args.old]), collect([args.new])
     if not old or not new:
         print("normconf: diff needs results on both sides", file=sys.stderr)
         return 2
-    d = diff(read_many(old), read_many(new), drift=args.drift)
+    before, after = read_many(old), read_many(new)
+    try:
+        pairs = pairing(before, after, wanted)
+    except ValueError as e:
+        print(f"normconf: --pair {printable(e)}", file=sys.stderr)
+        return 2
+    d = diff(before, after, drift=args.drift, pairs=pairs)
     print(format_text(d, args.old, args.new))
     return 1 if args.strict and d.of("regression") else 0
 
@@ -168,12 +190,20 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--baseline", nargs="+", metavar="PATH",
                      help="earlier results (files or directories) to compare with in a Diff section")
     rep.add_argument("--fuzz", metavar="DIR", help="a normconf fuzz output directory whose findings to show")
+    rep.add_argument("--expect-env", metavar="ENV,ENV", help="environments the results should hold; one without "
+                     "results (it did not install or run) is named on the first screen")
+    rep.add_argument("--cases", default="cases", help="case directory whose expectations/environments.yaml says "
+                     "which pinned environments each moving one follows (default: cases)")
     rep.set_defaults(func=_cmd_report)
 
     df = sub.add_parser("diff", help="compare two sets of results (files or directories)")
     df.add_argument("old")
     df.add_argument("new")
     df.add_argument("--strict", action="store_true", help="exit 1 when any cell stopped agreeing")
+    df.add_argument("--pair", action="append", metavar="OLD_ENV=NEW_ENV",
+                    help="compare OLD's environment OLD_ENV with NEW's NEW_ENV, cells matched by adapter and case id "
+                         "(repeatable; only the paired environments are compared). Without it, when OLD and NEW "
+                         "each hold one environment under different names, those two are paired")
     df.add_argument("--drift", type=float, default=2.0,
                     help="report a cell whose error moved by more than this factor (default 2)")
     df.set_defaults(func=_cmd_diff)

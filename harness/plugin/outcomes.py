@@ -1,16 +1,24 @@
 """The conformance run's outcomes: tallied per item, summarized, and the exit status.
 
-Every cell and claim ends as one of three outcomes, given the expectations in
+Every cell and claim ends as one of these outcomes, given the expectations in
 ``<cases>/expectations/*.yaml``: *expected* (agrees, or diverges as an entry
 says: reported as xfail with the entry's reason), *unexpected* (a new
-divergence, error, crash or timeout, or an expected divergence that now
-agrees: a failure), or a *harness failure* (a bad case, claims or
-expectations file, an unknown adapter, an exception in the harness itself).
-The session ends with a summary naming every unexpected cell and harness
-failure, and its exit status says which: 0 all expected, 1 something
-unexpected, 2 a harness failure (also a stale expectation entry with
-``--strict-expectations``). A session that judged no cell, claim or
+divergence, error, crash or timeout: a failure), *fixed* (an expected
+divergence, error or failing verdict that now agrees or holds: an unexpected
+pass, a failure too, tallied apart), or a *harness failure* (a bad case, claims
+or expectations file, an unknown adapter, an exception in the harness itself).
+The session ends with a summary naming every unexpected and fixed cell and
+every harness failure, and its exit status says which: 0 all expected, 1
+something unexpected or fixed, 2 a harness failure (also a stale expectation
+entry with ``--strict-expectations``). A session that judged no cell, claim or
 expectations file keeps pytest's own status.
+
+The same tally closes the results file as its ``summary`` record
+(:class:`harness.results.write.Summary`, with the exit status and whether the
+session was interrupted), so a report tells a finished run and its harness
+failures from one that was killed. A session whose items never made a Runner
+(every item a harness failure: an unknown adapter, only broken case files)
+writes a results file of its own holding its header and that summary.
 """
 from __future__ import annotations
 
@@ -20,17 +28,19 @@ from pathlib import Path
 import pytest
 
 from harness.expectations.entry import any_glob
+from harness.results.write import Summary, Writer, summary_item
 
 from .collect import CaseFileError, ExpectationsOK
 from .items import AdapterItem, CellFailure
-from .options import cases_root
-from .session import made_runner
+from .options import cases_root, env_name
+from .session import made_runner, results_path
 
 _TALLY = pytest.StashKey[dict]()
 
 
 def pytest_configure(config):
-    config.stash[_TALLY] = {"expected": 0, "expected_divergent": [], "unexpected": [], "harness": [], "other_failed": 0}
+    config.stash[_TALLY] = {"expected": 0, "expected_divergent": [], "unexpected": [], "fixed": [], "harness": [],
+                            "other_failed": 0}
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -47,7 +57,8 @@ def pytest_runtest_makereport(item, call):
     if rep.failed:
         exc = call.excinfo.value if call.excinfo else None
         if isinstance(exc, CellFailure):
-            tally["unexpected"].append((item.nodeid, exc.summary))
+            fixed = ("outcome", "fixed") in item.user_properties
+            tally["fixed" if fixed else "unexpected"].append((item.nodeid, exc.summary))
         else:
             tally["harness"].append((item.nodeid, rep.longreprtext.strip().splitlines()[-1:] or [""]))
     elif rep.when == "call" and isinstance(item, AdapterItem):
@@ -59,13 +70,16 @@ def pytest_runtest_makereport(item, call):
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
     tally = config.stash.get(_TALLY, None)
     tr = terminalreporter
-    if tally is not None and (tally["expected"] or tally["unexpected"] or tally["harness"]):
+    if tally is not None and _judged(tally):
         tr.write_sep("=", "normconf outcomes")
+        fixed = f"{len(tally['fixed'])} fixed, " if tally["fixed"] else ""
         tr.write_line(f"{tally['expected']} expected ({len(tally['expected_divergent'])} of them known "
-                      f"divergences or errors), {len(tally['unexpected'])} unexpected, "
+                      f"divergences or errors), {len(tally['unexpected'])} unexpected, {fixed}"
                       f"{len(tally['harness'])} harness failure(s)")
         for nodeid, why in tally["unexpected"]:
             tr.write_line(f"unexpected: {nodeid}: {why}")
+        for nodeid, why in tally["fixed"]:
+            tr.write_line(f"fixed: {nodeid}: {why}")
         for nodeid, why in tally["harness"]:
             tr.write_line(f"harness failure: {nodeid}: {' '.join(why)[:300]}")
         for e in _stale(config):
@@ -98,21 +112,57 @@ def _stale(config):
             if any(any_glob(a, e.adapter) for a in ran) and (not e.env or fnmatch.fnmatchcase(r.env, e.env))]
 
 
+def _judged(tally) -> bool:
+    """Whether the session judged a cell, claim or harness file."""
+    return bool(tally["expected"] or tally["unexpected"] or tally["fixed"] or tally["harness"])
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_sessionfinish(session, exitstatus):
     config = session.config
     r = made_runner(config)
-    if r is not None:
-        r.close()
     tally = config.stash.get(_TALLY, None)
-    if tally is None or int(exitstatus) not in (0, 1) or tally["other_failed"]:
-        return  # pytest's own status stands: it could not run, or other tests failed
-    if not (tally["expected"] or tally["unexpected"] or tally["harness"]):
-        return  # no cell, claim or harness file was judged in this session
-    stale = _stale(config)
-    if tally["harness"] or (stale and config.getoption("--strict-expectations")):
-        session.exitstatus = 2
-    elif tally["unexpected"]:
-        session.exitstatus = 1
-    else:
-        session.exitstatus = 0
+    try:
+        if tally is None or not _judged(tally):
+            return  # no cell, claim or harness file was judged in this session: pytest's own status stands
+        if int(exitstatus) in (0, 1) and not tally["other_failed"]:  # else it could not run, or other tests failed
+            stale = _stale(config)
+            if tally["harness"] or (stale and config.getoption("--strict-expectations")):
+                session.exitstatus = 2
+            elif tally["unexpected"] or tally["fixed"]:
+                session.exitstatus = 1
+            else:
+                session.exitstatus = 0
+        _write_summary(config, r, tally, int(session.exitstatus),
+                       interrupted=int(exitstatus) == pytest.ExitCode.INTERRUPTED)
+    finally:
+        if r is not None:
+            r.close()
+
+
+def _write_summary(config, r, tally, status: int, interrupted: bool) -> None:
+    """Close the results file with the session's summary record. A session whose items never made a
+    Runner writes a results file of its own for it (none with ``--results none``)."""
+    if r is not None and r.writer is None:
+        return  # --results none
+    summary = Summary(
+        env_name(config), status, expected=tally["expected"], expected_divergent=len(tally["expected_divergent"]),
+        unexpected=[summary_item(n, why) for n, why in tally["unexpected"]],
+        fixed=[summary_item(n, why) for n, why in tally["fixed"]],
+        harness_failures=[summary_item(n, " ".join(why)) for n, why in tally["harness"]],
+        interrupted=interrupted)
+    if r is not None:
+        r.writer.summary(summary)
+        return
+    path = results_path(config)
+    if path is None:
+        return
+    try:
+        w = Writer(path, summary.env, resume=config.getoption("--resume"))
+    except OSError as e:
+        print(f"normconf: cannot write the run's summary to {path}: {e}")
+        return
+    try:
+        w.summary(summary)
+    finally:
+        w.close()

@@ -38,17 +38,23 @@ def _expectations(config) -> Expectations:
     return e
 
 
+def results_path(config) -> str | None:
+    """The run's results file (``--results``, or ``reports/results/<env>[.shard-K-of-N].jsonl``); None for
+    ``--results none``."""
+    res = config.getoption("--results")
+    if res is None:
+        env, selected = env_name(config), shard(config)
+        name = f"{env}.shard-{selected[0]}-of-{selected[1]}.jsonl" if selected else f"{env}.jsonl"
+        res = str(Path(config.rootpath, "reports", "results", name))
+    return None if res == "none" else res
+
+
 def runner(config) -> Runner:
     """The session's Runner, made on first use."""
     r = config.stash[_RUNNER]
     if r is None:
         env = env_name(config)
-        res = config.getoption("--results")
-        if res is None:
-            selected = shard(config)
-            name = f"{env}.shard-{selected[0]}-of-{selected[1]}.jsonl" if selected else f"{env}.jsonl"
-            res = str(Path(config.rootpath, "reports", "results", name))
-        r = Runner(env, None if res == "none" else res, adapter_names(config),
+        r = Runner(env, results_path(config), adapter_names(config),
                    cell_timeout=config.getoption("--cell-timeout"),
                    startup_timeout=config.getoption("--startup-timeout"),
                    resume=config.getoption("--resume"), expectations=_expectations(config),

@@ -81,6 +81,36 @@ def headline(views: list[ClaimView]) -> list[ClaimView]:
     return [v for v in views if v.claim.get("headline") is True]
 
 
+@dataclass
+class HeadlineRow:
+    """Headline claims whose verdicts read the same, shown as one line: the frameworks, the verdicts
+    (with the columns of each) and the largest difference."""
+    views: list[ClaimView]
+    verdicts: list[tuple[str, str, list[str]]]  # (verdict, words, [adapter@env, ...])
+    max_diff: float | None
+
+
+def headline_rows(views: list[ClaimView]) -> list[HeadlineRow]:
+    """The headline claims, those whose verdicts read the same (the same words, worst first) on one line,
+    in the order of their first claim: five frameworks that hold only under the same conditions are
+    one line, not five."""
+    rows: dict[tuple, HeadlineRow] = {}
+    for v in headline(views):
+        groups = verdict_groups(v)
+        key = tuple(words for _, words, _ in groups)
+        row = rows.get(key)
+        md = max_diff(v)
+        if row is None:
+            rows[key] = HeadlineRow([v], [(verdict, words, list(cols)) for verdict, words, cols in groups], md)
+            continue
+        row.views.append(v)
+        for (_, _, cols), (_, _, more) in zip(row.verdicts, groups):
+            cols.extend(more)
+        if md is not None:
+            row.max_diff = md if row.max_diff is None else max(row.max_diff, md)
+    return list(rows.values())
+
+
 def _catalog_key(cid: str, claim: dict):
     cat = claim.get("catalog") or ""
     m = re.match(r"([A-Z]+)(\d+)", cat)

@@ -69,15 +69,41 @@ def matrix_html(matrix: model.Matrix, row_status: dict[int, str], info) -> str:
         for row in g.rows:
             st = row_status[row.index]
             r = row.index
-            out.append(f'<tr data-r="{r}" data-id="{escape(row.case_id)}" data-s="{st}">'
-                       f'<th scope="row">{escape(row.case_id)}</th>')
+            oc = outcomes(row)
+            out.append(f'<tr data-r="{r}" data-id="{escape(row.case_id)}" data-s="{st}"'
+                       + (f' data-o="{oc}">' if oc else ">") + f'<th scope="row">{escape(row.case_id)}</th>')
             for j, cell in enumerate(row.cells):
+                cls = st[j] if not oc or oc[j] not in _MARKED else f'"{st[j]} {_MARKED[oc[j]]}"'
                 if cell.status in disagree:
-                    out.append(f'<td class={st[j]}><a href="#x{r}-{j}">{esc[cell.text]}</a>')
+                    out.append(f'<td class={cls}><a href="#x{r}-{j}">{esc[cell.text]}</a>')
                 else:
-                    out.append(f"<td class={st[j]}>{esc[cell.text]}")
+                    out.append(f"<td class={cls}>{esc[cell.text]}")
         out.append("</tbody></table></div>")
     return "".join(out)
+
+
+#: one letter per outcome of a cell (a row's ``data-o``, which the query's ``outcome:`` reads): expected,
+#: unexpected, fixed, and "-" for a cell not judged or without a result
+OUTCOME_LETTER = {"expected": "x", "unexpected": "u", "fixed": "f"}
+#: the extra class of a cell whose outcome is not expected (a marker beside its word)
+_MARKED = {"u": "ux", "f": "fx"}
+
+
+def outcomes(row: model.Row) -> str:
+    """The row's outcome letters, one per column; '' when every cell with a result is expected (the
+    page then reads such a row's cells as expected and its missing cells as "-")."""
+    letters = []
+    plain = True
+    for cell in row.cells:
+        r = cell.result
+        if r is None:
+            letters.append("-")
+            continue
+        o = OUTCOME_LETTER.get(r.outcome, "-")
+        letters.append(o)
+        if o != "x":
+            plain = False
+    return "" if plain else "".join(letters)
 
 
 def cases_html(matrix: model.Matrix, info) -> str:

@@ -22,10 +22,11 @@ import orjson
 from markupsafe import Markup
 
 from harness.cases.model import Case, params_text
+from harness.report import answer as answers
+from harness.report import changes as changes_view
 from harness.report import claims_view, model
 from harness.results.read import read_many
 
-from .diff import diff as diff_results
 from .fragments import cases_html, causes_html, details_html, fnum, full, matrix_html
 from .model import LETTER
 from .page_data import page_json
@@ -160,24 +161,31 @@ def column_totals(matrix: model.Matrix) -> list[dict]:
     return out
 
 
-def render(merged, baseline=None, out_dir: Path | None = None, fuzz_html: str = "") -> str:
-    """The page; ``fuzz_html`` is the fuzz findings' section (harness.report.fuzz_view), already escaped."""
+def render(merged, baseline=None, out_dir: Path | None = None, fuzz_html: str = "", missing=(),
+           baseline_missing=(), follows=None) -> str:
+    """The page; ``fuzz_html`` is the fuzz findings' section (harness.report.fuzz_view), already escaped;
+    ``missing`` and ``baseline_missing`` the results and baseline paths given that hold no results
+    ((path, why), see :func:`harness.report.answer.missing_paths`), named on the first screen; ``follows``
+    the moving environments and the pinned ones they follow (see :func:`harness.report.changes.build`)."""
     matrix = model.build(merged)
     row_status = {row.index: "".join(LETTER.get(c.status, "m") for c in row.cells) for row in matrix.rows}
     info = _row_info(matrix, out_dir)
     data_json = page_json(matrix, info, _reproducers(out_dir))
-    d = diff_results(baseline, merged) if baseline is not None else None
+    ans = answers.build(merged, matrix, missing)
+    changes = changes_view.build(merged, baseline, follows=follows)
     details, n_details = details_html(matrix, row_status, info)
     claims = claims_view.build(merged)
     n_odd = sum(1 for row in matrix.rows if row.odd)
     parts = dict(
         totals=column_totals(matrix), causes_html=Markup(causes_html(matrix, row_status)), n_odd=n_odd,
-        headline=claims_view.headline(claims), claims_sorted=claims_view.report_order(claims), cv=claims_view,
+        headline=claims_view.headline_rows(claims), claims_sorted=claims_view.report_order(claims), cv=claims_view,
         frameworks=sorted({c.framework for c in matrix.columns}), claim_frameworks=sorted(
             {str(v.claim.get("framework", "")) for v in claims}), full=full,
         m=matrix, headers=merged.headers, problems=merged.problems, n_results=len(merged.results),
         matrix_html=Markup(matrix_html(matrix, row_status, info)), details_html=Markup(details), n_details=n_details,
-        cases_html=Markup(cases_html(matrix, info)), diff=d, chart=chart_geometry,
+        cases_html=Markup(cases_html(matrix, info)), chart=chart_geometry, ans=ans, changes=changes,
+        links=answers.CellLinks(matrix), changes_view=changes_view, answer_limit=answers.LIST_LIMIT,
+        baseline_given=baseline is not None or bool(baseline_missing), baseline_missing=baseline_missing,
         claims=claims, seed_links=_seed_links(matrix), verdict_words=claims_view.verdict_words, safe_url=claims_view.safe_url,
         fuzz_html=Markup(fuzz_html), example_ops=[op for op in model.OP_ORDER if op in matrix.ops][:2]
         or list(model.OP_ORDER[:2]),
@@ -185,7 +193,14 @@ def render(merged, baseline=None, out_dir: Path | None = None, fuzz_html: str = 
     return _env().get_template("index.html.j2").render(data_json=Markup(data_json), **parts)
 
 
-def write_report(paths, out, baseline_paths=None, fuzz_html: str = "") -> Path:
+def write_report(paths, out, baseline_paths=None, fuzz_html: str = "", given=None, baseline_given=None,
+                 expect_envs=(), follows=None) -> Path:
+    """Merge the results files ``paths`` into the page at ``out``, compared with ``baseline_paths``.
+    ``given`` and ``baseline_given``: the paths the user named (files or directories); one that holds no
+    results file is named on the first screen (an environment that did not install or whose run did
+    not start; a baseline that could not be fetched), and the page is still written. ``expect_envs``: the
+    environments the run should hold; one without records is named the same way (a sharded run's files
+    are named for their shards, so CI names environments, not files). ``follows``: see :func:`render`."""
     # Hundreds of thousands of small objects and no reference cycles worth
     # collecting: the cyclic collector would only add seconds here.
     was_enabled = gc.isenabled()
@@ -196,7 +211,9 @@ def write_report(paths, out, baseline_paths=None, fuzz_html: str = "") -> Path:
         out = Path(out)
         out.parent.mkdir(parents=True, exist_ok=True)
         tmp = out.with_suffix(".tmp")
-        tmp.write_text(render(merged, baseline, out.parent.resolve(), fuzz_html), encoding="utf-8")
+        missing = answers.missing_paths(given) + answers.missing_envs(merged, expect_envs, given)
+        tmp.write_text(render(merged, baseline, out.parent.resolve(), fuzz_html, missing,
+                              answers.missing_paths(baseline_given), follows), encoding="utf-8")
         tmp.replace(out)
     finally:
         if was_enabled:

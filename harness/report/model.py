@@ -25,7 +25,13 @@ STATUS_ORDER = ("agree", "diverge", "error", "crash", "timeout", "unsupported", 
 LETTER = {"agree": "a", "diverge": "d", "error": "e", "crash": "c", "timeout": "t", "unsupported": "u",
           "skipped": "s", "missing": "m"}
 _ADAPTER_ORDER = {s.name: i for i, s in enumerate(BUILTIN)}
-_ENV_ORDER = {"current": 0, "legacy": 1}
+#: the pinned environments first, then the moving ones (any other name after them, by name)
+_ENV_ORDER = {"current": 0, "legacy": 1, "latest": 2, "nightly": 3}
+
+
+def env_rank(env: str) -> int:
+    """Where an environment's columns go: current, legacy, latest, nightly, then the others."""
+    return _ENV_ORDER.get(env, 9)
 
 #: the framework each built-in adapter calls (the registry says); the odd-one-out view and the
 #: root-cause groups count frameworks, not columns

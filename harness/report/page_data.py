@@ -30,13 +30,21 @@ def _repro_index(case_id, adapter, reproducers, idx) -> int:
 
 
 def _expectation_text(r) -> str:
-    """'expected: <reason>' / 'unexpected: ...' for a record judged against expectations ('' otherwise)."""
+    """'expected: <reason>' / 'unexpected: ...' / 'fixed in <versions>: ...' for a record judged against
+    expectations ('' otherwise)."""
     e = r.expectation if isinstance(getattr(r, "expectation", None), dict) else None
     outcome = getattr(r, "outcome", "")
     if not outcome:
         return ""
     if e:
         where = f" ({e.get('file', '')}:{e.get('line', '')})" if e.get("file") else ""
+        if outcome == "fixed":
+            fixed_in = e.get("fixed_in")
+            fixed_in = ", ".join(f"{k} {v}" for k, v in fixed_in.items()) if isinstance(fixed_in, dict) else ""
+            want = e.get("status", e.get("verdict", ""))
+            want = "/".join(map(str, want)) if isinstance(want, list) else str(want)
+            return (f"fixed{' in ' + fixed_in if fixed_in else ''} (an unexpected pass: the entry expects "
+                    f"{want}): {e.get('reason', '')}{where}")
         return f"{outcome}: {e.get('reason', '')}{where}"
     return "unexpected: no expectation entry for this cell" if outcome == "unexpected" else ""
 

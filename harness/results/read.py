@@ -11,6 +11,12 @@ a result whose case record was bad is skipped with it. Every header carries the 
 are skipped, saying so in one line; those of an older one are upgraded as they
 are read. Merging is keyed by (environment, adapter, case id); the newer record
 wins, which makes merging files from many environments or machines associative.
+
+A run closes its file with a ``summary`` record (:class:`~harness.results.write.Summary`); it is
+validated like the other kinds (a bad one is a one-line warning) and kept as ``RunFile.summary``,
+``None`` when the file has none after its last header: the run was killed, is still running, or an
+older normconf wrote it. ``Merged.runs`` says, per file read, its environment, how many cells and
+claims it holds and its summary.
 """
 from __future__ import annotations
 
@@ -26,7 +32,15 @@ from harness.text.inert import printable
 
 from .parts import SCHEMA_VERSION, upgrade
 from .record import ClaimResult, Result
-from .validate import adapter_ok, case_record, claim_problem, header_problem, read_result
+from .validate import (
+    adapter_ok,
+    case_record,
+    claim_problem,
+    header_problem,
+    read_result,
+    summary_problem,
+)
+from .write import Summary
 
 
 @dataclass
@@ -37,6 +51,30 @@ class RunFile:
     results: list[Result]
     problems: list[str]
     claims: list[ClaimResult] = field(default_factory=list)
+    #: the closing summary after the file's last header; None when the run did not finish (or predates it)
+    summary: Summary | None = None
+
+    @property
+    def env(self) -> str:
+        """The environment the file was written for ('' when it names none)."""
+        env = self.header.get("env")
+        if env.__class__ is str:
+            return env
+        for r in self.results:
+            return r.env
+        return self.summary.env if self.summary is not None else ""
+
+
+@dataclass
+class RunInfo:
+    """What one results file says about its run: where it is, its environment, how many cells and
+    claims it holds, and its closing summary (None: the run did not finish, or an older normconf
+    wrote the file)."""
+    path: str
+    env: str
+    cells: int
+    claims: int
+    summary: Summary | None
 
 
 MAX_LINE_BYTES = 64 * 1024 * 1024
@@ -108,6 +146,7 @@ def read(path, *, warn: bool = True) -> RunFile:
     truncated last line, non-JSON, invalid UTF-8, a wrong type) is skipped and reported in
     ``problems``, and, with ``warn``, on stderr; a file that is not a regular file is skipped."""
     header, adapters, results, problems, claims = {}, {}, [], [], []
+    summary = None
     cases: dict[str, dict | int] = {}  # case id -> its fields from the latest case record (its line if bad)
     shown = printable(path)
     extra = 0
@@ -190,6 +229,7 @@ def read(path, *, warn: bool = True) -> RunFile:
                             f"reads ({SCHEMA_VERSION}); its records are skipped (upgrade normconf)")
                 else:
                     header, version, newer = rec, v, False
+                    summary = None  # a resumed run's header: its own summary comes after it
             elif kind == "adapter":
                 if not adapter_ok(rec):
                     problem(f"{shown}:{n}: bad adapter record (adapter must be a string, versions an object)")
@@ -203,6 +243,12 @@ def read(path, *, warn: bool = True) -> RunFile:
                     claims.append(ClaimResult.from_dict(rec))
                 except (TypeError, ValueError) as e:
                     problem(f"{shown}:{n}: bad claim record ({printable(e)})")
+            elif kind == "summary":
+                bad = summary_problem(rec)
+                if bad:
+                    problem(f"{shown}:{n}: bad summary record ({printable(bad)})")
+                elif not newer:
+                    summary = Summary.from_dict(rec)
             else:
                 problem(f"{shown}:{n}: unknown record kind {printable(repr(kind))[:80]}")
     if not header:
@@ -211,7 +257,7 @@ def read(path, *, warn: bool = True) -> RunFile:
         problems.append(f"{shown}: {extra} more problem(s) not shown")
         if warn:
             print(f"normconf: warning: {shown}: {extra} more problem(s) not shown", file=sys.stderr)
-    return RunFile(str(path), header, adapters, results, problems, claims)
+    return RunFile(str(path), header, adapters, results, problems, claims, summary)
 
 
 @dataclass
@@ -221,11 +267,13 @@ class Merged:
     results: dict[tuple[str, str, str], Result]
     problems: list[str]
     claims: dict[tuple[str, str, str], ClaimResult] = field(default_factory=dict)  # (env, adapter, claim id)
+    runs: list[RunInfo] = field(default_factory=list)  # one per file read, in the order read
 
 
 def merge(files: Iterable[RunFile]) -> Merged:
-    headers, adapters, results, problems, claims = {}, {}, {}, [], {}
+    headers, adapters, results, problems, claims, runs = {}, {}, {}, [], {}, []
     for rf in files:
+        runs.append(RunInfo(rf.path, rf.env, len(rf.results), len(rf.claims), rf.summary))
         env = rf.header.get("env", "unknown")
         if env not in headers or rf.header.get("started", "") >= headers[env].get("started", ""):
             headers[env] = rf.header
@@ -242,7 +290,7 @@ def merge(files: Iterable[RunFile]) -> Merged:
             if old is None or c.time >= old.time:
                 claims[key] = c
         problems.extend(rf.problems)
-    return Merged(headers, adapters, results, problems, claims)
+    return Merged(headers, adapters, results, problems, claims, runs)
 
 
 def read_many(paths) -> Merged:

@@ -98,6 +98,23 @@ _CLAIM_REQUIRED = ("claim_id", "adapter", "env", "verdict")
 _HEADER_TYPES = {"env": _is_str, "started": _is_str}
 
 
+def _summary_items(v):
+    return isinstance(v, list) and all(v_.__class__ is dict and _is_str(v_.get("node"))
+                                       and _is_str(v_.get("reason", "")) for v_ in v)
+
+
+def _count(v):
+    return _is_int(v) and v >= 0
+
+
+_SUMMARY_TYPES = {
+    "env": _is_str, "exit_status": _is_int, "expected": _count, "expected_divergent": _count,
+    "unexpected": _summary_items, "fixed": _summary_items, "harness_failures": _summary_items,
+    "interrupted": lambda v: isinstance(v, bool), "finished": _is_str,
+}
+_SUMMARY_REQUIRED = ("env", "exit_status")
+
+
 def _type_problem(rec: dict, types: dict, required=()) -> str:
     for k in required:
         if k not in rec:
@@ -249,6 +266,12 @@ def header_problem(rec: dict) -> str:
 def adapter_ok(rec: dict) -> bool:
     """An ``adapter`` record names its adapter (a string) and its versions (an object of strings)."""
     return isinstance(rec.get("adapter"), str) and bool(_versions(rec.get("versions", {})))
+
+
+def summary_problem(rec: dict) -> str:
+    """What is wrong with a ``summary`` record's fields ('' when nothing): the counts are
+    non-negative integers, each listed item an object with a ``node`` and a ``reason`` string."""
+    return _type_problem(rec, _SUMMARY_TYPES, _SUMMARY_REQUIRED)
 
 
 def claim_problem(rec: dict) -> str:

@@ -3,15 +3,20 @@
 A file starts with a ``header`` record (environment, start time, schema version, provenance: harness
 version and commit, Python, numpy, platform and CPU), then an ``adapter`` record per adapter with its
 framework versions, then a ``case`` record before the first result of each case and the ``result`` and
-``claim`` records, one per line, flushed as they are written.
+``claim`` records, one per line, flushed as they are written. When the run's session ends it closes the
+file with a ``summary`` record (:class:`Summary`: how many cells and claims ended expected, which ended
+unexpected or fixed, the harness failures, the exit status), so a reader can tell a finished run from
+one that was killed: a file whose last header is not followed by a summary did not finish.
 """
 from __future__ import annotations
 
 import json
 import os
 import platform
+import re
 import subprocess
 import sys
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +68,57 @@ def provenance(env: str) -> dict[str, Any]:
         "argv": sys.argv,
         "started": utc_now(),
     }
+
+
+@dataclass
+class Summary:
+    """A run's closing ``summary`` record: the tally of its session and its exit status.
+
+    ``unexpected``, ``fixed`` and ``harness_failures`` list ``{"node": pytest node id, "reason": one
+    line}``; ``expected`` counts the cells and claims that ended as the expectations say (of them,
+    ``expected_divergent`` as a known divergence, error or verdict). ``exit_status`` is the run's
+    (0 all expected, 1 something unexpected, 2 a harness failure; pytest's own codes above that);
+    ``interrupted`` when the session was stopped (Ctrl-C) before every item ran."""
+
+    env: str
+    exit_status: int
+    expected: int = 0
+    expected_divergent: int = 0
+    unexpected: list[dict] = field(default_factory=list)
+    fixed: list[dict] = field(default_factory=list)
+    harness_failures: list[dict] = field(default_factory=list)
+    interrupted: bool = False
+    finished: str = ""
+    kind: str = "summary"
+
+    def __post_init__(self):
+        if not self.finished:
+            self.finished = utc_now()
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Summary:
+        return cls(**{k: v for k, v in d.items() if k in _SUMMARY_FIELDS})
+
+    def to_json(self) -> str:
+        return json.dumps(clean(asdict(self)), allow_nan=False)
+
+    @property
+    def ok(self) -> bool:
+        """Every cell and claim as expected, no harness failure, exit status 0."""
+        return (self.exit_status == 0 and not self.interrupted and not self.unexpected and not self.fixed
+                and not self.harness_failures)
+
+
+_SUMMARY_FIELDS = frozenset(Summary.__dataclass_fields__)
+#: the longest reason a summary keeps per item (the run's own log has the whole text)
+SUMMARY_REASON_CHARS = 300
+
+
+def summary_item(node: str, reason: str) -> dict:
+    """One listed item of a summary: its node id and the first line of its reason, shortened."""
+    first = (reason or "").strip().splitlines()
+    line = re.sub(r"^E\s+", "", first[0].strip()) if first else ""  # pytest's marker of an exception line
+    return {"node": node, "reason": line[:SUMMARY_REASON_CHARS]}
 
 
 def _aside_name(path: Path) -> Path:
@@ -128,6 +184,10 @@ class Writer:
             self._write(result.to_json(with_case=False))
         else:
             self._write(result.to_json())
+
+    def summary(self, summary: Summary):
+        """The closing ``summary`` record of the run."""
+        self._write(summary.to_json())
 
     def close(self):
         if not self._f.closed:

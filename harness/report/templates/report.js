@@ -5,7 +5,9 @@
   var qInput = form.elements.q;
   var FIELDS = ["q", "view", "sort", "cell"];
   var LEGACY = {op: "op", adapter: "adapter", env: "env", status: "status", dtype: "dtype"};
-  var KEYS = ["op", "adapter", "env", "fw", "status", "dtype", "layout", "id", "cause"];
+  var KEYS = ["op", "adapter", "env", "fw", "status", "outcome", "dtype", "layout", "id", "cause"];
+  // a row's data-o holds one outcome letter per column (left out when every cell is expected)
+  var OUTCOME = {expected: "x", unexpected: "u", fixed: "f"};
   var STATUS = {agree: "a", diverge: "d", error: "e", crash: "c", timeout: "t", unsupported: "u", "n/a": "u", na: "u",
                 skipped: "s", missing: "m", disagree: "dect"};
   var BAD = "dect";
@@ -81,6 +83,7 @@
           v = v.trim();
           if (!v) return;
           if (key === "status") list.push(STATUS[v.toLowerCase()] || "?");
+          else if (key === "outcome") list.push(OUTCOME[v.toLowerCase()] || "?");
           else list.push(glob(v));
         });
       } else if (tok) out.words.push(tok.toLowerCase());
@@ -121,6 +124,7 @@
     });
     style.textContent = css.length ? css.join(",") + "{display:none}" : "";
     var want = t.status ? t.status.join("") : "";
+    var wantO = t.outcome ? t.outcome.join("") : "";
     var causeIdx = null;
     if (t.cause) {
       causeIdx = {};
@@ -136,14 +140,16 @@
         ok = any(t.dtype, drow[11]) && any(t.layout, drow[8]);
       }
       for (var w = 0; ok && w < pq.words.length; w++) ok = textOf(r).indexOf(pq.words[w]) >= 0;
-      if (ok && (want || causeIdx || state.view)) {
-        var hasWant = !want, hasCause = !causeIdx, nbad = 0;
+      if (ok && (want || wantO || causeIdx || state.view)) {
+        var hasWant = !want, hasO = !wantO, hasCause = !causeIdx, nbad = 0;
+        var o = tr.dataset.o;
         var fwBad = {}, fwGood = {};
         var d = causeIdx ? getData() : null;
         for (var j = 0; j < visCols.length; j++) {
           var c = visCols[j];
           var ch = s.charAt(c);
           if (want && want.indexOf(ch) >= 0) hasWant = true;
+          if (wantO && wantO.indexOf(o ? o.charAt(c) : (ch === "m" ? "-" : "x")) >= 0) hasO = true;
           if (causeIdx) {
             var cc = cellAt(d, r, c);
             if (cc && causeIdx[cc[12]]) hasCause = true;
@@ -157,7 +163,7 @@
           var good = Object.keys(fwGood).filter(function (f) { return !fwBad[f]; });
           odd = bad.length === 1 && good.length >= 2;
         }
-        ok = hasWant && hasCause && (state.view !== "disagree" || nbad > 0) && (state.view !== "odd" || odd);
+        ok = hasWant && hasO && hasCause && (state.view !== "disagree" || nbad > 0) && (state.view !== "odd" || odd);
       }
       tr.hidden = !ok;
       if (ok) shown++;
@@ -491,6 +497,15 @@
   causesSection.addEventListener("toggle", function (ev) {  // opened any other way
     if (ev.target.open && ev.target.matches("details.cause")) fillCause(ev.target);
   }, true);
+  // the first screen's lists of unexpected, fixed and changed cells open them in the drill-down
+  Array.prototype.forEach.call(document.querySelectorAll("#answer-envs, #changes-top"), function (box) {
+    box.addEventListener("click", function (ev) {
+      var a = ev.target.closest("a[data-r]");
+      if (!a) return;
+      ev.preventDefault();
+      openCell(+a.dataset.r, +a.dataset.c, a);
+    });
+  });
   document.getElementById("drill-close").addEventListener("click", closeCell);
   drill.addEventListener("cancel", function (ev) { ev.preventDefault(); closeCell(); });
   document.addEventListener("keydown", function (ev) { if (ev.key === "Escape" && drill.open) closeCell(); });
