@@ -60,7 +60,7 @@ def _cmd_report(args, rest) -> int:
         follows = None if exp.errors else exp.environments
     expect = [e.strip() for e in (args.expect_env or "").split(",") if e.strip()]
     out = write_report(paths, args.out, baseline, fuzz_html, given=args.paths, baseline_given=args.baseline,
-                       expect_envs=expect, follows=follows)
+                       expect_envs=expect, follows=follows, timeline_paths=args.timeline or ())
     print(f"normconf: wrote {out} from {len(paths)} results file(s)"
           + (f", compared with {len(baseline)} baseline file(s)" if baseline else "")
           + (f", with the fuzz findings of {printable(args.fuzz)}" if args.fuzz else ""))
@@ -192,6 +192,8 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--fuzz", metavar="DIR", help="a normconf fuzz output directory whose findings to show")
     rep.add_argument("--expect-env", metavar="ENV,ENV", help="environments the results should hold; one without "
                      "results (it did not install or run) is named on the first screen")
+    rep.add_argument("--timeline", action="append", metavar="FILE", help="a normconf bisect timeline file "
+                     "(--timeline-out) to show beside its cell (repeatable)")
     rep.add_argument("--cases", default="cases", help="case directory whose expectations/environments.yaml says "
                      "which pinned environments each moving one follows (default: cases)")
     rep.set_defaults(func=_cmd_report)

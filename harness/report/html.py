@@ -25,7 +25,9 @@ from harness.cases.model import Case, params_text
 from harness.report import answer as answers
 from harness.report import changes as changes_view
 from harness.report import claims_view, model
+from harness.report import timelines_view
 from harness.results.read import read_many
+from harness.results.timeline import read_timelines
 
 from .fragments import cases_html, causes_html, details_html, fnum, full, matrix_html
 from .model import LETTER
@@ -162,15 +164,17 @@ def column_totals(matrix: model.Matrix) -> list[dict]:
 
 
 def render(merged, baseline=None, out_dir: Path | None = None, fuzz_html: str = "", missing=(),
-           baseline_missing=(), follows=None) -> str:
+           baseline_missing=(), follows=None, timelines=()) -> str:
     """The page; ``fuzz_html`` is the fuzz findings' section (harness.report.fuzz_view), already escaped;
     ``missing`` and ``baseline_missing`` the results and baseline paths given that hold no results
     ((path, why), see :func:`harness.report.answer.missing_paths`), named on the first screen; ``follows``
-    the moving environments and the pinned ones they follow (see :func:`harness.report.changes.build`)."""
+    the moving environments and the pinned ones they follow (see :func:`harness.report.changes.build`);
+    ``timelines`` normconf bisect's timelines, shown in their own section and in their cells' drill-down."""
     matrix = model.build(merged)
     row_status = {row.index: "".join(LETTER.get(c.status, "m") for c in row.cells) for row in matrix.rows}
     info = _row_info(matrix, out_dir)
-    data_json = page_json(matrix, info, _reproducers(out_dir))
+    tl_views = timelines_view.build(list(timelines), matrix)
+    data_json = page_json(matrix, info, _reproducers(out_dir), timelines_view.page_map(tl_views))
     ans = answers.build(merged, matrix, missing)
     changes = changes_view.build(merged, baseline, follows=follows)
     details, n_details = details_html(matrix, row_status, info)
@@ -184,6 +188,7 @@ def render(merged, baseline=None, out_dir: Path | None = None, fuzz_html: str = 
         m=matrix, headers=merged.headers, problems=merged.problems, n_results=len(merged.results),
         matrix_html=Markup(matrix_html(matrix, row_status, info)), details_html=Markup(details), n_details=n_details,
         cases_html=Markup(cases_html(matrix, info)), chart=chart_geometry, ans=ans, changes=changes,
+        timelines=tl_views,
         links=answers.CellLinks(matrix), changes_view=changes_view, answer_limit=answers.LIST_LIMIT,
         baseline_given=baseline is not None or bool(baseline_missing), baseline_missing=baseline_missing,
         claims=claims, seed_links=_seed_links(matrix), verdict_words=claims_view.verdict_words, safe_url=claims_view.safe_url,
@@ -194,13 +199,14 @@ def render(merged, baseline=None, out_dir: Path | None = None, fuzz_html: str = 
 
 
 def write_report(paths, out, baseline_paths=None, fuzz_html: str = "", given=None, baseline_given=None,
-                 expect_envs=(), follows=None) -> Path:
+                 expect_envs=(), follows=None, timeline_paths=()) -> Path:
     """Merge the results files ``paths`` into the page at ``out``, compared with ``baseline_paths``.
     ``given`` and ``baseline_given``: the paths the user named (files or directories); one that holds no
     results file is named on the first screen (an environment that did not install or whose run did
     not start; a baseline that could not be fetched), and the page is still written. ``expect_envs``: the
     environments the run should hold; one without records is named the same way (a sharded run's files
-    are named for their shards, so CI names environments, not files). ``follows``: see :func:`render`."""
+    are named for their shards, so CI names environments, not files). ``follows``: see :func:`render`;
+    ``timeline_paths``: normconf bisect's timeline files (read as untrusted input)."""
     # Hundreds of thousands of small objects and no reference cycles worth
     # collecting: the cyclic collector would only add seconds here.
     was_enabled = gc.isenabled()
@@ -212,8 +218,9 @@ def write_report(paths, out, baseline_paths=None, fuzz_html: str = "", given=Non
         out.parent.mkdir(parents=True, exist_ok=True)
         tmp = out.with_suffix(".tmp")
         missing = answers.missing_paths(given) + answers.missing_envs(merged, expect_envs, given)
+        timelines = read_timelines(timeline_paths) if timeline_paths else []
         tmp.write_text(render(merged, baseline, out.parent.resolve(), fuzz_html, missing,
-                              answers.missing_paths(baseline_given), follows), encoding="utf-8")
+                              answers.missing_paths(baseline_given), follows, timelines), encoding="utf-8")
         tmp.replace(out)
     finally:
         if was_enabled:

@@ -153,6 +153,10 @@ def drill_data(matrix: model.Matrix, info, reproducers=frozenset()):
             "causes": causes}
 
 
-def page_json(matrix: model.Matrix, info, reproducers=frozenset()) -> str:
-    """The page data as the text of its <script type=application/json> element."""
-    return json_for_script(drill_data(matrix, info, reproducers))
+def page_json(matrix: model.Matrix, info, reproducers=frozenset(), timelines=None) -> str:
+    """The page data as the text of its <script type=application/json> element; ``timelines`` maps
+    "case id<TAB>adapter" to [a bisect timeline's summary, the link to its block]."""
+    data = drill_data(matrix, info, reproducers)
+    if timelines:
+        data["tl"] = timelines
+    return json_for_script(data)

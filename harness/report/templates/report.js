@@ -338,6 +338,8 @@
       if (cell[11] >= 0) item("output dtype", S(cell[11]));
       item("explanation", S(cell[7]));
       if (cell.length > 14 && cell[14] >= 0) item("expectation", S(cell[14]), cell[15] >= 0 ? S(cell[15]) : "");
+      var tl = d.tl && d.tl[row[0] + "\t" + col.a];
+      if (tl) item("bisect timeline", tl[0], tl[1]);
       if (cell.length > 16 && cell[16] >= 0) {
         var rn = encodeURIComponent(S(cell[16]));
         item("reproducer", "standalone script (repro/" + S(cell[16]) + ".py)", "repro/" + rn + ".py");
