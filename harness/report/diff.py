@@ -209,7 +209,9 @@ def diff(old: Merged, new: Merged, drift: float = DRIFT, pairs=None) -> Diff:
         if ch:
             d.version_changes[f"{adapter}@{env}"] = ch
     for key in sorted(set(old.results) | set(new.results)):
-        o, n = old.results.get(key), new.results.get(key)
+        o, n = _present(old.results.get(key)), _present(new.results.get(key))
+        if o is None and n is None:
+            continue  # a column whose framework is on neither side
         vc = d.version_changes.get(f"{key[1]}@{key[0]}", "")
         if o is None:
             d.changes.append(Change("added", key, None, n, vc))
@@ -229,11 +231,17 @@ def diff(old: Merged, new: Merged, drift: float = DRIFT, pairs=None) -> Diff:
             d.unchanged += 1
     d.changes.sort(key=lambda c: (KINDS.index(c.kind), c.key))
     for key in sorted(set(old.claims) | set(new.claims)):
-        o, n = old.claims.get(key), new.claims.get(key)
+        o, n = _present(old.claims.get(key)), _present(new.claims.get(key))
         ov, nv = (o.verdict if o else "absent"), (n.verdict if n else "absent")
         if ov != nv:
             d.claim_changes.append((key[0], key[1], key[2], ov, nv, d.version_changes.get(f"{key[1]}@{key[0]}", "")))
     return d
+
+
+def _present(r):
+    """A record, or None when its column's framework is not in that environment at all (not installed,
+    not available: ``absent``): such a column appears or goes, it does not get fixed or broken."""
+    return None if r is None or getattr(r, "absent", "") else r
 
 
 @dataclass
@@ -311,5 +319,12 @@ def format_text(d: Diff, old_label: str, new_label: str) -> str:
                 lines.append(f"    {c.case_id} [{c.column}]: {c.describe(c.old)} -> {c.describe(c.new)}")
         for env, adapter, cid, ov, nv, _ in g.claims:
             lines.append(f"  claim {cid} [{adapter}@{env}]: {ov} -> {nv}")
+    changed_columns = {c.column for c in d.changes} | {f"{cc[1]}@{cc[0]}" for cc in d.claim_changes}
+    quiet: dict[str, list[str]] = {}  # a version change that changed no cell is an answer too
+    for column, versions in sorted(d.version_changes.items()):
+        if column not in changed_columns:
+            quiet.setdefault(versions, []).append(column)
+    for versions, columns in sorted(quiet.items()):
+        lines.append(f"with {versions} ({', '.join(columns)}): no change")
     lines.append(f"unchanged: {d.unchanged}")
     return "\n".join(lines)

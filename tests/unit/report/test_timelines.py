@@ -43,3 +43,4 @@ def test_a_bad_timeline_file_is_a_warning_and_the_report_is_written(tmp_path, ca
     assert main(["report", str(files["current"]), "--out", str(out), "--timeline", str(bad)]) == 0
     assert "not a timeline file" in capsys.readouterr().err
     assert 'id="timelines"' not in out.read_text()
+
