@@ -9,6 +9,25 @@ from harness.execution.runner import Runner
 
 DATA = Path(__file__).parent / "data"
 
+#: two layer-norm cases for runs of tests.fault_adapters' ``faulty`` adapter: "good" agrees, the one
+#: tagged ``wrong`` diverges
+FAULTY_CASES = """
+cases:
+  - id: good
+    description: d
+    source: s
+    op: layer_norm
+    layout: BTF
+    shape: {B: 2, T: 3, F: 4}
+  - id: wrong
+    description: d
+    source: s
+    op: layer_norm
+    layout: BTF
+    shape: {B: 2, T: 3, F: 4}
+    tags: [wrong]
+"""
+
 
 def smoke_cases():
     return load_file(DATA / "smoke.yaml", display="tests/data/smoke.yaml")

@@ -81,7 +81,7 @@ MAX_LINE_BYTES = 64 * 1024 * 1024
 MAX_PROBLEMS_PER_FILE = 50
 
 
-def _open_regular(path):
+def open_regular(path):
     """A binary file object for a regular file, or a reason it is not one. Never blocks on a FIFO."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
@@ -101,7 +101,7 @@ def _open_regular(path):
 _CHUNK_BYTES = 1 << 22
 
 
-def _bounded_lines(f, limit):
+def bounded_lines(f, limit):
     """(line number, bytes or None when the line is longer than ``limit``). The file is read in
     chunks of at most ``_CHUNK_BYTES`` and split into lines; at most ``limit`` bytes of a line are
     held, the rest of an over-long line is read past without being kept."""
@@ -162,12 +162,12 @@ def read(path, *, warn: bool = True) -> RunFile:
         if warn:
             print(f"normconf: warning: {text}", file=sys.stderr)
 
-    f, why = _open_regular(path)
+    f, why = open_regular(path)
     if f is None:
         problem(f"{shown}: skipped: {why}")
         return RunFile(str(path), header, adapters, results, problems, claims)
     with f:
-        for n, line in _bounded_lines(f, MAX_LINE_BYTES):
+        for n, line in bounded_lines(f, MAX_LINE_BYTES):
             if line is None:
                 problem(f"{shown}:{n}: line longer than {MAX_LINE_BYTES} bytes (skipped)")
                 continue

@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import stat
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +21,7 @@ from pathlib import Path
 from harness import __version__
 from harness.text.inert import printable
 
+from .read import bounded_lines, open_regular
 from .record import STATUSES, clean, utc_now
 
 TIMELINE_SCHEMA_VERSION = 1
@@ -211,43 +211,8 @@ def timeline_from_dict(d) -> Timeline:
                     _change(d.get("first_changed")), tuple(fixed), dict(info))
 
 
-def _open_regular(path):
-    """A binary file object for a regular file, or why not. Never blocks on a FIFO."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
-    except OSError as e:
-        return None, f"cannot open ({e.strerror or e})"
-    try:
-        mode = os.fstat(fd).st_mode
-    except OSError as e:
-        os.close(fd)
-        return None, f"cannot open ({e.strerror or e})"
-    if not stat.S_ISREG(mode):
-        os.close(fd)
-        return None, "is a directory" if stat.S_ISDIR(mode) else "not a regular file"
-    return os.fdopen(fd, "rb"), ""
-
-
 def _no_constant(name):
     raise ValueError(f"{name}: not a JSON number")
-
-
-def _lines(f):
-    """(line number, bytes or None for a line longer than MAX_LINE_BYTES, which is read past)."""
-    n = 0
-    while True:
-        line = f.readline(MAX_LINE_BYTES + 1)
-        if not line:
-            return
-        n += 1
-        if len(line) > MAX_LINE_BYTES and not line.endswith(b"\n"):
-            while True:  # the rest of the over-long line, in bounded pieces
-                more = f.readline(MAX_LINE_BYTES)
-                if not more or more.endswith(b"\n"):
-                    break
-            yield n, None
-            continue
-        yield n, line
 
 
 def read_timelines(paths, *, problems: list | None = None, warn: bool = True) -> list[Timeline]:
@@ -273,13 +238,13 @@ def read_timelines(paths, *, problems: list | None = None, warn: bool = True) ->
             if warn:
                 print(f"normconf: warning: {text}", file=sys.stderr)
 
-        f, why = _open_regular(path)
+        f, why = open_regular(path)
         if f is None:
             problem(f"{shown}: skipped: {why}")
             continue
         header = False
         with f:
-            for n, line in _lines(f):
+            for n, line in bounded_lines(f, MAX_LINE_BYTES):
                 if line is None:
                     problem(f"{shown}:{n}: line longer than {MAX_LINE_BYTES} bytes (skipped)")
                     continue

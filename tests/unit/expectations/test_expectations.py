@@ -14,25 +14,10 @@ from harness.cases.load import CaseError
 from harness.expectations.entry import Entry, version_in
 from harness.expectations.load import load_file
 from harness.expectations.outcomes import Expectations, outcome
+from tests.support import FAULTY_CASES as CASES
 
 ROOT = Path(__file__).resolve().parents[3]
 
-CASES = """
-cases:
-  - id: good
-    description: d
-    source: s
-    op: layer_norm
-    layout: BTF
-    shape: {B: 2, T: 3, F: 4}
-  - id: wrong
-    description: d
-    source: s
-    op: layer_norm
-    layout: BTF
-    shape: {B: 2, T: 3, F: 4}
-    tags: [wrong]
-"""
 
 KNOWN = """
 expectations:

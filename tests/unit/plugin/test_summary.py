@@ -7,24 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.support import FAULTY_CASES as CASES
+
 ROOT = Path(__file__).resolve().parents[3]
 
-CASES = """
-cases:
-  - id: good
-    description: d
-    source: s
-    op: layer_norm
-    layout: BTF
-    shape: {B: 2, T: 3, F: 4}
-  - id: wrong
-    description: d
-    source: s
-    op: layer_norm
-    layout: BTF
-    shape: {B: 2, T: 3, F: 4}
-    tags: [wrong]
-"""
 
 #: every cell is expected to diverge: "good" agrees, so it is fixed (an unexpected pass)
 EVERY_CELL_DIVERGES = """

@@ -251,7 +251,7 @@ def test_lines_are_the_same_whatever_the_chunk_size(tmp_path, monkeypatch):
         for chunk in (1, 2, 3, 7, 40, 41, 64, 1 << 20):
             monkeypatch.setattr(results, "_CHUNK_BYTES", chunk)
             with open(p, "rb") as f:
-                assert list(results._bounded_lines(f, limit)) == want, (chunk, ending)
+                assert list(results.bounded_lines(f, limit)) == want, (chunk, ending)
 
 
 def _case_record(case_id="c1", **fields):
