@@ -205,7 +205,7 @@ def diff(old: Merged, new: Merged, drift: float = DRIFT, pairs=None) -> Diff:
     for env, adapter in sorted(cols):
         ov = _versions(old, env, adapter, [r for k, r in old.results.items() if k[:2] == (env, adapter)])
         nv = _versions(new, env, adapter, [r for k, r in new.results.items() if k[:2] == (env, adapter)])
-        ch = _version_change(ov, nv) if ov and nv else ""
+        ch = _version_change(ov, nv)  # a column on one side only: "keras - -> 2.23.0"
         if ch:
             d.version_changes[f"{adapter}@{env}"] = ch
     for key in sorted(set(old.results) | set(new.results)):

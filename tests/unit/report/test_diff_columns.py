@@ -19,5 +19,6 @@ def test_diff_counts_a_column_that_appears_as_added_and_names_version_changes_th
     new = merged([cell("ln-1", "torch", "latest", VERSIONS), cell("ln-1", "keras-tf", "latest", VERSIONS)])
     d = diff(old, new, pairs=pairing(old, new))
     assert [(c.kind, c.column) for c in d.changes] == [("added", "keras-tf@latest")]
+    assert d.version_changes["keras-tf@latest"] == "keras - -> 3.16.0, tensorflow - -> 2.21.0"  # a new column
     text = format_text(d, "a", "b")
     assert f"with torch 2.13.0 -> {VERSIONS['latest']['torch']['torch']} (torch@latest): no change" in text
