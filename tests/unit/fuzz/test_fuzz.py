@@ -95,7 +95,10 @@ def test_an_op_added_to_the_registry_is_drawn_without_new_code(monkeypatch):
     mine = [c for c in cases if c.op == new.name]
     assert mine, "the new op was never drawn"
     assert all(c.id.startswith("fuzz-sct-") and c.check == "forward" for c in mine)
-    assert any(c.axes for c in mine)
+    # its parameters are drawn from the registry too (drawn for that op alone: among every op, a few
+    # draws of it need not include one with axes)
+    only = draw_cases(20, 3, op_names=[new.name])
+    assert all(c.op == new.name for c in only) and any(c.axes for c in only)
 
 
 def test_the_same_seed_draws_the_same_cases_and_verdicts(tmp_path):
