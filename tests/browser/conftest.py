@@ -28,6 +28,16 @@ def axe_path() -> Path:
     return p
 
 
+def axe_violations(pg) -> list[dict]:
+    """axe-core's violations on the page as it is now (id, impact, help, the first three nodes)."""
+    pg.add_script_tag(path=str(axe_path()))
+    return pg.evaluate("""async () => {
+        const r = await axe.run(document, {resultTypes: ['violations']});
+        return r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
+                                       nodes: v.nodes.slice(0, 3).map(n => n.target.join(' '))}));
+    }""")
+
+
 @pytest.fixture(scope="session")
 def browser():
     from playwright.sync_api import sync_playwright

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from harness.report import write_report
-from tests.browser.conftest import axe_path, new_page
+from tests.browser.conftest import axe_violations, new_page
 from tests.unit.report.nightly import last_night, tonight
 
 SIZES = [(1440, 900), (390, 844)]
@@ -133,11 +133,6 @@ def test_axe_reports_no_violations_on_the_first_screen(browser, night, size):
     for d in pg.locator("#answer-envs details, #changes-top details").all():
         d.locator("summary").first.click()
     pg.fill("input[name=q]", "outcome:unexpected")
-    pg.add_script_tag(path=str(axe_path()))
-    result = pg.evaluate("""async () => {
-        const r = await axe.run(document, {resultTypes: ['violations']});
-        return r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
-                                       nodes: v.nodes.slice(0, 3).map(n => n.target.join(' '))}));
-    }""")
+    result = axe_violations(pg)
     assert result == [], json.dumps(result, indent=1)
     ctx.close()

@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from tests.browser.conftest import axe_path, new_page
+from tests.browser.conftest import axe_path, axe_violations, new_page
 
 SIZES = [(1440, 900), (390, 844)]
 
@@ -266,12 +266,7 @@ def test_axe_reports_no_violations(browser, shipped, size):
     pg.locator("#causes details.cause >> nth=0").locator("summary").click()
     pg.locator("ul.claims > li >> nth=0").locator("summary").first.click()
     pg.click(f'#grid tr[data-id="{shipped["odd"]}"] td >> nth=0')
-    pg.add_script_tag(path=str(axe_path()))
-    result = pg.evaluate("""async () => {
-        const r = await axe.run(document, {resultTypes: ['violations']});
-        return r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
-                                       nodes: v.nodes.slice(0, 3).map(n => n.target.join(' '))}));
-    }""")
+    result = axe_violations(pg)
     assert result == [], json.dumps(result, indent=1)
     ctx.close()
 
