@@ -51,16 +51,18 @@ def _cmd_report(args, rest) -> int:
         from harness.report import fuzz_view
         link = os.path.relpath(args.fuzz, Path(args.out).resolve().parent)
         fuzz_html = fuzz_view.section(args.fuzz, link)
-    follows = None
+    follows = cause_of = None
     if Path(args.cases, "expectations").is_dir():
         from harness.expectations import Expectations, discover
+        from harness.expectations.grouping import cause_for
         exp = Expectations.load(discover(args.cases))
-        for e in exp.errors:  # the report is written either way; only the moving comparison is affected
+        for e in exp.errors:  # the report is written either way; only the moving comparison and causes are affected
             print(f"normconf: warning: {printable(e)}", file=sys.stderr)
         follows = None if exp.errors else exp.environments
+        cause_of = None if exp.errors else (lambda r: cause_for(exp, r))
     expect = [e.strip() for e in (args.expect_env or "").split(",") if e.strip()]
     out = write_report(paths, args.out, baseline, fuzz_html, given=args.paths, baseline_given=args.baseline,
-                       expect_envs=expect, follows=follows, timeline_paths=args.timeline or ())
+                       expect_envs=expect, follows=follows, timeline_paths=args.timeline or (), cause_of=cause_of)
     print(f"normconf: wrote {out} from {len(paths)} results file(s)"
           + (f", compared with {len(baseline)} baseline file(s)" if baseline else "")
           + (f", with the fuzz findings of {printable(args.fuzz)}" if args.fuzz else ""))
@@ -173,6 +175,18 @@ def _cmd_expectations_check(args, rest) -> int:
     return check(paths, discover(args.cases), strict=args.strict, relative_to=Path.cwd())
 
 
+def _cmd_expectations_causes(args, rest) -> int:
+    """List the root causes, with the records of RESULTS each explains."""
+    from harness.adapters import registry
+    from harness.expectations.check import list_causes
+    from harness.expectations.load import discover
+
+    specs = registry()
+    return list_causes(collect(args.results) if args.results else [], discover(args.cases),
+                       framework_of=lambda a: specs[a].framework if a in specs else a, as_json=args.json,
+                       relative_to=Path.cwd())
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="normconf", description="conformance harness for normalization operators")
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -228,6 +242,12 @@ def build_parser() -> argparse.ArgumentParser:
     ck.add_argument("--cases", default="cases", help="case directory whose expectations/ holds the entries")
     ck.add_argument("--strict", action="store_true", help="a stale entry is an error (exit 2)")
     ck.set_defaults(func=_cmd_expectations_check)
+    ca = exsub.add_parser("causes", help="list the root causes (classification, repository, upstream state) and "
+                                         "the records of RESULTS each explains; exit 1 when a record has none")
+    ca.add_argument("results", nargs="*", help="results files or directories")
+    ca.add_argument("--cases", default="cases", help="case directory whose expectations/ holds the causes")
+    ca.add_argument("--json", action="store_true", help="print JSON instead of text")
+    ca.set_defaults(func=_cmd_expectations_causes)
 
     ls = sub.add_parser("list", help="validate case files and list expanded case ids")
     ls.add_argument("cases", nargs="?", default="cases")

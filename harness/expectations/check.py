@@ -49,3 +49,57 @@ def check(paths, expectation_files, *, strict: bool = False, relative_to=None) -
     if stale and strict:
         return 2
     return 1 if bad else 0
+
+
+def list_causes(paths, expectation_files, *, framework_of=None, as_json: bool = False, relative_to=None) -> int:
+    """Print every root cause (with the records of ``paths`` it explains, when given), then the groups of
+    records no cause explains. Exit 0; 1 when a non-agreeing record has no cause; 2 when an expectations
+    file is broken."""
+    import json
+
+    from .grouping import group_by_cause
+
+    exp = Expectations.load(expectation_files, relative_to=relative_to)
+    for e in exp.errors:
+        print(f"normconf: {printable(e)}", file=sys.stderr)
+    if exp.errors:
+        return 2
+    groups = []
+    if paths:
+        merged = read_many(paths)
+        for p in merged.problems:
+            print(f"normconf: warning: {printable(p)}", file=sys.stderr)
+        groups = group_by_cause(merged, exp, framework_of)
+    by_id = {g.key: g for g in groups}
+    unclassified = [g for g in groups if g.cause is None]
+    if as_json:
+        out = []
+        for c in sorted(exp.causes.values(), key=lambda c: c.id):
+            g = by_id.get(c.id)
+            out.append(c.to_dict() | {"cells": len(g.cells) if g else 0, "claims": len(g.claims) if g else 0,
+                                      "adapters": g.adapters if g else [], "envs": g.envs if g else []})
+        out += [{"id": g.key, "classification": "", "cells": len(g.cells), "claims": len(g.claims),
+                 "adapters": g.adapters, "envs": g.envs} for g in unclassified]
+        print(json.dumps(out, indent=1, ensure_ascii=False))
+    else:
+        for c in sorted(exp.causes.values(), key=lambda c: (c.repository, c.id)):
+            g = by_id.get(c.id)
+            print(f"{printable(c.id)}  [{c.classification_text}]  {printable(c.repository or 'normconf')}  "
+                  f"upstream: {printable(c.upstream.text())}")
+            print(f"  {printable(c.name)}: {printable(c.mechanism)}")
+            if c.affects:
+                print(f"  affects: {printable(c.affects_text())}")
+            if paths:
+                seen = (f"{len(g.cells)} cell(s), {len(g.claims)} claim(s) in {', '.join(g.envs)} "
+                        f"({', '.join(g.adapters)})") if g else "no record of the results read"
+                print(f"  {printable(seen)}")
+        for g in unclassified:
+            print(f"{printable(g.key)}")
+            print(f"  {len(g.cells)} cell(s), {len(g.claims)} claim(s) in {', '.join(g.envs)} "
+                  f"({printable(', '.join(g.adapters))}): no root cause explains them")
+    n_records = sum(len(g.records) for g in groups)
+    print(f"normconf: {len(exp.causes)} root cause(s)"
+          + (f"; {n_records} non-agreeing record(s): {n_records - sum(len(g.records) for g in unclassified)} "
+             f"explained, {sum(len(g.records) for g in unclassified)} in {len(unclassified)} unclassified "
+             "group(s)" if paths else ""), file=sys.stderr)
+    return 1 if unclassified else 0

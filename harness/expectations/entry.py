@@ -39,6 +39,7 @@ class Entry:
     dtype: tuple[str, ...] = ()
     device: str = ""
     url: str = ""
+    cause: str = ""  # the id of the root cause (harness.expectations.causes) that explains it
     file: str = ""
     line: int = 0
 
@@ -60,7 +61,7 @@ class Entry:
             d["status"] = self.status[0] if len(self.status) == 1 else list(self.status)
         if self.verdict:
             d["verdict"] = self.verdict
-        for k in ("env", "device", "url"):
+        for k in ("env", "device", "url", "cause"):
             if getattr(self, k):
                 d[k] = getattr(self, k)
         for k in ("versions", "since", "fixed"):

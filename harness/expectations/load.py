@@ -18,6 +18,7 @@ from harness.cases.yamlsource import CaseError, load_yaml, read_source
 from harness.ops.dtypes import DTYPES
 from harness.results.record import STATUSES, VERDICTS
 
+from .causes import CLASSIFICATIONS, Affects, Cause, Doc, Upstream
 from .entry import Entry, parse_version
 
 _ID = {"type": "string", "minLength": 1, "maxLength": 300}
@@ -27,6 +28,48 @@ _PACKAGE_VERSIONS = {"type": "object", "minProperties": 1,
                      "propertyNames": {"pattern": "^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$"},
                      "additionalProperties": {"type": "string", "minLength": 1, "maxLength": 100}}
 
+
+_CAUSE_ID = {"type": "string", "pattern": "^[a-z0-9][a-z0-9-]{0,79}$"}
+_TEXT = {"type": "string", "minLength": 1, "maxLength": 2000}
+_URL = {"type": "string", "pattern": "^https://[^\\s]+$", "maxLength": 500}
+_DATE = {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"}
+_CAUSE = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["id", "name", "mechanism", "classification", "upstream"],
+    "properties": {
+        "id": _CAUSE_ID,
+        "name": {"type": "string", "minLength": 1, "maxLength": 200},
+        "mechanism": _TEXT,
+        "classification": {"enum": list(CLASSIFICATIONS)},
+        "repository": {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9_.-]{0,38}/[A-Za-z0-9_.-]{1,100}$"},
+        "affects": {"type": "array", "minItems": 1, "items": {
+            "type": "object", "additionalProperties": False, "required": ["package"],
+            "properties": {"package": {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$"},
+                           "versions": {"type": "string", "minLength": 1, "maxLength": 100},
+                           "apis": {"type": "array", "items": {"type": "string", "minLength": 1, "maxLength": 200}}}}},
+        "docs": {"type": "array", "items": {
+            "type": "object", "additionalProperties": False, "required": ["url"],
+            "properties": {"url": _URL, "quote": _TEXT}}},
+        "upstream": {
+            "type": "object", "additionalProperties": False,
+            "properties": {"url": _URL, "title": {"type": "string", "maxLength": 300},
+                           "state": {"type": "string", "maxLength": 40},
+                           "none_found": _DATE,
+                           "searched": {"type": "array", "items": {"type": "string", "minLength": 1,
+                                                                   "maxLength": 300}}},
+            "oneOf": [{"required": ["url"]}, {"required": ["none_found", "searched"]}],
+        },
+        "workaround": _TEXT,
+        "compare": {"type": "array", "items": {"type": "string", "minLength": 1, "maxLength": 100}},
+    },
+    "allOf": [
+        {"if": {"properties": {"classification": {"const": "harness"}}},
+         "else": {"required": ["repository", "affects"]}},
+        {"if": {"properties": {"classification": {"enum": ["documented", "spec", "superseded"]}}},
+         "then": {"required": ["docs"], "properties": {"docs": {"minItems": 1}}}},
+    ],
+}
 
 _ENTRY = {
     "type": "object",
@@ -48,6 +91,7 @@ _ENTRY = {
         "verdict": {"enum": [v for v in VERDICTS if v != "unsupported"]},
         "reason": {"type": "string", "minLength": 1},
         "url": {"type": "string", "pattern": "^https?://"},
+        "cause": _CAUSE_ID,
     },
     "oneOf": [{"required": ["status"]}, {"required": ["verdict"]}],
 }
@@ -55,9 +99,10 @@ SCHEMA = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "type": "object",
     "additionalProperties": False,
-    "anyOf": [{"required": ["expectations"]}, {"required": ["environments"]}],
+    "anyOf": [{"required": ["expectations"]}, {"required": ["environments"]}, {"required": ["causes"]}],
     "properties": {
         "expectations": {"type": "array", "items": _ENTRY},
+        "causes": {"type": "array", "items": _CAUSE},
         "environments": {
             "type": "object",
             "propertyNames": {"pattern": _ENV["pattern"]},
@@ -80,18 +125,20 @@ def _check_specifier(spec: str) -> str | None:
 
 
 def load_file(path, display: str | None = None) -> list[Entry]:
-    """Load and validate one expectations file's entries. Raises CaseError (one line)."""
+    """Load and validate one expectations file's entries (and the rest of it). Raises CaseError (one line)."""
     return load_document(path, display)[0]
 
 
-def load_document(path, display: str | None = None) -> tuple[list[Entry], dict[str, tuple[str, ...]]]:
-    """Load and validate one expectations file: its entries and the moving environments it declares
-    (name -> the pinned environments it follows). Raises CaseError (one line)."""
+def load_document(path, display: str | None = None) -> tuple[list[Entry], dict[str, tuple[str, ...]], list[Cause]]:
+    """Load and validate one expectations file: its entries, the moving environments it declares
+    (name -> the pinned environments it follows) and the root causes it declares. Raises CaseError
+    (one line)."""
     file = display or str(path)
     text = read_source(path, file)
     data, lines = load_yaml(text, file)
     if data is None:
-        raise CaseError(file, 1, None, "empty file (expected a mapping with 'expectations' or 'environments')")
+        raise CaseError(file, 1, None, "empty file (expected a mapping with 'expectations', 'environments' or "
+                                       "'causes')")
     err = schema_error(file, data, lines, SCHEMA)
     if err is not None:
         raise err
@@ -117,7 +164,7 @@ def load_document(path, display: str | None = None) -> tuple[list[Entry], dict[s
             env=e.get("env", ""), versions=tuple(sorted((e.get("versions") or {}).items())),
             since=tuple((e.get("since") or {}).items()), fixed=tuple((e.get("fixed") or {}).items()),
             dtype=tuple([e["dtype"]] if isinstance(e.get("dtype"), str) else e.get("dtype", ())),
-            device=e.get("device", ""), url=e.get("url", ""), file=file, line=line))
+            device=e.get("device", ""), url=e.get("url", ""), cause=e.get("cause", ""), file=file, line=line))
     envs = {}
     for name, decl in (data.get("environments") or {}).items():
         follows = decl["follows"]
@@ -126,7 +173,33 @@ def load_document(path, display: str | None = None) -> tuple[list[Entry], dict[s
             raise CaseError(file, line_of(lines, ("environments", name, "follows")), f"environments.{name}.follows",
                             f"environment '{name}' cannot follow itself")
         envs[name] = follows
-    return out, envs
+    return out, envs, _causes(data, lines, file)
+
+
+def _causes(data, lines, file) -> list[Cause]:
+    out, seen = [], {}
+    for i, c in enumerate(data.get("causes") or []):
+        line = line_of(lines, ("causes", i))
+        if c["id"] in seen:
+            raise CaseError(file, line_of(lines, ("causes", i, "id")), "id",
+                            f"cause '{c['id']}' is declared twice (first on line {seen[c['id']]})")
+        seen[c["id"]] = line
+        for j, a in enumerate(c.get("affects") or []):
+            if "versions" in a and _check_specifier(a["versions"]):
+                raise CaseError(file, line_of(lines, ("causes", i, "affects", j, "versions")), "affects.versions",
+                                _check_specifier(a["versions"]))
+        up = c["upstream"]
+        out.append(Cause(
+            id=c["id"], name=" ".join(c["name"].split()), mechanism=" ".join(c["mechanism"].split()),
+            classification=c["classification"], repository=c.get("repository", ""),
+            affects=tuple(Affects(a["package"], a.get("versions", ""), tuple(a.get("apis") or ()))
+                          for a in c.get("affects") or ()),
+            docs=tuple(Doc(d["url"], " ".join(d.get("quote", "").split())) for d in c.get("docs") or ()),
+            upstream=Upstream(url=up.get("url", ""), title=up.get("title", ""), state=up.get("state", ""),
+                              none_found=up.get("none_found", ""), searched=tuple(up.get("searched") or ())),
+            workaround=" ".join(c.get("workaround", "").split()), compare=tuple(c.get("compare") or ()),
+            file=file, line=line))
+    return out
 
 
 def discover(cases_root) -> list[Path]:

@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 from harness.cases.yamlsource import CaseError
 from harness.results.record import ClaimResult, Result
 
+from .causes import Cause
 from .entry import COVERS, FIXED, NOT_PACKAGES, Entry
 from .load import load_document
 
@@ -53,6 +54,8 @@ class Expectations:
     used: set[int] = field(default_factory=set)
     #: moving environment -> the pinned environments whose entries judge its records
     environments: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    #: root cause id -> the cause (declared under ``causes:`` in any of the files)
+    causes: dict[str, Cause] = field(default_factory=dict)
 
     @classmethod
     def load(cls, paths, relative_to=None) -> "Expectations":
@@ -60,17 +63,32 @@ class Expectations:
         for p in paths:
             disp = os.path.relpath(p, relative_to) if relative_to else str(p)
             try:
-                entries, envs = load_document(p, disp)
+                entries, envs, causes = load_document(p, disp)
             except CaseError as e:
                 out.errors.append(e)
                 continue
             out.entries.extend(entries)
+            for c in causes:
+                if c.id in out.causes:
+                    out.errors.append(CaseError(disp, c.line, "id", f"cause '{c.id}' is declared twice (first at "
+                                                                    f"{out.causes[c.id].where})"))
+                out.causes.setdefault(c.id, c)
             for name, follows in envs.items():
                 if out.environments.get(name, follows) != follows:
                     out.errors.append(CaseError(disp, 1, f"environments.{name}",
                                                 f"environment '{name}' is declared twice with different 'follows'"))
                 out.environments[name] = follows
+        bad_files = {e.file for e in out.errors}
+        for e in out.entries:
+            if e.cause and e.cause not in out.causes and not bad_files:
+                out.errors.append(CaseError(e.file, e.line, "cause", f"no root cause '{e.cause}' is declared "
+                                                                     "(causes: in an expectations file)"))
         return out
+
+    def cause_of(self, entry: Entry | dict | None) -> Cause | None:
+        """The root cause an entry (or a record's ``expectation`` dict) names, or None."""
+        cid = entry.get("cause") if isinstance(entry, dict) else getattr(entry, "cause", "")
+        return self.causes.get(cid or "")
 
     def follows(self, env: str) -> tuple[str, ...]:
         """The pinned environments a (moving) environment follows; () for a pinned one."""

@@ -22,6 +22,7 @@ from harness.expectations.load import load_file as load_expectations_file
 
 from .items import CaseItem, ClaimItem
 from .options import adapter_names, cases_root, expectations_dir
+from .session import run_expectations
 
 _SEEN = pytest.StashKey[dict]()
 
@@ -107,9 +108,22 @@ class ExpectationsFile(pytest.File):
         yield ExpectationsOK.from_parent(self, name="<expectations>")
 
 
+def expectations_errors(config, rel: str) -> list[CaseError]:
+    """The errors the whole set of expectations files has in file ``rel`` (an entry naming a root cause
+    that no file declares, a cause declared twice)."""
+    return [e for e in run_expectations(config).errors if e.file == rel]
+
+
 class ExpectationsOK(pytest.Item):
     def runtest(self):
-        pass
+        errors = expectations_errors(self.config, os.path.relpath(self.path, self.config.rootpath))
+        if errors:
+            raise errors[0]
+
+    def repr_failure(self, excinfo):
+        if isinstance(excinfo.value, CaseError):
+            return str(excinfo.value)
+        return super().repr_failure(excinfo)
 
     def reportinfo(self):
         return self.path, 0, "expectations file"

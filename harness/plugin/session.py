@@ -27,7 +27,7 @@ def pytest_configure(config):
     config.stash[_EXPECT] = None
 
 
-def _expectations(config) -> Expectations:
+def run_expectations(config) -> Expectations:
     """The run's expectations (a bad file's entries are left out; its own item fails)."""
     e = config.stash[_EXPECT]
     if e is None:
@@ -57,7 +57,7 @@ def runner(config) -> Runner:
         r = Runner(env, results_path(config), adapter_names(config),
                    cell_timeout=config.getoption("--cell-timeout"),
                    startup_timeout=config.getoption("--startup-timeout"),
-                   resume=config.getoption("--resume"), expectations=_expectations(config),
+                   resume=config.getoption("--resume"), expectations=run_expectations(config),
                    jobs=jobs(config))
         config.stash[_RUNNER] = r
     return r

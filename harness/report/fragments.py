@@ -251,12 +251,40 @@ def causes_html(matrix: model.Matrix, row_status, out_dir_has_details: bool = Tr
             f'<details class="cause" id="cause-{cause.id}" data-cause="{cause.id}"><summary>'
             f'<b class="n">{n} {"cell" if n == 1 else "cells"}</b> <span class="fw">{escape(cause.framework)}</span> '
             f'<span class="{LETTER.get(cause.kind, "m")} kind">{escape(cause.kind)}</span> '
-            f'<span class="why">{escape(cause.text)}</span></summary>'
-            f'<p>{escape(", ".join(adapters))}{escape(rng)}'
+            + (root_badge(cause.root) if cause.root is not None else "")
+            + f'<span class="why">{escape(cause.text)}</span></summary>'
+            + (root_facts(cause.root) if cause.root is not None else "")
+            + f'<p>{escape(", ".join(adapters))}{escape(rng)}'
             f'{" (the numbers in the explanation vary between cells; the first is shown)" if cause.varies else ""}. '
             f'<a href="#q=cause:{cause.id}">Show these rows in the matrix</a>.</p>'
             f'<noscript><ul class="cells">{"".join(items)}{more}</ul></noscript></details>')
     return "".join(out)
+
+
+def root_badge(root) -> str:
+    """The classification of a declared root cause, as a badge."""
+    return f'<span class="rc rc-{escape(root.classification)}">{escape(root.classification_text)}</span> '
+
+
+def root_facts(root) -> str:
+    """A declared root cause's facts: where it belongs, its upstream state, the docs it follows, the
+    workaround, and the command that writes its issue."""
+    up = root.upstream
+    url = claims_view.safe_url(up.url) if up.url else ""
+    state = (f'reported upstream: <a href="{escape(url)}" rel="noreferrer">{escape(up.title or up.url)}</a>'
+             + (f" ({escape(up.state)})" if up.state else "")) if url else escape(
+        f"upstream: none found (searched {up.none_found})" if up.none_found else "upstream: not searched")
+    docs = "".join(f' <a href="{escape(claims_view.safe_url(d.url))}" rel="noreferrer">docs</a>'
+                   for d in root.docs if claims_view.safe_url(d.url))
+    lines = [f'<b>{escape(root.classification_text)}</b>'
+             + (f" in {escape(root.repository)}" if root.repository else "") + f"; {state}.{docs}"]
+    if root.affects:
+        lines.append("Affects " + escape(root.affects_text()) + ".")
+    if root.workaround:
+        lines.append("Workaround: " + escape(root.workaround))
+    lines.append(f"<code>normconf file {escape(root.id)}</code> writes "
+                 + ("its issue." if root.fileable else "why no new issue is filed."))
+    return '<p class="root">' + "<br>".join(lines) + "</p>"
 
 
 def rerun_command(case_id: str, adapter: str, env: str) -> str:

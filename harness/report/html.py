@@ -164,13 +164,14 @@ def column_totals(matrix: model.Matrix) -> list[dict]:
 
 
 def render(merged, baseline=None, out_dir: Path | None = None, fuzz_html: str = "", missing=(),
-           baseline_missing=(), follows=None, timelines=()) -> str:
+           baseline_missing=(), follows=None, timelines=(), cause_of=None) -> str:
     """The page; ``fuzz_html`` is the fuzz findings' section (harness.report.fuzz_view), already escaped;
     ``missing`` and ``baseline_missing`` the results and baseline paths given that hold no results
     ((path, why), see :func:`harness.report.answer.missing_paths`), named on the first screen; ``follows``
     the moving environments and the pinned ones they follow (see :func:`harness.report.changes.build`);
-    ``timelines`` normconf bisect's timelines, shown in their own section and in their cells' drill-down."""
-    matrix = model.build(merged)
+    ``timelines`` normconf bisect's timelines, shown in their own section and in their cells' drill-down;
+    ``cause_of`` the declared root cause of a disagreeing cell (see :func:`harness.report.model.build`)."""
+    matrix = model.build(merged, cause_of)
     row_status = {row.index: "".join(LETTER.get(c.status, "m") for c in row.cells) for row in matrix.rows}
     info = _row_info(matrix, out_dir)
     tl_views = timelines_view.build(list(timelines), matrix)
@@ -199,14 +200,15 @@ def render(merged, baseline=None, out_dir: Path | None = None, fuzz_html: str = 
 
 
 def write_report(paths, out, baseline_paths=None, fuzz_html: str = "", given=None, baseline_given=None,
-                 expect_envs=(), follows=None, timeline_paths=()) -> Path:
+                 expect_envs=(), follows=None, timeline_paths=(), cause_of=None) -> Path:
     """Merge the results files ``paths`` into the page at ``out``, compared with ``baseline_paths``.
     ``given`` and ``baseline_given``: the paths the user named (files or directories); one that holds no
     results file is named on the first screen (an environment that did not install or whose run did
     not start; a baseline that could not be fetched), and the page is still written. ``expect_envs``: the
     environments the run should hold; one without records is named the same way (a sharded run's files
     are named for their shards, so CI names environments, not files). ``follows``: see :func:`render`;
-    ``timeline_paths``: normconf bisect's timeline files (read as untrusted input)."""
+    ``timeline_paths``: normconf bisect's timeline files (read as untrusted input); ``cause_of``: see
+    :func:`render`."""
     # Hundreds of thousands of small objects and no reference cycles worth
     # collecting: the cyclic collector would only add seconds here.
     was_enabled = gc.isenabled()
@@ -220,7 +222,8 @@ def write_report(paths, out, baseline_paths=None, fuzz_html: str = "", given=Non
         missing = answers.missing_paths(given) + answers.missing_envs(merged, expect_envs, given)
         timelines = read_timelines(timeline_paths) if timeline_paths else []
         tmp.write_text(render(merged, baseline, out.parent.resolve(), fuzz_html, missing,
-                              answers.missing_paths(baseline_given), follows, timelines), encoding="utf-8")
+                              answers.missing_paths(baseline_given), follows, timelines, cause_of),
+                       encoding="utf-8")
         tmp.replace(out)
     finally:
         if was_enabled:

@@ -86,6 +86,8 @@ class Cause:
     cells: list[tuple[int, int]] = field(default_factory=list)  # (row index, column index)
     max_abs: list[float] = field(default_factory=list)
     varies: bool = False  # the numbers in the explanation differ between cells
+    #: the declared root cause (harness.expectations.causes.Cause) explaining these cells, if any
+    root: object = None
 
 
 @dataclass
@@ -175,7 +177,11 @@ def _cause_id(framework: str, status: str, text: str, memo: dict) -> str:
     return cid
 
 
-def build(merged: Merged) -> Matrix:
+def build(merged: Merged, cause_of=None) -> Matrix:
+    """The matrix of ``merged``. ``cause_of(record)``: the declared root cause explaining a disagreeing
+    cell (an object with ``id``, ``name``, ``mechanism``, ``classification_text``, ``repository`` and
+    ``upstream``), or None; cells of one declared cause form one group, the others are grouped by framework
+    and explanation."""
     by_col: dict[tuple[str, str], list[Result]] = {}
     cases: dict[str, dict] = {}
     for (env, adapter, cid), r in merged.results.items():
@@ -251,13 +257,19 @@ def build(merged: Merged) -> Matrix:
                     good_fw.add(fw[ci])
             if st in DISAGREE:
                 bad_fw.add(fw[ci])
-                text = _cause_text(r)
-                key = _cause_id(fw[ci], st, text, cause_ids)
+                root = cause_of(r) if cause_of is not None else None
+                if root is not None:
+                    key, text = f"rc-{root.id}", f"{root.name}: {root.mechanism}"
+                else:
+                    text = _cause_text(r)
+                    key = _cause_id(fw[ci], st, text, cause_ids)
                 cause = causes.get(key)
                 if cause is None:
-                    cause = causes[key] = Cause(key, fw[ci], st, text)
-                elif text != cause.text:
+                    cause = causes[key] = Cause(key, fw[ci], st, text, root=root)
+                elif root is None and text != cause.text:
                     cause.varies = True
+                elif root is not None and st != cause.kind and cause.kind != "mixed":
+                    cause.kind = "mixed"
                 cause.cells.append((n, ci))
                 cause.max_abs.append(as_number(m.max_abs))
                 if st == "diverge":
@@ -293,7 +305,7 @@ def build(merged: Merged) -> Matrix:
     ops = [op for op in OP_ORDER if op in summary] + sorted(op for op in summary if op not in OP_ORDER)
     dtypes = sorted({c.get("dtype", "?") for c in cases.values()})
     statuses = [s for s in STATUS_ORDER if any(s in cnt for per in summary.values() for cnt in per.values())]
-    ordered = sorted(causes.values(), key=lambda c: (-len(c.cells), c.framework, c.kind, c.text))
+    ordered = sorted(causes.values(), key=lambda c: (c.root is None, -len(c.cells), c.framework, c.kind, c.text))
     return Matrix(cols, list(groups.values()), summary, charts, ops, dtypes, statuses, ordered, expected)
 
 
