@@ -115,6 +115,13 @@ class Cause:
         not already reported upstream)."""
         return self.classification not in ("harness", "superseded") and not self.reported
 
+    def upstream_text(self) -> str:
+        """The upstream state in words: the URL of the report, "none found (searched DATE)", or "not
+        applicable" for a harness limitation."""
+        if self.classification == "harness":
+            return "not applicable (a harness limitation)"
+        return self.upstream.text()
+
     def affects_text(self) -> str:
         return "; ".join(a.text() for a in self.affects)
 

@@ -85,7 +85,7 @@ def list_causes(paths, expectation_files, *, framework_of=None, as_json: bool = 
         for c in sorted(exp.causes.values(), key=lambda c: (c.repository, c.id)):
             g = by_id.get(c.id)
             print(f"{printable(c.id)}  [{c.classification_text}]  {printable(c.repository or 'normconf')}  "
-                  f"upstream: {printable(c.upstream.text())}")
+                  f"upstream: {printable(c.upstream_text())}")
             print(f"  {printable(c.name)}: {printable(c.mechanism)}")
             if c.affects:
                 print(f"  affects: {printable(c.affects_text())}")

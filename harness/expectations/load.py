@@ -36,7 +36,7 @@ _DATE = {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"}
 _CAUSE = {
     "type": "object",
     "additionalProperties": False,
-    "required": ["id", "name", "mechanism", "classification", "upstream"],
+    "required": ["id", "name", "mechanism", "classification"],
     "properties": {
         "id": _CAUSE_ID,
         "name": {"type": "string", "minLength": 1, "maxLength": 200},
@@ -65,7 +65,8 @@ _CAUSE = {
     },
     "allOf": [
         {"if": {"properties": {"classification": {"const": "harness"}}},
-         "else": {"required": ["repository", "affects"]}},
+         "then": {"not": {"required": ["upstream"]}},
+         "else": {"required": ["repository", "affects", "upstream"]}},
         {"if": {"properties": {"classification": {"enum": ["documented", "spec", "superseded"]}}},
          "then": {"required": ["docs"], "properties": {"docs": {"minItems": 1}}}},
     ],
@@ -188,7 +189,7 @@ def _causes(data, lines, file) -> list[Cause]:
             if "versions" in a and _check_specifier(a["versions"]):
                 raise CaseError(file, line_of(lines, ("causes", i, "affects", j, "versions")), "affects.versions",
                                 _check_specifier(a["versions"]))
-        up = c["upstream"]
+        up = c.get("upstream") or {}
         out.append(Cause(
             id=c["id"], name=" ".join(c["name"].split()), mechanism=" ".join(c["mechanism"].split()),
             classification=c["classification"], repository=c.get("repository", ""),

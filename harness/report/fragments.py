@@ -273,7 +273,7 @@ def root_facts(root) -> str:
     url = claims_view.safe_url(up.url) if up.url else ""
     state = (f'reported upstream: <a href="{escape(url)}" rel="noreferrer">{escape(up.title or up.url)}</a>'
              + (f" ({escape(up.state)})" if up.state else "")) if url else escape(
-        f"upstream: none found (searched {up.none_found})" if up.none_found else "upstream: not searched")
+        f"upstream: {root.upstream_text()}")
     docs = "".join(f' <a href="{escape(claims_view.safe_url(d.url))}" rel="noreferrer">docs</a>'
                    for d in root.docs if claims_view.safe_url(d.url))
     lines = [f'<b>{escape(root.classification_text)}</b>'

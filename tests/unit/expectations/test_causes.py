@@ -107,6 +107,18 @@ def test_documented_behaviour_must_quote_the_docs(tmp_path):
     assert cause.docs[0].quote == "uses E[x²]−E[x]²" and cause.classification_text == "documented behaviour"
 
 
+def test_a_harness_limitation_has_no_repository_and_no_upstream(tmp_path):
+    harness = CAUSE.replace("classification: bug", "classification: harness").replace(
+        "    repository: owner/lib\n", "")
+    p = write(tmp_path, "c.yaml", harness)
+    with pytest.raises(CaseError):  # nothing upstream to point at
+        load_document(p)
+    p.write_text(harness.replace('    upstream: {url: "https://github.com/owner/lib/issues/1", state: open}\n', ""),
+                 encoding="utf-8")
+    (cause,) = load_document(p)[2]
+    assert cause.upstream_text() == "not applicable (a harness limitation)" and not cause.fileable
+
+
 def test_none_found_needs_the_date_and_the_queries(tmp_path):
     none = CAUSE.replace('{url: "https://github.com/owner/lib/issues/1", state: open}',
                          '{none_found: "2026-12-07"}')
@@ -125,7 +137,7 @@ def test_the_shipped_entries_all_name_a_declared_complete_cause():
     missing = [e.where for e in exp.entries if not e.cause]
     assert missing == [], f"entries without a cause: {missing[:10]}"
     for c in exp.causes.values():
-        assert c.classification and c.upstream.text() != "not searched", c.where
+        assert c.classification and c.upstream_text() != "not searched", c.where
         assert c.repository or c.classification == "harness", c.where
     used = {e.cause for e in exp.entries}
     assert sorted(set(exp.causes) - used) == [], "causes no entry names"
