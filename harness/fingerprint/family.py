@@ -7,10 +7,19 @@ case's affine transform". :func:`candidates` lists the structural members
 around an expected semantics, :func:`refinements` the numerical variants of
 one of them, and :func:`difference` says in words how a member differs from
 the expected semantics: "normalized over {T,F}; the case expects {F}".
+
+:func:`mechanisms` lists how an implementation may compute a member in finite
+precision (each a :class:`Mechanism`: words and the keyword sets of
+:func:`harness.numerics.achievable.emulate` that emulate it): a one-pass
+variance, a first stage (statistics and normalization) in float32 under float64
+scale and bias, and for half precision statistics accumulated in float32 and
+stored in the dtype, a one-pass variance from moments stored so, or statistics
+accumulated in the dtype itself.
 """
 from __future__ import annotations
 
 import itertools
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -90,3 +99,76 @@ def difference(found: Semantics, expected: Semantics) -> str:
     if found.bias != expected.bias and found.center == expected.center:
         parts.append("no bias added" if not found.bias else "bias added")
     return "; ".join(parts) or "the expected semantics"
+
+
+# --- numerical mechanisms: how an implementation of a member computes it ---------------------------
+
+@dataclass(frozen=True)
+class Mechanism:
+    """One way of computing a member in finite precision: its ``words``, the
+    :func:`harness.numerics.achievable.emulate` keyword sets of its variants (an
+    output it reproduces through any variant fits it), the dtype whose rounding
+    a fit allows (``precision``: None for the case dtype), and its ``kind``
+    (mechanisms of one kind explain the same thing in other ways; see
+    :func:`forward.fingerprint`)."""
+
+    name: str
+    words: str
+    variants: tuple
+    precision: str | None = None
+    kind: str = ""
+
+
+def _stored_variant_words(dtype: str, kw: dict) -> str:
+    what = "1/sqrt(var + eps)" if kw.get("store_invstd") else "variance"
+    extra = "; the variance taken about the rounded mean" if kw.get("about_stored_mean") else ""
+    return f"mean and {what} rounded to {dtype}{extra}"
+
+
+def mechanisms(dtype: str, center: bool) -> list[Mechanism]:
+    """The numerical mechanisms tried on an output of ``dtype`` (float16, bfloat16, float32, float64)
+    that no member of the family reproduces exactly."""
+    acc = "float32" if dtype in ("float16", "bfloat16") else dtype
+    out = []
+    if center:
+        out.append(Mechanism(
+            "one-pass", f"one-pass variance E[x²]−E[x]² in {acc}",
+            tuple({"stats": acc, "variance": "one-pass", "summation": s} for s in ("pairwise", "sequential")),
+            kind="variance"))
+    if dtype == "float64":
+        first = "first stage computed in float32 (as ONNX's stash_type=1 specifies): statistics and " \
+                "normalization in float32, scale and bias in float64"
+        for variance in ("two-pass",) + (("one-pass",) if center else ()):
+            out.append(Mechanism(
+                f"first-stage-float32-{variance}",
+                first + (" with a one-pass variance E[x²]−E[x]²" if variance == "one-pass" else ""),
+                tuple({"stats": "float32", "variance": variance, "normalize_in": "float32", "affine_in": "float64",
+                       "invert": inv} for inv in (False, True)),
+                precision="float32", kind="first-stage"))
+    if dtype in ("float16", "bfloat16"):
+        stored = tuple({"stats": "float32", "store": dtype, "store_invstd": inv, "about_stored_mean": about,
+                        "normalize_in": nin} for inv in (False, True) for about in ((False, True) if center else
+                                                                                   (False,))
+                       for nin in ("float32", dtype))
+        out.append(Mechanism(
+            "stored", f"statistics accumulated in float32 and stored in {dtype}", stored, kind="half"))
+        if center:
+            out.append(Mechanism(
+                "stored-one-pass", f"one-pass variance E[x²]−E[x]² from moments accumulated in float32 and "
+                                   f"stored in {dtype} (mean and mean of squares rounded to {dtype})",
+                ({"stats": "float32", "variance": "one-pass", "store": dtype, "normalize_in": dtype},),
+                kind="half"))
+        out.append(Mechanism(
+            "accumulated", f"statistics accumulated in {dtype}",
+            tuple({"stats": dtype, "summation": s} for s in ("pairwise", "sequential")), kind="half"))
+    return out
+
+
+def variant_words(mech: Mechanism, dtype: str, kw: dict) -> str:
+    """What the variant of ``mech`` that fits adds to its words ('' when nothing)."""
+    if mech.name == "stored":
+        return _stored_variant_words(dtype, kw)
+    if mech.name == "accumulated":
+        return f"every partial sum rounded to {dtype}" + (", summed in order" if kw.get("summation") == "sequential"
+                                                          else "")
+    return ""

@@ -16,8 +16,12 @@ Every stable member scales the deviations by a power of two before squaring
 (exact), so inputs whose squares overflow the dtype still give the finite
 result a careful implementation returns.
 
-The module also emulates the two classic weak forms, for the fingerprint's
-variance probe: a one-pass ``E[x²] − E[x]²`` variance.
+The module also emulates weak forms, for the fingerprint: a one-pass
+``E[x²] − E[x]²`` variance (:func:`one_pass`), and :func:`emulate`, one
+implementation described by its choices: the dtype statistics are summed in,
+the variance formula, a dtype the mean and variance (or 1/sqrt(var + eps)) are
+stored in, the dtypes of the normalization and of the affine transform, and
+which group's statistics each channel takes.
 """
 from __future__ import annotations
 
@@ -168,6 +172,114 @@ def one_pass(x, sem: Semantics, dtype: str, gamma=None, beta=None, *, clip=True)
     return apply_affine(y.astype(out_dt).astype(np.float64), sem, gamma, beta)
 
 
+def _pairwise_sum(a: np.ndarray, dt) -> np.ndarray:
+    """Sum over the last axis (kept) by halving, every partial sum rounded to ``dt``. numpy's own
+    reduction of a half-precision array adds in float32 and rounds only the result; this one rounds
+    each addition, as a sum held in the half-precision type does."""
+    n = a.shape[-1]
+    width = 1 << max(n - 1, 0).bit_length()
+    a = np.concatenate([a.astype(dt), np.zeros(a.shape[:-1] + (width - n,), dt)], axis=-1)
+    while a.shape[-1] > 1:
+        a = (a[..., 0::2] + a[..., 1::2]).astype(dt)
+    return a
+
+
+def emulate(x, sem: Semantics, dtype: str, gamma=None, beta=None, *, stats: str | None = None,
+            variance: str = "two-pass", summation: str = "pairwise", store: str | None = None,
+            store_invstd: bool = False, about_stored_mean: bool = False, normalize_in: str | None = None,
+            affine_in: str | None = None, invert: bool = True, tiled_groups: bool = False) -> np.ndarray:
+    """``sem`` computed as a plain implementation with these choices computes it (no scaling against
+    overflow: a sum that overflows its dtype gives inf or NaN, as it does there).
+
+    ``stats``: the dtype the sums and the statistics are computed in (default
+    :func:`accumulation_dtype`); ``variance``: "two-pass" (the mean of the squared deviations) or
+    "one-pass" (E[x²] − E[x]², clipped at 0); ``summation``: "pairwise" (numpy's reduction; halving
+    for a half-precision ``stats``) or "sequential" (a running sum), every partial sum rounded to
+    ``stats``.
+
+    ``store``: a dtype the statistics are rounded to once computed, as an implementation that keeps
+    them in tensors of the input's dtype does: the mean and the variance; with ``store_invstd`` the
+    mean and 1/sqrt(var + eps) (an implementation that saves the inverse standard deviation); with
+    ``about_stored_mean`` the second pass takes the deviations from the stored mean; with a one-pass
+    variance the mean and the mean of the squares (each square rounded to ``store``), their
+    difference taken in ``normalize_in``.
+
+    ``normalize_in``: the dtype of ``(x - mean) / sqrt(var + eps)`` (default ``stats``), by a
+    multiplication with the inverse (``invert``) or a division; ``affine_in``: the dtype gamma and
+    beta are applied in (default ``normalize_in``); ``tiled_groups``: channel ``c`` takes the
+    statistics of group ``c mod G`` (the group statistics tiled over the channels instead of each
+    repeated over its own group's channels). Returns float64 values exactly representable in ``dtype``.
+    """
+    out_dt = np_dtype(dtype)
+    sdt = np_dtype(stats or accumulation_dtype(dtype))
+    ndt = np_dtype(normalize_in) if normalize_in else sdt
+    adt = np_dtype(affine_in) if affine_in else ndt
+    st = np_dtype(store) if store else None
+    flat, back = rows(np.asarray(x).astype(sdt), sem)
+    m = flat.shape[-1]
+    with np.errstate(all="ignore"):
+        def mean_of(a):
+            if summation == "sequential":
+                s = np.cumsum(a, axis=-1, dtype=sdt)[..., -1:]
+            elif sdt.itemsize < 4:
+                s = _pairwise_sum(a, sdt)
+            else:
+                s = np.sum(a, axis=-1, keepdims=True, dtype=sdt)
+            return s / sdt.type(m)
+
+        inv = None
+        if not sem.center:
+            mean = None
+            var = mean_of(flat * flat)
+        elif variance == "one-pass":
+            mean = mean_of(flat)
+            if st is not None:
+                mean = mean.astype(st)
+                msq = mean_of((flat * flat).astype(st).astype(sdt)).astype(st).astype(ndt)
+                var = np.maximum(msq - mean.astype(ndt) * mean.astype(ndt), ndt.type(0))
+            else:
+                var = np.maximum(mean_of(flat * flat) - mean * mean, sdt.type(0))
+            if sem.ddof:
+                var = var * var.dtype.type(m / max(m - sem.ddof, 1))
+        else:
+            mean = mean_of(flat)
+            if st is not None and about_stored_mean:
+                mean = mean.astype(st).astype(sdt)
+            dev = flat - mean
+            var = mean_of(dev * dev) * sdt.type(m / max(m - sem.ddof, 1))
+        if store_invstd:
+            vt = var.dtype.type
+            inv = vt(1) / (np.sqrt(var) + vt(sem.eps) if sem.eps_outside else np.sqrt(var + vt(sem.eps)))
+        if st is not None:
+            mean = None if mean is None else mean.astype(st)
+            if inv is not None:
+                inv = inv.astype(st)
+            elif variance != "one-pass":
+                var = var.astype(st)
+        lay = Layout(sem.layout)
+
+        def spread(a):  # per-row statistics back in x's shape and channel order, in ndt
+            a = back(np.broadcast_to(a, flat.shape))
+            if tiled_groups and sem.groups:
+                ch = lay.index(lay.channel)
+                size = a.shape[ch] // sem.groups
+                a = np.take(a, [(c % sem.groups) * size for c in range(a.shape[ch])], axis=ch)
+            return a.astype(ndt)
+
+        xn = np.asarray(x).astype(ndt)
+        num = xn if mean is None else xn - spread(mean)
+        if inv is not None:
+            y = num * spread(inv)
+        else:
+            v, e = spread(var), ndt.type(sem.eps)
+            den = np.sqrt(v) + e if sem.eps_outside else np.sqrt(v + e)
+            y = num * (ndt.type(1) / den) if invert else num / den
+        g = None if gamma is None else np.asarray(gamma).astype(adt)
+        b = None if beta is None else np.asarray(beta).astype(adt)
+        y = _affine_rounded(y.astype(adt), sem, g, b, adt)
+    return y.astype(out_dt).astype(np.float64)
+
+
 def squares_overflow(x, dtype: str) -> float | None:
     """The largest |x| when x² overflows the accumulation dtype (None otherwise)."""
     acc = np_dtype(accumulation_dtype(dtype))
@@ -175,7 +287,6 @@ def squares_overflow(x, dtype: str) -> float | None:
     if np.isfinite(mx) and mx * mx > float(np.finfo(acc).max):
         return mx
     return None
-
 
 
 def raise_to_errors(worst: dict, got: dict, refs: dict) -> None:
