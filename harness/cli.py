@@ -151,6 +151,12 @@ def _cmd_repro(args, rest) -> int:
     return repro_main(args)
 
 
+def _cmd_file(args, rest) -> int:
+    from harness.repro.file_command import main as file_main
+
+    return file_main(args)
+
+
 def _cmd_fuzz(args, rest) -> int:
     from harness.fuzz.command import main as fuzz_main
 
@@ -269,6 +275,19 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--env", help="environment name, when the results hold several")
     rp.add_argument("--cell-timeout", type=float, default=120.0)
     rp.set_defaults(func=_cmd_repro)
+
+    fi = sub.add_parser("file", help="one issue per root cause: the body its classification calls for, a script "
+                                     "and where they came from")
+    fi.add_argument("cause", nargs="?", help="root cause id (declared under causes: in the expectations files)")
+    fi.add_argument("results", nargs="*", help="results files or directories (default: reports/results)")
+    fi.add_argument("--all", action="store_true", help="every declared cause, with an index.md")
+    fi.add_argument("--cases", default="cases", help="case directory whose expectations/ declares the causes")
+    fi.add_argument("--out-dir", default="reports/issues", help="where to write (default: reports/issues)")
+    fi.add_argument("--budget", type=int, default=40, help="most adapter calls while shrinking (default 40)")
+    fi.add_argument("--no-shrink", action="store_true", help="keep the recorded input")
+    fi.add_argument("--cell-timeout", type=float, default=120.0)
+    fi.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    fi.set_defaults(func=_cmd_file)
 
     fz = sub.add_parser("fuzz", help="draw cases from the case schema, run them on adapters, shrink and write what "
                                      "no expectation covers")

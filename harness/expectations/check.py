@@ -7,11 +7,13 @@ broken (or, with ``strict``, an entry is stale).
 """
 from __future__ import annotations
 
+import json
 import sys
 
 from harness.results.read import read_many
 from harness.text.inert import printable
 
+from .grouping import group_by_cause
 from .outcomes import Expectations, why_unexpected
 
 
@@ -55,10 +57,6 @@ def list_causes(paths, expectation_files, *, framework_of=None, as_json: bool = 
     """Print every root cause (with the records of ``paths`` it explains, when given), then the groups of
     records no cause explains. Exit 0; 1 when a non-agreeing record has no cause; 2 when an expectations
     file is broken."""
-    import json
-
-    from .grouping import group_by_cause
-
     exp = Expectations.load(expectation_files, relative_to=relative_to)
     for e in exp.errors:
         print(f"normconf: {printable(e)}", file=sys.stderr)

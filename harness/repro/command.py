@@ -20,9 +20,18 @@ from harness.execution.runner import Runner
 from harness.results.parts import EpsilonDoc, Metrics
 from harness.results.paths import ResultsNotFound, repro_name, result_paths
 from harness.results.read import read_many
-from harness.text.inert import comment
+from harness.text.inert import comment, md
 
-from .find import Found, ReproError, adapter_parts, claim_trial, find, load_claim_for, validated_case
+from .find import (
+    Found,
+    ReproError,
+    adapter_parts,
+    claim_trial,
+    find,
+    load_claim_for,
+    validated_case,
+)
+from .gather import groups
 from .issue import case_issue, claim_issue
 from .script import case_script, claim_script
 from .script_training import training_script
@@ -48,8 +57,8 @@ def repro_case(found: Found, adapter: str, *, shrink_it=True, budget=40, timeout
     case = validated_case(rec.case)
     if case.id != rec.case_id:
         raise ReproError("the record's case id differs from its case")
-    header_lines = [f"Written by normconf {__version__} from a results record of environment "
-                    f"{comment(rec.env, 60)} ({comment(rec.time, 40)}; recorded status {comment(rec.status, 20)})."]
+    header_lines = [(f"Written by normconf {__version__} from a results record of environment "
+                    f"{comment(rec.env, 60)} ({comment(rec.time, 40)}; recorded status {comment(rec.status, 20)}).")]
     result = rec
     note = ""
     if shrink_it and not case.skip:
@@ -80,7 +89,9 @@ def repro_case(found: Found, adapter: str, *, shrink_it=True, budget=40, timeout
     return text, issue
 
 
-def repro_claim(found: Found, adapter: str):
+def repro_claim(found: Found, adapter: str, label: str = ""):
+    """(script, issue body) of a claim; ``label`` names the adapter in the script instead of its name (and
+    leaves out where the record came from), for a script that goes upstream."""
     rec = found.record
     claim = load_claim_for(rec)
     if dict(claim.left).get("check", "forward") != "forward":
@@ -94,16 +105,19 @@ def repro_claim(found: Found, adapter: str):
         left = side_case(claim, dict(claim.left), inp, frozenset({"initial-params"}), "L")
     cases = [left] + ([right] if right is not None else [])
     parts, _ = adapter_parts(adapter, cases)
-    header_lines = [f"Written by normconf {__version__} from a claim record of environment {comment(rec.env, 60)} "
-                    f"({comment(rec.time, 40)})."]
-    text = claim_script(claim, adapter, left, right, parts[0], parts[1] if right is not None else None, inp,
+    header_lines = [] if label else [(f"Written by normconf {__version__} from a claim record of environment "
+                                      f"{comment(rec.env, 60)} ({comment(rec.time, 40)}).")]
+    text = claim_script(claim, label or adapter, left, right, parts[0], parts[1] if right is not None else None, inp,
                         header_lines, rec)
     return text, claim_issue(claim, adapter, rec, found.header, text, inp)
 
 
 
 def batch(args) -> int:
-    """Reproducers and issue bodies for every unexpected cell and claim of a run."""
+    """Reproducers and issue bodies for the unexpected cells and claims of a run, one per group of records
+    with one cause in common (:func:`harness.repro.gather.group_key`: the framework, and the explanation or
+    the exception with numbers masked): the group's smallest cell is reproduced, and its body lists the
+    others. ``groups.md`` lists every group."""
     try:
         paths = result_paths(args.results)
     except (ReproError, ResultsNotFound) as e:
@@ -112,33 +126,49 @@ def batch(args) -> int:
     merged = read_many(paths)
     out = Path(args.out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    todo = [(r.case_id, r.adapter, r.env) for r in merged.results.values()
-            if r.outcome == "unexpected" and r.status in ("diverge", "error")]
-    todo += [(c.claim_id, c.adapter, c.env) for c in merged.claims.values()
-             if c.outcome == "unexpected" and c.verdict in ("fails", "holds only when")]
+    todo = [r for r in merged.results.values() if r.outcome == "unexpected" and r.status in ("diverge", "error")]
+    todo += [c for c in merged.claims.values() if c.outcome == "unexpected" and c.verdict in ("fails", "holds only when")]
     if args.env:
-        todo = [t for t in todo if t[2] == args.env]
-    written, failed = 0, 0
-    for ident, adapter, env in sorted(todo)[: args.limit]:
+        todo = [t for t in todo if t.env == args.env]
+    todo.sort(key=lambda r: (getattr(r, "case_id", getattr(r, "claim_id", "")), r.adapter, r.env))
+    grouped = groups(todo)
+    written, failed, index = 0, 0, ["# Unexpected cells and claims, one reproducer per group", ""]
+    for members in grouped[: args.limit]:
+        rep = _ident(members[0])
         try:
-            found = find(paths, ident, adapter, env)
+            found = find(paths, rep[0], rep[1], rep[2])
             if found.kind == "claim":
-                text, issue = repro_claim(found, adapter)
+                text, issue = repro_claim(found, rep[1])
             else:
-                text, issue = repro_case(found, adapter, shrink_it=not args.no_shrink, budget=args.budget,
+                text, issue = repro_case(found, rep[1], shrink_it=not args.no_shrink, budget=args.budget,
                                          timeout=args.cell_timeout)
         except ReproError as e:
-            _say(f"{comment(ident, 200)} [{comment(adapter, 80)}]: {e}")
+            _say(f"{comment(rep[0], 200)} [{comment(rep[1], 80)}]: {e}")
             failed += 1
             continue
-        name = repro_name(ident, adapter)
+        name = repro_name(rep[0], rep[1])
+        others = [_ident(r) for r in members[1:]]
+        if others:
+            issue = issue.rstrip("\n") + "\n\n" + "\n".join(
+                [f"## The same in {len(others)} other cell(s)", ""]
+                + [f"- `{md(i, 200)}` with {md(a, 80)} ({md(e, 60)})" for i, a, e in others]) + "\n"
         (out / f"{name}.py").write_text(text, encoding="utf-8")
         (out / f"{name}.md").write_text(issue, encoding="utf-8")
+        index += [f"- [{md(rep[0], 200)} with {md(rep[1], 80)}]({name}.md)"
+                  + (f", and {len(others)} more: " + ", ".join(f"{md(i, 120)} ({md(a, 60)})" for i, a, _ in others)
+                     if others else "")]
         written += 1
-    _say(f"wrote {written} reproducer(s) and issue bodies to {comment(out, 200)}"
+    (out / "groups.md").write_text("\n".join(index) + "\n", encoding="utf-8")
+    left = len(grouped) - args.limit
+    _say(f"wrote {written} reproducer(s) and issue bodies for {len(todo)} unexpected cell(s) and claim(s) in "
+         f"{len(grouped)} group(s) to {comment(out, 200)}"
          + (f"; {failed} could not be written" if failed else "")
-         + (f"; {len(todo) - args.limit} more left out (--limit)" if len(todo) > args.limit else ""))
+         + (f"; {left} more group(s) left out (--limit)" if left > 0 else ""))
     return 0 if not failed else 2
+
+
+def _ident(r) -> tuple[str, str, str]:
+    return (getattr(r, "case_id", None) or r.claim_id, r.adapter, r.env)
 
 
 def main(args) -> int:

@@ -61,9 +61,8 @@ def validated_case(d) -> Case:
         _int(shape[a], f"shape.{a}", 1)
     if math.prod(shape.values()) > (1 << 24):
         raise ReproError("recorded case: more than 2**24 elements")
-    if d.get("epsilon") not in (None, "default"):
-        if _num(d["epsilon"], "epsilon") <= 0:
-            raise ReproError("recorded case: epsilon must be positive")
+    if d.get("epsilon") not in (None, "default") and _num(d["epsilon"], "epsilon") <= 0:
+        raise ReproError("recorded case: epsilon must be positive")
     _int(d.get("seed"), "seed")
     inp = d.get("input")
     if not isinstance(inp, dict) or inp.get("distribution", "normal") not in DISTRIBUTIONS:
@@ -165,6 +164,10 @@ def _parts_in_worker(spec, cases):
         parts = ad.repro(case)
         if parts is not None:
             parts = {k: str(v) for k, v in parts.items()}
+            doc = ad.documented_epsilon(case) if case.epsilon is None else None
+            if doc:  # what the call uses when it leaves epsilon out (a cell that raised recorded none)
+                parts.update({"epsilon_default": repr(float(doc["value"])), "epsilon_quote": str(doc["quote"]),
+                              "epsilon_source": str(doc["source"])})
         out.append(parts)
     return out, ad.versions()
 

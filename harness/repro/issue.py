@@ -17,6 +17,8 @@ from harness.text.inert import comment, fence, fmt, md, md_link
 from .script_training import output_axes
 
 _CHECK_WORDS = {"backward": "gradients", "running_stats": "running statistics"}
+#: how a cell that returned no output ended, for a title
+_ENDS = {"error": "raises", "crash": "crashes the process", "timeout": "does not finish"}
 
 
 def _versions_table(versions: dict, header: dict) -> list[str]:
@@ -48,8 +50,8 @@ def _outputs_lines(case: Case, m, eps: float) -> list[str]:
                    f"implementation {fmt(o.achievable)}; allowed {fmt(o.allowed)}; ratio {fmt(o.ratio)}x; "
                    f"worst element `[{md(where)}]`: expected {fmt(o.worst_expected)}, got {fmt(o.worst_actual)}"
                    + (f"; {md(o.nonfinite)}" if o.nonfinite else ""))
-    out += ["", f"normconf calls an output divergent above {fmt(m.factor)}x its achievable error plus a floor of "
-            f"{fmt(m.floor)}; the worst output is `{_name(m.output)}`."]
+    out += ["", (f"normconf calls an output divergent above {fmt(m.factor)}x its achievable error plus a floor of "
+            f"{fmt(m.floor)}; the worst output is `{_name(m.output)}`.")]
     return out
 
 
@@ -58,12 +60,14 @@ def case_issue(case: Case, adapter: str, result, header: dict, script: str, *, e
     m = result.metrics
     expl = result.explanation or m.expected_error or result.message.split("\n", 1)[0]
     op, agree = case.op.replace('_', ' '), result.status == "agree"
-    if case.check == "forward":
-        title = f"{adapter}: {op} {'agrees with' if agree else 'diverges from'} its definition on {case.dtype} " \
-                f"{case.layout} input"
+    on = f"on {case.dtype} {case.layout} input"
+    if result.status in _ENDS:  # an error, crash or timeout is no divergence
+        title = f"{adapter}: {op} {'' if case.check == 'forward' else _CHECK_WORDS[case.check] + ' '}{_ENDS[result.status]} {on}"
+    elif case.check == "forward":
+        title = f"{adapter}: {op} {'agrees with' if agree else 'diverges from'} its definition {on}"
     else:
         title = f"{adapter}: {op} {_CHECK_WORDS[case.check]} {'agree with' if agree else 'diverge from'} their " \
-                f"definition on {case.dtype} {case.layout} input"
+                f"definition {on}"
     if result.explanation:
         title += f": {comment(re.split(r'[:;(]', result.explanation)[0], 90).strip()}"
     lay = Layout(case.layout)
@@ -89,9 +93,9 @@ def case_issue(case: Case, adapter: str, result, header: dict, script: str, *, e
     elif m.max_abs is not None:
         where = ", ".join(f"{a}={i}" for a, i in zip(lay.axes, m.worst_index or []))
         out += [f"- worst element `[{md(where)}]`: expected {fmt(m.worst_expected)}, got {fmt(m.worst_actual)}",
-                f"- error (max abs) {fmt(m.max_abs)}; achievable by a careful {md(case.dtype)} "
+                (f"- error (max abs) {fmt(m.max_abs)}; achievable by a careful {md(case.dtype)} "
                 f"implementation {fmt(m.achievable)}; ratio {fmt(m.ratio)}x "
-                f"(normconf calls a cell divergent above {fmt(m.factor)}x plus a floor of {fmt(m.floor)})"]
+                f"(normconf calls a cell divergent above {fmt(m.factor)}x plus a floor of {fmt(m.floor)})")]
         if m.nonfinite:
             out.append(f"- {md(m.nonfinite)}")
     else:
@@ -99,8 +103,8 @@ def case_issue(case: Case, adapter: str, result, header: dict, script: str, *, e
     out += ["", "## Explanation", "", md(expl, 1500) or "(none)"]
     if note:
         out += ["", md(note, 1500)]
-    out += ["", "## Reproducer", "", "Standalone (numpy and the framework only); exits 1 while the problem is "
-            "present:", "", fence(script), ""]
+    out += ["", "## Reproducer", "", ("Standalone (numpy and the framework only); exits 1 while the problem is "
+            "present:"), "", fence(script), ""]
     return "\n".join(out)
 
 
@@ -118,6 +122,6 @@ def claim_issue(claim, adapter: str, record, header: dict, script: str, input_na
     if record.max_diff:
         out.append(f"- largest difference: {fmt(record.max_diff)}")
     out += ["", "## Explanation", "", md(record.explanation or record.error or "(none)", 1500), "",
-            "## Reproducer", "", f"Standalone (numpy and the framework only), on input {md(input_name, 40)}; exits 1 "
-            "while the claim does not hold:", "", fence(script), ""]
+            "## Reproducer", "", (f"Standalone (numpy and the framework only), on input {md(input_name, 40)}; exits 1 "
+            "while the claim does not hold:"), "", fence(script), ""]
     return "\n".join(out)

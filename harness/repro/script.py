@@ -136,6 +136,36 @@ def header(title: str, lines: list[str]) -> str:
     return "\n".join(out)
 
 
+def guarded_imports(imports: str) -> str:
+    """The framework imports, exiting 2 when they fail: a missing framework (or one without the names the
+    script uses) is no evidence either way."""
+    body = textwrap.indent(imports.strip() or "pass", "    ")
+    lines = ["try:", body, "except (ImportError, AttributeError) as e:  # the framework is missing or not the one expected",
+             "    print(f'cannot run: {type(e).__name__}: {e}')", "    sys.exit(2)"]
+    return "\n".join(lines)
+
+
+def error_type(result) -> str:
+    """The exception type an error cell's record raised ('' for any other record)."""
+    if result is None or getattr(result, "status", "") != "error":
+        return ""
+    t = (result.message or "").split(":", 1)[0].strip()
+    return t if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", t) else ""
+
+
+def guarded_call(lines: list[str], raised: str, indent: str = "    ") -> list[str]:
+    """``lines`` (the call, inside main) in a try block: the recorded exception type ``raised`` exits 1
+    (it reproduces), any other exception 2 (the script could not check: an API that changed, a wrong
+    argument)."""
+    out = [indent + "try:"] + [indent + "    " + ln[len(indent):] if ln.startswith(indent) else ln for ln in lines]
+    out += [indent + "except Exception as e:  # noqa: BLE001 - the exit status says which failure it was",
+            indent + "    said = f'{type(e).__name__}: {e}'.split(chr(10))[0]"]
+    if raised:
+        out += [indent + f"    if {raised!r} in [c.__name__ for c in type(e).__mro__]:",
+                indent + "        print(f'DIVERGES: the call raises {said}')", indent + "        return 1"]
+    return out + [indent + "    print(f'cannot check: the call raised {said}')", indent + "    return 2"]
+
+
 def framework_names(parts) -> str:
     mods = []
     for ln in parts["imports"].splitlines():
@@ -169,12 +199,12 @@ def case_script(case: Case, adapter: str, parts: dict, *, eps: float, epsilon_do
     lay = Layout(case.layout)
     sem = case.semantics_with(eps)
     title = f"Reproducer: {case.id} with {adapter} (normconf repro)"
-    lines = [f"Needs only numpy and {framework_names(parts)}; exits 1 when the output diverges from the "
-             "float64 reference under normconf's rule, 0 otherwise.",
+    lines = [(f"Needs only numpy and {framework_names(parts)}; exits 1 when the output diverges from the "
+             "float64 reference under normconf's rule, 0 otherwise."),
              *case_lines(case, eps, epsilon_doc, header_lines)]
     expect = case.expect_spec
     out = [header(title, lines), "", "import contextlib", "import sys", "", "import numpy as np",
-           parts["imports"], "", f"CASE_ID = {case.id!r}", f"ADAPTER = {adapter!r}",
+           guarded_imports(parts["imports"]), "", f"CASE_ID = {case.id!r}", f"ADAPTER = {adapter!r}",
            f"AXES = {py(tuple(lay.axes))}  # names of x's dims",
            COMMON_MARK, inputs_block("INPUTS", case), "", op_block("OP", sem, case.size), "",
            call_function("call", parts, f"{adapter}: x, gamma, beta are numpy arrays in DTYPE."), ""]
@@ -209,9 +239,9 @@ def case_script(case: Case, adapter: str, parts: dict, *, eps: float, epsilon_do
                  "    print(f'DIVERGES: expected {expected_type}, but the call returned an output')",
                  "    return 1"]
     else:
-        main += [f"    with {context(parts)}:",
-                 "        y = to_numpy(call(x, gamma, beta))",
-                 "    ref = reference(x, gamma, beta, OP)",
+        main += guarded_call([f"    with {context(parts)}:", "        y = to_numpy(call(x, gamma, beta))"],
+                             error_type(record))
+        main += ["    ref = reference(x, gamma, beta, OP)",
                  "    v = judge(y, ref, achievable(x, gamma, beta, OP, ref))",
                  "    report(v, AXES)"]
         if rec:
@@ -229,15 +259,16 @@ def claim_script(claim, adapter: str, left, right, parts_l: dict, parts_r: dict 
 
     lay = Layout(left.layout)
     rel = claim.relation
-    lines = [f"Needs only numpy and {framework_names(parts_l)}; exits 1 when the claim does not hold on this "
-             "input under normconf's rule, 0 when it holds.",
+    lines = [(f"Needs only numpy and {framework_names(parts_l)}; exits 1 when the claim does not hold on this "
+             "input (beyond the rounding error careful implementations of both sides reach), 0 when it holds, 2 "
+             "when it cannot check (the framework missing, or a call that raised)."),
              f"claim {claim.id} ({claim.framework}): {claim.api}", f"quote: \"{claim.quote}\"",
-             f"source: {claim.source}", f"relation: {rel}; input {input_name}: layout {left.layout}, shape "
-             f"{'x'.join(f'{a}{n}' for a, n in left.sizes)}, dtype {left.dtype}, random gamma/beta, seed {left.seed}",
+             f"source: {claim.source}", (f"relation: {rel}; input {input_name}: layout {left.layout}, shape "
+             f"{'x'.join(f'{a}{n}' for a, n in left.sizes)}, dtype {left.dtype}, random gamma/beta, seed {left.seed}"),
              f"recorded verdict with {adapter}: {record.verdict}"
              + (f" {record.condition}" if record.condition else "")] + header_lines
     out = [header(f"Reproducer: claim {claim.id} with {adapter} (normconf repro)", lines), "",
-           "import contextlib", "import sys", "", "import numpy as np", parts_l["imports"], "",
+           "import contextlib", "import sys", "", "import numpy as np", guarded_imports(parts_l["imports"]), "",
            f"CLAIM_ID = {claim.id!r}", f"ADAPTER = {adapter!r}", f"AXES = {py(tuple(lay.axes))}  # names of x's dims",
            COMMON_MARK]
     main = ["", "def main():", "    print(f'claim {CLAIM_ID} with {ADAPTER}; versions: {VERSIONS()}')",
@@ -251,8 +282,8 @@ def claim_script(claim, adapter: str, left, right, parts_l: dict, parts_r: dict 
                  "    except Exception as e:  # noqa: BLE001 - the point of this script",
                  "        said = f'{type(e).__name__}: {e}'", "        print(f'raised {said}')",
                  "        ok = type(e).__name__ == expected_type and expected_text in said",
-                 "        print('the claim holds' if ok else 'the claim FAILS: expected ' + expected_type"
-                 " + ' containing ' + repr(expected_text))",
+                 ("        print('the claim holds' if ok else 'the claim FAILS: expected ' + expected_type"
+                 " + ' containing ' + repr(expected_text))"),
                  "        return 0 if ok else 1",
                  "    print('the claim FAILS: no error, the call returned an output')", "    return 1"]
     elif rel == "reference":
@@ -260,8 +291,8 @@ def claim_script(claim, adapter: str, left, right, parts_l: dict, parts_r: dict 
         out += [inputs_block("LEFT_INPUTS", left), "", "# the semantics the claim says the call has", 
                 op_block("EXPECTED", sem, left.size), "",
                 call_function("call_left", parts_l, f"left: {comment(claim.api, 150)}"), ""]
-        main += [f"    with {context(parts_l)}:", "        y = to_numpy(call_left(x, gamma, beta))",
-                 "    ref = reference(x, gamma, beta, EXPECTED)",
+        main += guarded_call([f"    with {context(parts_l)}:", "        y = to_numpy(call_left(x, gamma, beta))"], "")
+        main += ["    ref = reference(x, gamma, beta, EXPECTED)",
                  "    v = judge(y, ref, achievable(x, gamma, beta, EXPECTED, ref))",
                  "    report(v, AXES, 'call', 'claimed semantics')",
                  "    print('the claim holds on this input' if v['ok'] else 'the claim FAILS on this input')",
@@ -274,11 +305,11 @@ def claim_script(claim, adapter: str, left, right, parts_l: dict, parts_r: dict 
                 call_function("call_left", parts_l, "left side of the claim"), "",
                 call_function("call_right", rparts, "right side of the claim").split("\n\ndef to_framework")[0],
                 ""]
-        main += ["    xr, gamma_r, beta_r = [in_dtype(a) for a in make_inputs(RIGHT_INPUTS)]",
-                 f"    with {context(parts_l)}:",
-                 "        y_left = to_numpy(call_left(x, gamma, beta))",
-                 "        y_right = to_numpy(call_right(xr, gamma_r, beta_r))",
-                 "    # equal within what careful implementations of both sides reach on these inputs",
+        main += ["    xr, gamma_r, beta_r = [in_dtype(a) for a in make_inputs(RIGHT_INPUTS)]"]
+        main += guarded_call([f"    with {context(parts_l)}:",
+                              "        y_left = to_numpy(call_left(x, gamma, beta))",
+                              "        y_right = to_numpy(call_right(xr, gamma_r, beta_r))"], "")
+        main += ["    # equal within what careful implementations of both sides reach on these inputs",
                  "    ref_l, ref_r = reference(x, gamma, beta, LEFT), reference(xr, gamma_r, beta_r, RIGHT)",
                  "    ach = achievable(x, gamma, beta, LEFT, ref_l) + achievable(xr, gamma_r, beta_r, RIGHT, ref_r)",
                  "    v = judge(y_left, y_right, ach)",

@@ -35,6 +35,8 @@ from .script import (
     context,
     conversions,
     framework_names,
+    guarded_call,
+    guarded_imports,
     header,
     inputs_block,
     op_block,
@@ -118,13 +120,13 @@ def training_script(case: Case, adapter: str, parts: dict, *, eps: float, epsilo
     check_call(case, adapter, parts)
     sem = case.semantics_with(eps)
     names = [k for k in OUTPUTS[case.check]]
-    lines = [f"Needs only numpy and {framework_names(parts)}; exits 1 when any of {', '.join(names)} diverges "
-             "from the float64 reference under normconf's rule, 0 otherwise.",
+    lines = [(f"Needs only numpy and {framework_names(parts)}; exits 1 when any of {', '.join(names)} diverges "
+             "from the float64 reference under normconf's rule, 0 otherwise."),
              check_words(case)[0].strip(),
              *case_lines(case, eps, epsilon_doc, header_lines,
                          f", momentum {case.momentum!r}, steps {case.steps}" if case.check == "running_stats" else "")]
     out = [header(f"Reproducer: {case.id} with {adapter} (normconf repro)", lines), "", "import contextlib",
-           "import sys", "", "import numpy as np", parts["imports"], "", f"CASE_ID = {case.id!r}",
+           "import sys", "", "import numpy as np", guarded_imports(parts["imports"]), "", f"CASE_ID = {case.id!r}",
            f"ADAPTER = {adapter!r}", f"AXES = {py(tuple(Layout(case.layout).axes))}  # names of x's dims",
            f"OUTPUTS = {py(tuple(names))}  # judged in this order",
            f"OUTPUT_AXES = {py(output_axes(case, sem))}  # names of each output's dims",
@@ -137,14 +139,16 @@ def training_script(case: Case, adapter: str, parts: dict, *, eps: float, epsilo
     main = ["", "def main():", "    print(f'{CASE_ID} with {ADAPTER}; versions: {VERSIONS()}')",
             "    x, gamma, beta = [in_dtype(a) for a in make_inputs(INPUTS)]"]
     if case.check == "backward":
-        main += ["    dy = in_dtype(upstream_gradient(INPUTS))", f"    with {context(parts)}:",
-                 "        got = {k: to_numpy(v) for k, v in call(x, gamma, beta, dy).items()}",
-                 "    refs = reference_grads(x, dy, gamma, beta, OP)",
+        main += ["    dy = in_dtype(upstream_gradient(INPUTS))"]
+        main += guarded_call([f"    with {context(parts)}:",
+                              "        got = {k: to_numpy(v) for k, v in call(x, gamma, beta, dy).items()}"], "")
+        main += ["    refs = reference_grads(x, dy, gamma, beta, OP)",
                  "    ach = achievable_grads(x, dy, gamma, beta, OP, refs)"]
     else:
-        main += ["    batches = [in_dtype(b) for b in training_batches(INPUTS, STEPS)]", f"    with {context(parts)}:",
-                 "        got = {k: to_numpy(v) for k, v in call(x, gamma, beta, batches).items()}",
-                 "    refs = reference_running(x, batches, gamma, beta, OP, MOMENTUM)",
+        main += ["    batches = [in_dtype(b) for b in training_batches(INPUTS, STEPS)]"]
+        main += guarded_call([f"    with {context(parts)}:",
+                              "        got = {k: to_numpy(v) for k, v in call(x, gamma, beta, batches).items()}"], "")
+        main += ["    refs = reference_running(x, batches, gamma, beta, OP, MOMENTUM)",
                  "    ach = achievable_running(x, batches, gamma, beta, OP, MOMENTUM, refs)"]
     main.append("    ok, worst = judge_all(got, refs, ach, TOLERANCE, OUTPUT_AXES)")
     rec = recorded_words(recorded_metrics)

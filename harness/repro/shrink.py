@@ -1,15 +1,28 @@
-"""Shrinking a divergent cell to the smallest case that still shows it.
+"""Shrinking a divergent cell to the smallest case that still shows the same problem.
 
-Before ``normconf repro`` writes a reproducer it looks for a smaller case with
-the same divergence: smaller sizes axis by axis, then fewer groups (and the
-channel axis again), by running the adapter on each candidate in a worker
-(:class:`harness.execution.runner.Runner`). A candidate is kept only when it ends the
-same way with the same explanation (:func:`signature`): the same status, and
-for a divergence the fingerprint's explanation with its numbers masked (or,
-for a failed ``expect: raises``, the same expectation message with numbers
-masked; for an error, the same exception type). The search is bounded by a
-budget of adapter calls; when nothing smaller keeps the explanation, the
-original case is kept.
+Before ``normconf repro`` and ``normconf file`` write a reproducer they look for a
+smaller case with the same divergence: random affine parameters first (so a
+misplaced scale or offset stays visible), then smaller sizes axis by axis, then
+fewer groups (and the channel axis again), by running the adapter on each
+candidate in a worker (:class:`harness.execution.runner.Runner`). The rules that keep
+the bug (:func:`refusal` before a candidate runs, :func:`accepted` after):
+
+* the same cause must still explain it: the candidate ends the same way with the
+  same explanation (:func:`signature`: the status, and for a divergence the
+  fingerprint's explanation with its numbers masked; for a failed ``expect:
+  raises`` the expectation message; for an error the exception type and its
+  message, numbers masked), and that explanation names a cause (:func:`informative`:
+  not empty, not "the cause is not identified", not a generic "no member of the
+  family reproduces the output"); an original whose explanation names no cause
+  is not shrunk at all, since no smaller case could be shown to be the same problem;
+* a normalized (statistics) axis never shrinks to one element unless it had one
+  already (nor a group to one channel): there every normalized value is 0 and the
+  output is just the bias, whatever the bug was;
+* affine parameters stay random (a candidate with ``affine: ones`` or none is refused
+  when the original had random ones).
+
+The search is bounded by a budget of adapter calls; when nothing smaller keeps
+the explanation, the original case is kept.
 
 ``normconf fuzz`` asks for more (``simpler``, ``prepare``, ``accept``): first
 each key one step simpler (the candidates ``simpler`` proposes, such as the
@@ -27,12 +40,18 @@ from harness.ops.layouts import Layout
 
 DEFAULT_BUDGET = 40
 _NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
+_HEX = re.compile(r"\b0x[0-9a-fA-F]+\b")
+#: clauses of an explanation that name no cause (the fingerprint found nothing specific)
+GENERIC = ("no member of the family reproduces", "no member of the family produces", "the cause is not identified",
+           "fingerprinting failed")
+#: a clause that is only the symptom ("3 of 60 outputs are NaN"), not a cause
+_SYMPTOM = re.compile(r"^# of # outputs are (?:NaN|inf|finite where the reference is not)$")
 _PAREN = re.compile(r"\([^()]*\)")
 
 
 def masked(text: str) -> str:
     """``text`` with every number replaced by ``#`` and parenthesised remarks removed."""
-    t = _NUMBER.sub("#", text or "")
+    t = _NUMBER.sub("#", _HEX.sub("#", text or ""))
     prev = None
     while prev != t:  # nested parentheses, innermost first
         prev, t = t, _PAREN.sub("", t)
@@ -51,18 +70,68 @@ def explanation(result) -> str:
     return ""
 
 
+def _clauses(text: str) -> list[str]:
+    return [p for p in masked(text).split("; ") if p and not p.startswith("the finite outputs differ")]
+
+
+def informative(result) -> bool:
+    """Whether a result's explanation names a cause: an error (its exception type), or a divergence whose
+    explanation has a clause beyond the symptom that is not generic ("no member of the family reproduces
+    the output", "the cause is not identified")."""
+    if result.status == "error":
+        return bool(explanation(result).strip())
+    if result.status != "diverge":
+        return False
+    causes = [c for c in _clauses(explanation(result)) if not _SYMPTOM.match(c)]
+    return bool(causes) and not any(g in c for c in causes for g in GENERIC)
+
+
 def signature(result) -> tuple:
     """What must stay the same while shrinking: the status and the explanation without its numbers
-    (for NaN outputs, without the clause on how far the finite outputs are off)."""
+    (for NaN outputs, without the clause on how far the finite outputs are off; for an error, the
+    exception type and the first line of its message, numbers masked)."""
     text = explanation(result)
     if result.status == "error":
-        return (result.status, text)
-    parts = [p for p in masked(text).split("; ") if not p.startswith("the finite outputs differ")]
+        first = (result.message or "").split("\n", 1)[0][:300]
+        return (result.status, text, masked(first))
+    parts = _clauses(text)
     best = result.fingerprint.best if result.status == "diverge" and result.fingerprint else None
     best_key = None
     if best:
         best_key = tuple(sorted((k, v) for k, v in best.items() if k not in ("groups", "eps")))
     return (result.status, tuple(parts), best_key)
+
+
+def accepted(result, target: tuple) -> bool:
+    """Whether a candidate's result keeps the bug: the original's signature, with an explanation that
+    names a cause."""
+    return informative(result) and signature(result) == target
+
+
+def _per_row(case, axis: str) -> int:
+    """How many elements of ``axis`` one statistics row holds (a group's channels for the channel axis)."""
+    n = case.size[axis]
+    if case.groups and axis == Layout(case.layout).channel and not case.expect:
+        n = n // max(1, case.groups)
+    return n
+
+
+def refusal(candidate, original) -> str:
+    """Why ``candidate`` may not stand for ``original`` before it is run ('' when it may): a statistics
+    axis (or a group) down to one element where the original had more, or affine parameters that are no
+    longer random."""
+    try:
+        stats = candidate.semantics.stat_axes
+    except (KeyError, ValueError):
+        return "not a valid case"
+    for a in stats:
+        if _per_row(candidate, a) < 2 <= _per_row(original, a):
+            what = "a group of one channel" if a == Layout(candidate.layout).channel and candidate.groups else \
+                f"one element on the normalized axis {a}"
+            return f"{what}: every normalized value would be 0 and the output just the bias"
+    if original.affine == "random" and candidate.affine != "random":
+        return "affine parameters must stay random (a misplaced scale or offset stays visible)"
+    return ""
 
 
 def shape_text(case) -> str:
@@ -91,10 +160,10 @@ class Shrunk:
 
 def _valid(case) -> bool:
     lay = Layout(case.layout)
-    if case.groups is not None and not case.expect:
-        if case.groups > case.size[lay.channel] or case.size[lay.channel] % case.groups:
-            return False
-    return True
+    if case.groups is None or case.expect:
+        return True
+    C = case.size[lay.channel]
+    return case.groups <= C and C % case.groups == 0
 
 
 def _smaller(n: int) -> list[int]:
@@ -119,6 +188,10 @@ def shrink(case, adapter: str, runner, budget: int = DEFAULT_BUDGET, log=None, *
     if first.status not in ("diverge", "error"):
         out.note = f"not shrunk: the cell is {first.status} here"
         return out
+    if not informative(first):
+        out.note = ("not shrunk: the explanation does not name a cause, so no smaller case could be shown to be "
+                    "the same problem")
+        return out
     target = signature(first)
     best, best_result = case, first
     seen = {case}
@@ -128,13 +201,17 @@ def shrink(case, adapter: str, runner, budget: int = DEFAULT_BUDGET, log=None, *
         if cand in seen or out.calls >= budget or not _valid(cand):
             return False
         seen.add(cand)
+        why = refusal(cand, replace(case, affine=best.affine))
+        if why:
+            out.tried.append(f"{what + ': ' if what else ''}{describe(cand)}: refused ({why})")
+            return False
         if prepare is not None:
             cand = prepare(cand)
             if cand is None:
                 return False
         r = runner.run_cell(cand, adapter)
         out.calls += 1
-        ok = signature(r) == target and (accept is None or accept(r))
+        ok = accepted(r, target) and (accept is None or accept(r))
         out.tried.append(f"{what + ': ' if what else ''}{describe(cand)}: {r.status}"
                          f"{' (same explanation)' if ok else ''}")
         if log:
@@ -147,9 +224,14 @@ def shrink(case, adapter: str, runner, budget: int = DEFAULT_BUDGET, log=None, *
         for n in _smaller(best.size[axis]):
             if out.calls >= budget:
                 return
-            if attempt(_with_size(best, axis, n)):
+            cand = _with_size(best, axis, n)
+            if refusal(cand, case):
+                continue  # too small to keep the statistics meaningful: not worth a call
+            if attempt(cand):
                 return
 
+    if case.affine != "random":
+        attempt(replace(case, affine="random"), "affine random")
     if simpler is not None:
         progress = True
         while progress and out.calls < budget:
@@ -167,7 +249,8 @@ def shrink(case, adapter: str, runner, budget: int = DEFAULT_BUDGET, log=None, *
         shrink_axis(lay.channel)
     out.case, out.result = best, best_result
     if best != case:
-        out.note = (f"shrunk from {describe(case)} to {describe(best)} in {out.calls} adapter calls; "
+        aff = f" (affine {case.affine} -> {best.affine})" if best.affine != case.affine else ""
+        out.note = (f"shrunk from {describe(case)} to {describe(best)}{aff} in {out.calls} adapter calls; "
                     f"same explanation: {explanation(best_result)}")
     else:
         out.note = f"not shrunk: no smaller case kept the explanation ({out.calls} adapter calls)"

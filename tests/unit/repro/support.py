@@ -18,9 +18,9 @@ REPO = Path(__file__).resolve().parents[3]
 
 
 def mk(cid="r-ln", tags=(), **kw):
-    d = dict(id=cid, description="repro test", source="tests", op="layer_norm", layout="BTF",
-             shape={"B": 2, "T": 3, "F": 4}, dtype="float32", epsilon=1e-5, affine="random", seed=1,
-             input={"distribution": "normal", "mean": 0.0, "std": 1.0}, tags=list(tags))
+    d = {"id": cid, "description": "repro test", "source": "tests", "op": "layer_norm", "layout": "BTF",
+             "shape": {"B": 2, "T": 3, "F": 4}, "dtype": "float32", "epsilon": 1e-5, "affine": "random", "seed": 1,
+             "input": {"distribution": "normal", "mean": 0.0, "std": 1.0}, "tags": list(tags)}
     d.update(kw)
     return Case.from_dict(d)
 
@@ -41,7 +41,7 @@ def run_script(path, tmp_path):
     work = tmp_path / "elsewhere"
     work.mkdir(exist_ok=True)
     return subprocess.run([sys.executable, "-I", str(path)], cwd=work, env=env, capture_output=True, text=True,
-                          timeout=120)
+                          timeout=120, check=False)
 
 
 def repro(tmp_path, results, cid, *extra, name="repro_script.py"):
@@ -99,5 +99,5 @@ def record_on(tmp_path, adapter, cases, name):
 def printed_outputs(stdout):
     """name -> (error, achievable, verdict word) from a training script's report."""
     found = re.findall(r"^(\w+): worst element .*\n    error (\S+) \(max abs\), achievable (\S+), .*; "
-                       r"(agrees|DIVERGES)$", stdout, re.M)
+                       r"(agrees|DIVERGES)$", stdout, re.MULTILINE)
     return {k: (e, a, w) for k, e, a, w in found}

@@ -18,9 +18,16 @@ from harness.execution.runner import Runner
 from harness.numerics.achievable import achievable_error
 from harness.numerics.reference import normalize
 from harness.numerics.verdict import judge
-from harness.repro.find import validated_case
+from harness.repro.find import ReproError, validated_case
 from harness.text.inert import comment, md
-from tests.unit.repro.support import imports_of, mk, record, repro, run_script, script_for
+from tests.unit.repro.support import (
+    imports_of,
+    mk,
+    record,
+    repro,
+    run_script,
+    script_for,
+)
 
 
 def test_divergent_cell_script_is_standalone_and_exits_1(tmp_path):
@@ -165,7 +172,7 @@ def test_comment_and_markdown_escapes():
     assert comment("a\nb\r\x1b[0m\u2028c\u202e") == "a b [0m c"
     assert "\n" not in md("x\n# heading") and md("<b>&") == "&lt;b&gt;&amp;"
     assert md("[a](javascript:x)") == "\\[a\\](javascript:x)"
-    with pytest.raises(Exception):
+    with pytest.raises(ReproError):
         validated_case({"id": "x y"})
 
 

@@ -2,7 +2,15 @@
 from harness.cli import main as cli_main
 from harness.execution.runner import Runner
 from harness.repro.shrink import masked, shrink
-from tests.unit.repro.support import TRAIN_ADAPTERS, mk, record, record_on, repro, run_script, tmk
+from tests.unit.repro.support import (
+    TRAIN_ADAPTERS,
+    mk,
+    record,
+    record_on,
+    repro,
+    run_script,
+    tmk,
+)
 
 
 def test_shrinking_keeps_the_explanation(tmp_path):
@@ -63,3 +71,74 @@ def test_training_script_is_shrunk_and_still_diverges(tmp_path, monkeypatch):
     assert "shrunk from B3xT4xF5 to" in header
     p = run_script(script, tmp_path)
     assert p.returncode == 1 and "dx: worst element" in p.stdout and "worst output: dx;" in p.stdout, p.stdout
+
+
+# --- the rules that keep the bug: each refuses a candidate ------------------------------------------------
+
+def _run(adapter, cases):
+    runner = Runner("unit", None, [adapter], cell_timeout=60)
+    try:
+        return [runner.run_cell(c, adapter) for c in cases]
+    finally:
+        runner.close()
+
+
+def test_a_normalized_axis_never_shrinks_to_one_element():
+    from harness.repro.shrink import refusal
+
+    c = mk("r-ax", shape={"B": 3, "T": 6, "F": 8})
+    assert "one element on the normalized axis F" in refusal(mk("r-ax", shape={"B": 3, "T": 6, "F": 1}), c)
+    assert refusal(mk("r-ax", shape={"B": 1, "T": 1, "F": 2}), c) == ""  # B and T are not normalized here
+    # unless the original had one already
+    one = mk("r-ax", shape={"B": 3, "T": 6, "F": 1})
+    assert refusal(mk("r-ax", shape={"B": 1, "T": 6, "F": 1}), one) == ""
+    # a group of one channel is refused too
+    gn = mk("r-gn", op="group_norm", layout="NCHW", shape={"N": 2, "C": 8, "H": 3, "W": 3}, groups=2)
+    assert "a group of one channel" in refusal(mk("r-gn", op="group_norm", layout="NCHW",
+                                                  shape={"N": 2, "C": 2, "H": 3, "W": 3}, groups=2), gn)
+    # and the shrinking of a real divergence never tries one: the output would be just the bias
+    c = mk("r-shrink3", ["stats-all"], shape={"B": 3, "T": 6, "F": 8})
+    runner = Runner("unit", None, ["faulty"], cell_timeout=60)
+    try:
+        s = shrink(c, "faulty", runner, budget=40)
+    finally:
+        runner.close()
+    assert s.changed and s.case.size["F"] >= 2
+    assert not any("F1" in t.split(":")[0] for t in s.tried), s.tried
+
+
+def test_an_explanation_that_names_no_cause_is_never_shrunk(monkeypatch):
+    from harness.repro.shrink import accepted, informative, signature
+
+    monkeypatch.setenv("NORMCONF_ADAPTERS", "tests.filing_adapters:SPECS")
+    big, small = _run("noisy", [mk("r-noise", shape={"B": 2, "T": 3, "F": 16}),
+                                mk("r-noise", shape={"B": 1, "T": 3, "F": 16})])
+    assert big.status == small.status == "diverge"
+    assert "no member of the family reproduces" in big.explanation and not informative(big)
+    # the old rule (same masked words) would take the smaller case; the explanation names no cause, so no
+    assert signature(small) == signature(big) and not accepted(small, signature(big))
+    runner = Runner("unit", None, ["noisy"], cell_timeout=60)
+    try:
+        s = shrink(mk("r-noise", shape={"B": 2, "T": 3, "F": 16}), "noisy", runner, budget=40)
+    finally:
+        runner.close()
+    assert not s.changed and s.calls == 1 and "does not name a cause" in s.note
+
+
+def test_affine_parameters_stay_random(monkeypatch):
+    monkeypatch.setenv("NORMCONF_ADAPTERS", "tests.filing_adapters:SPECS")
+    from dataclasses import replace
+
+    big = {"distribution": "normal", "mean": 1000.0, "std": 1.0}
+    runner = Runner("unit", None, ["fakefw-layers"], cell_timeout=60)
+    try:
+        # a candidate that drops the random affine parameters is refused before it is run
+        c = mk("r-aff", shape={"B": 2, "T": 3, "F": 8}, input=big)
+        s = shrink(c, "fakefw-layers", runner, budget=6, simpler=lambda k: [("affine ones", replace(k, affine="ones"))])
+        assert any("affine ones" in t and "refused (affine parameters must stay random" in t for t in s.tried), s.tried
+        assert s.case.affine == "random"
+        # a case with affine ones is shrunk with random parameters when they keep the explanation
+        s = shrink(replace(c, affine="ones"), "fakefw-layers", runner, budget=3)
+        assert s.case.affine == "random" and "affine ones -> random" in s.note, s.tried
+    finally:
+        runner.close()
