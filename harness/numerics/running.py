@@ -15,6 +15,20 @@ Flax write ``1 - momentum``). :class:`Update` names the members of the family
 a framework may implement instead (an unbiased running variance, momentum as
 the weight of the old value), so that the fingerprint can say which one a
 framework's numbers fit.
+
+The reference is exact to a few ulps for every finite batch: the batch means
+and variances come from the exact deviations of
+:func:`harness.numerics.reference.deviations`; the recurrence runs in
+double-double arithmetic on mantissas with the powers of two kept apart (no
+overflow, no underflow, no cancellation lost between batches of opposite
+means); the inference output uses the running statistics as computed, not
+their float64 roundings (``x - running_mean`` keeps its digits near the mean,
+and a running variance beyond the float64 range still has a square root
+within it). Bounds (``u = 2**-53``): running mean within one rounding plus
+2**-74 of the batches' spread and 2**-100 of their means; running variance
+within 7.5 u; ``y`` within 7.5 u plus the running mean's error over
+``sqrt(var + eps)``, then the affine transform as in
+:func:`harness.numerics.reference.apply_affine`.
 """
 from __future__ import annotations
 
@@ -23,11 +37,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from harness.ops.dtypes import np_dtype
+from harness.ops.layouts import Layout
 from harness.ops.semantics import Semantics
 
 from .achievable import UNIT_ROUNDOFF, accumulation_dtype, raise_to_errors
 from .backward import affine_broadcast
-from .reference import rows
+from .reference import acc_sum, apply_affine, deviations, rows, scale2
 
 #: output names of a running-statistics cell: the inference output travels as the reply's ``y``
 NAMES = ("y", "running_mean", "running_var")
@@ -53,47 +68,170 @@ def _channel_rows(b: np.ndarray, sem: Semantics):
     return flat.reshape(flat.shape[0], -1)  # (C, n)
 
 
+# double-double arithmetic (Dekker, Knuth) for the running averages: an unevaluated sum hi + lo
+# carries about 106 bits; every input is scaled to at most 1 in magnitude first, so that the
+# splitting below cannot overflow
+
+def _two_sum(a, b):
+    s = a + b
+    bb = s - a
+    return s, (a - (s - bb)) + (b - bb)
+
+
+def _two_prod(a, b):
+    p = a * b
+    ca, cb = 134217729.0 * a, 134217729.0 * b
+    ah, bh = ca - (ca - a), cb - (cb - b)
+    al, bl = a - ah, b - bh
+    return p, ((ah * bh - p) + ah * bl + al * bh) + al * bl
+
+
+def _dd_mul(ah, al, bh, bl):
+    p, e = _two_prod(ah, bh)
+    return _two_sum(p, e + (ah * bl + al * bh))
+
+
+def _dd_add(ah, al, bh, bl):
+    s, e = _two_sum(ah, bh)
+    return _two_sum(s, e + (al + bl))
+
+
+def _mean_dd(b, sem: Semantics, ddof=0):
+    """Per channel of one batch: the mean as an unevaluated sum hi + lo (within 2**-74 of the batch's
+    spread of the exact mean), and the variance with ``ddof`` (divisor at least 1; within 6.5 u) as
+    ``v * 2**e``, so that a variance beyond the float64 range keeps its value."""
+    flat = _channel_rows(np.asarray(b, np.float64), sem)
+    n = flat.shape[-1]
+    work = []  # scratch arrays: fresh large arrays cost more than the sums
+    dev = deviations(flat, True, work)
+    with np.errstate(all="ignore"):
+        hi, lo = _two_sum(dev.mean, dev.mean_lo)
+        dd = np.multiply(dev.d, dev.d, out=work.pop() if work else None)
+        q, _ = acc_sum(dd, np.max(dd, axis=-1, keepdims=True), overwrite=True, work=work)
+        k = dev.k[:, 0]
+        return scale2(hi[:, 0], -k), scale2(lo[:, 0], -k), q[:, 0] / max(n - ddof, 1), -2 * k
+
+
 def batch_stats(b, sem: Semantics, ddof=0):
-    """float64 per-channel mean and variance (with ``ddof``) of one batch, the mean corrected
-    by the mean of its residuals."""
-    rows = _channel_rows(np.asarray(b, np.float64), sem)
-    n = rows.shape[-1]
-    m1 = rows.mean(axis=-1)
-    r = rows - m1[:, None]
-    mean = m1 + r.mean(axis=-1)
-    d = rows - mean[:, None]
-    return mean, (d * d).sum(axis=-1) / max(n - ddof, 1)
+    """float64 per-channel mean and variance (with ``ddof``; divisor at least 1) of one batch:
+    the mean within one rounding and 2**-74 of the batch's spread of the exact mean, the
+    variance within 6.5 u of the exact one, for every finite batch."""
+    hi, lo, v, e = _mean_dd(b, sem, ddof)
+    return hi + lo, scale2(v, e)
 
 
-def running_stats(batches, sem: Semantics, update: Update):
-    """float64 (running_mean, running_var) after training on ``batches``."""
-    C = _channel_rows(np.asarray(batches[0]), sem).shape[0]
-    rm, rv = np.zeros(C), np.ones(C)
+def _normalized(hi, lo, j):
+    """(hi, lo, j) with |hi| in [1/2, 1) (or 0): the same value (hi + lo) * 2**j."""
+    _, e = np.frexp(hi)
+    return scale2(hi, -e), scale2(lo, -e), j + e
+
+
+def _average(start: float, his, los, exps, w: float):
+    """``r = start``, then for each value ``(hi + lo) * 2**exp`` in turn ``r = (1 - w) r + w value``, per
+    channel, in double-double arithmetic on mantissas (at most 1 in magnitude, so that the splitting of
+    :func:`_two_prod` cannot overflow) with the powers of two kept apart: within about 4 u**2 of the
+    larger term per step, whatever the magnitudes. Returns ``(hi, lo, j)``: r == (hi + lo) * 2**j."""
+    om = _two_sum(1.0, -w)  # 1 - w, exactly
+    with np.errstate(all="ignore"):
+        shape = np.shape(his[0])
+        r = _normalized(np.full(shape, float(start)), np.zeros(shape), np.zeros(shape, np.int64))
+        for hi, lo, e in zip(his, los, exps):
+            v = _normalized(hi, lo, np.asarray(e, np.int64))
+            a = _dd_mul(om[0], om[1], r[0], r[1])  # (1 - w) r, in r's scale
+            b = _dd_mul(w, 0.0, v[0], v[1])  # w v, in v's scale
+            ea = np.where(a[0] != 0, np.frexp(a[0])[1] + r[2], np.iinfo(np.int32).min)
+            eb = np.where(b[0] != 0, np.frexp(b[0])[1] + v[2], np.iinfo(np.int32).min)
+            top = np.maximum(ea, eb)
+            top = np.where(top == np.iinfo(np.int32).min, 0, top)
+            s = _dd_add(scale2(a[0], r[2] - top), scale2(a[1], r[2] - top),
+                        scale2(b[0], v[2] - top), scale2(b[1], v[2] - top))
+            r = _normalized(s[0], s[1], top)
+        return r
+
+
+def _running_dd(batches, sem: Semantics, update: Update):
+    stats = [_mean_dd(b, sem, update.ddof) for b in batches]
     w = update.new_weight
-    for b in batches:
-        mean, var = batch_stats(b, sem, update.ddof)
-        rm = (1 - w) * rm + w * mean
-        rv = (1 - w) * rv + w * var
+    zero = [np.zeros_like(s[0], dtype=np.int64) for s in stats]
+    rm = _average(0.0, [s[0] for s in stats], [s[1] for s in stats], zero, w)
+    rv = _average(1.0, [s[2] for s in stats], [np.zeros_like(s[2]) for s in stats], [s[3] for s in stats], w)
     return rm, rv
 
 
-def inference(x, rm, rv, sem: Semantics, gamma=None, beta=None) -> np.ndarray:
-    """float64 inference-mode batch norm of ``x`` with the given running statistics."""
+def _value(hi, lo, j):
+    return scale2(hi + lo, j)
+
+
+def running_stats(batches, sem: Semantics, update: Update):
+    """float64 (running_mean, running_var) after training on ``batches``: the running mean
+    within one rounding of the exact recurrence, plus 2**-74 of the batches' spread and 2**-100
+    of their means; the running variance within 7.5 u (a weighted mean of batch variances, each
+    within 6.5 u); infinite where beyond the float64 range."""
+    rm, rv = _running_dd(batches, sem, update)
+    return _value(*rm), _value(*rv)
+
+
+def _along_channel(p, sem: Semantics, shape):
+    """Per-channel values broadcast to ``shape`` as :func:`affine_broadcast` does, keeping their dtype."""
+    lay = Layout(sem.layout)
+    bshape = tuple(shape[i] if a in sem.affine_axes else 1 for i, a in enumerate(lay.axes))
+    return np.broadcast_to(np.asarray(p).reshape(bshape), shape)
+
+
+def _inference(x, rm, rv, sem: Semantics, gamma=None, beta=None) -> np.ndarray:
+    """``(x - mean) / sqrt(var + eps)`` then the affine transform, with mean and var given as
+    ``(hi, lo, j)``: ``(hi + lo) * 2**j``. The difference is formed error-free where it fits and in
+    halves where it does not; the denominator as a mantissa and a power of two (a running variance
+    beyond the float64 range still has a square root within it)."""
     x = np.asarray(x, np.float64)
-    mean = affine_broadcast(rm, sem, x.shape)
-    var = affine_broadcast(rv, sem, x.shape)
-    y = (x - mean) / np.sqrt(var + sem.eps)
-    if gamma is not None:
-        y = y * affine_broadcast(gamma, sem, x.shape)
-    if beta is not None:
-        y = y + affine_broadcast(beta, sem, x.shape)
-    return y
+    with np.errstate(all="ignore"):
+        mh, ml = scale2(rm[0], rm[2]), scale2(rm[1], rm[2])
+        hi, lo = affine_broadcast(mh, sem, x.shape), affine_broadcast(ml, sem, x.shape)
+        s, diff = _two_sum(x, -hi)
+        half = ~np.isfinite(s)
+        np.subtract(diff, lo, out=diff)
+        np.add(s, diff, out=diff)
+        if half.any():  # x - mean beyond the float64 range: in halves
+            s2, e2 = _two_sum(x * 0.5, hi * -0.5)
+            diff = np.where(half, s2 + (e2 - lo * 0.5), diff)
+        # sqrt(var + eps) = sqrt(r + eps * 4**-h) * 2**h, var = r * 4**h, r within [0, 2]
+        vh, vl, j = rv
+        h = j // 2
+        r = scale2(vh + vl, j - 2 * h)
+        t = scale2(sem.eps, -2 * h)
+        alone = ~(t <= 2.0 ** 600) | (r == 0)  # var negligible (or 0): sqrt(eps)
+        root = np.sqrt(np.where(alone, sem.eps, r + t))
+        shift = np.where(alone, 0, h)
+        den = scale2(root, shift)
+        if not half.any() and np.all((den >= 2.0 ** -1000) & (den <= 2.0 ** 1000)):
+            # the usual case: a denominator float64 holds exactly as computed
+            y = np.divide(diff, affine_broadcast(den, sem, x.shape), out=diff)
+            if gamma is None or not np.any((y < 2.0 ** -1000) & (y > -(2.0 ** -1000)) & (y != 0)):
+                return apply_affine(y, sem, gamma, beta)
+            diff = y * affine_broadcast(den, sem, x.shape)
+        dmant, dexp = np.frexp(diff)
+        smant, sexp = np.frexp(root)
+        smant, sexp = affine_broadcast(smant, sem, x.shape), _along_channel(sexp + shift, sem, x.shape)
+        # a mantissa and a power of two: gamma scales the digits of an output below the normal range
+        return apply_affine(dmant / smant, sem, gamma, beta, exp=dexp + half - sexp)
+
+
+def inference(x, rm, rv, sem: Semantics, gamma=None, beta=None) -> np.ndarray:
+    """float64 inference-mode batch norm of ``x`` with the given running statistics: within
+    5 u of ``(x - rm) / sqrt(rv + eps)`` of the given float64 values (then the affine transform),
+    without overflow on the way."""
+    rm = np.asarray(rm, np.float64)
+    vm, ve = np.frexp(np.asarray(rv, np.float64))
+    return _inference(x, (rm, np.zeros_like(rm), 0), (vm, np.zeros_like(vm), ve), sem, gamma, beta)
 
 
 def reference(x, batches, sem: Semantics, update: Update, gamma=None, beta=None) -> dict[str, np.ndarray]:
-    """The float64 outputs of a running-statistics cell under ``update``."""
-    rm, rv = running_stats(batches, sem, update)
-    return {"y": inference(x, rm, rv, sem, gamma, beta), "running_mean": rm, "running_var": rv}
+    """The float64 outputs of a running-statistics cell under ``update``. The inference output uses
+    the running statistics as computed (double-double, and scaled), not their float64 roundings: ``x -
+    running_mean`` keeps its digits where x is close to it, and a running variance beyond the float64
+    range still gives a finite output."""
+    rm, rv = _running_dd(batches, sem, update)
+    return {"y": _inference(x, rm, rv, sem, gamma, beta), "running_mean": _value(*rm), "running_var": _value(*rv)}
 
 
 def stable(x, batches, sem: Semantics, dtype: str, update: Update, gamma=None, beta=None, *,
