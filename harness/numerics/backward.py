@@ -182,7 +182,7 @@ def grads(x, sem: Semantics, dy, gamma=None, beta=None) -> dict[str, np.ndarray]
         g, top = _product_rows(dy, gb, lambda v: rows(v, sem)[0])  # g * 2**top is dy * gamma, row by row
         work = []  # scratch arrays, reused by every sum below (fresh large arrays cost more than sums)
         gx, _ = acc_sum(np.multiply(g, st.xhat), overwrite=True, work=work)
-        zterm = np.multiply(st.z, gx / max(st.n, 1), out=work.pop())
+        zterm = np.multiply(st.z, gx / max(st.n, 1), out=work.pop() if work else None)
         dx = np.subtract(g, acc_sum(g, work=work)[0] / m) if sem.center else g.copy()
         np.subtract(dx, zterm, out=dx)
         imant, iexp = _split(st.inv)  # a mantissa: the product below cannot underflow on the way

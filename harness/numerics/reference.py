@@ -57,6 +57,7 @@ family that reproduces it; the operators themselves use the defaults.
 """
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 import numpy as np
@@ -72,6 +73,8 @@ _HEAD = 100
 _BIG = 2.0 ** 600
 #: acc_sum stops extracting when what is left cannot move the sum by more than this (x the largest term)
 _TOL = 2.0 ** -75
+#: acc_sum sums at most this many values (in at most 64 rows) with math.fsum, row by row, instead of arrays
+_SMALL = 4096
 
 
 def _grouped(x: np.ndarray, lay: Layout, groups: int | None):
@@ -168,7 +171,9 @@ def acc_sum(a, amax=None, *, overwrite=False, work=None):
     (``sigma`` a power of two at least ``2**ceil(log2(m+2))`` times every value left) is split
     off error-free and summed exactly, until what is left cannot move the sum by more than
     ``2**-75 max|a|``; the exact partial sums and the float sum of the rest are added with
-    TwoSum (Sum2). Rows whose values exceed 2**900 are scaled down by a power of two first."""
+    TwoSum (Sum2). Rows whose values exceed 2**900 are scaled down by a power of two first.
+    Few values (at most 4096, in at most 64 rows) go to :func:`math.fsum` instead, row by
+    row (correctly rounded), where no partial sum can overflow."""
     a = np.asarray(a, np.float64)
     m = a.shape[-1]
     with np.errstate(all="ignore"):
@@ -177,6 +182,10 @@ def acc_sum(a, amax=None, *, overwrite=False, work=None):
             return z, z
         if amax is None:
             amax = _max_abs(a)
+        if a.size <= _SMALL and a.size <= 64 * m and np.all(amax * m < 2.0 ** 1020):  # and no partial sum overflows
+            # few values: Python's math.fsum, correctly rounded, costs less than the arrays below
+            s = np.array([math.fsum(r) for r in a.reshape(-1, m).tolist()]).reshape(amax.shape)
+            return s, U * np.abs(s) + 2.0 ** -1074
         fin = np.isfinite(amax)
         e = np.where(fin & (amax > 2.0 ** 900), np.frexp(np.where(fin, amax, 1.0))[1], 0)
         work = [] if work is None else work
@@ -311,6 +320,9 @@ def _max_abs(a):
     return np.maximum(np.max(a, axis=-1, keepdims=True), -np.min(a, axis=-1, keepdims=True))
 
 
+_LAST: list = []  # the last small deviations() call: (key, result), its arrays read-only
+
+
 def deviations(flat, center: bool, work=None) -> Deviations:
     """The deviations of each row of ``flat`` (kept..., m) from its mean, scaled; see :class:`Deviations`.
 
@@ -320,10 +332,31 @@ def deviations(flat, center: bool, work=None) -> Deviations:
     ``d`` plus ``u |e - c|`` plus the error bound of ``c``; where that is not below
     ``u |d| / 8`` for every element of a row (a deviation very close to zero), the row
     is recomputed exactly (:func:`_exact_row`). ``work``: a list that gets the scratch
-    arrays of ``flat``'s shape left free, for the caller to reuse."""
+    arrays of ``flat``'s shape left free, for the caller to reuse.
+
+    The result for the last input of at most 16384 values is remembered (its arrays
+    read-only): the fingerprint asks for the same rows under many members of the family
+    (epsilons, ddof, where epsilon sits)."""
     flat = np.asarray(flat, np.float64)
-    if flat.ndim == 1:  # one row (every axis reduced)
-        dev = deviations(flat[None], center, work)
+    if flat.size > 16384:
+        return _deviations(flat, center, work)
+    key = (flat.shape, bool(center), flat.tobytes())
+    if _LAST and _LAST[0][0] == key:
+        return _LAST[0][1]
+    dev = _deviations(flat, center, work)
+    dev = dev._replace(flat=flat.copy())
+    for a in dev:
+        if isinstance(a, np.ndarray):
+            a.flags.writeable = False
+    _LAST[:] = [(key, dev)]
+    return dev
+
+
+def _deviations(flat, center: bool, work=None) -> Deviations:
+    """:func:`deviations`, computed."""
+    flat = np.asarray(flat, np.float64)
+    if flat.ndim == 1:  # one row (every axis reduced); its scratch arrays have another shape
+        dev = _deviations(flat[None], center)
         return dev._replace(**{f: getattr(dev, f)[0] for f in dev._fields if f != "center"})
     m = flat.shape[-1]
     with np.errstate(all="ignore"):
@@ -341,9 +374,9 @@ def deviations(flat, center: bool, work=None) -> Deviations:
         mu = np.sum(xs, axis=-1, keepdims=True) / m
         t = np.subtract(xs, mu)
         work = [] if work is None else work
-        st, st_err = acc_sum(t, _max_abs(t), work=work)  # leaves two scratch arrays in work
-        # e: the error of t = fl(xs - mu) (TwoSum), computed in those two arrays
-        e, buf = work.pop(), work.pop()
+        st, st_err = acc_sum(t, _max_abs(t), work=work)  # may leave scratch arrays in work
+        # e: the error of t = fl(xs - mu) (TwoSum), computed in two scratch arrays
+        e, buf = [work.pop() if work else np.empty_like(t) for _ in range(2)]
         np.subtract(t, xs, out=e)
         np.subtract(t, e, out=buf)
         np.subtract(xs, buf, out=buf)

@@ -204,11 +204,12 @@ def _inference(x, rm, rv, sem: Semantics, gamma=None, beta=None) -> np.ndarray:
         shift = np.where(alone, 0, h)
         den = scale2(root, shift)
         if not half.any() and np.all((den >= 2.0 ** -1000) & (den <= 2.0 ** 1000)):
-            # the usual case: a denominator float64 holds exactly as computed
-            y = np.divide(diff, affine_broadcast(den, sem, x.shape), out=diff)
-            if gamma is None or not np.any((y < 2.0 ** -1000) & (y > -(2.0 ** -1000)) & (y != 0)):
+            # the usual case: the denominator as computed, and a quotient float64 holds with all its
+            # digits (none beyond the range or below 2**-1000, where gamma could scale them back)
+            y = diff / affine_broadcast(den, sem, x.shape)
+            if gamma is None or not (np.isinf(y).any() or np.any((y < 2.0 ** -1000) & (y > -(2.0 ** -1000))
+                                                                 & (diff != 0))):
                 return apply_affine(y, sem, gamma, beta)
-            diff = y * affine_broadcast(den, sem, x.shape)
         dmant, dexp = np.frexp(diff)
         smant, sexp = np.frexp(root)
         smant, sexp = affine_broadcast(smant, sem, x.shape), _along_channel(sexp + shift, sem, x.shape)

@@ -322,6 +322,14 @@ def test_running_statistics_at_the_edges():
         for momentum in (0.1, 1.0, 1e-3):
             assert_running(x, batches, s, momentum, ddof)
             assert_running(x, batches, s, momentum, ddof, np.array([2.0, 1e300]), np.array([-1e308, 1.0]))
+    # (x - mean) / sqrt(var + eps) = 1e200 / 1e-150, beyond the float64 range; gamma brings it back
+    still = [np.zeros((3, 2)), np.zeros((3, 2))]
+    x = np.array([[1e200, -1e200], [3.0, 1e-300]])
+    for momentum in (0.1, 1.0):
+        assert_running(x, still, s.with_(eps=1e-300), momentum, 0, np.array([1e-100, 1e-250]), np.array([1.0, 0.0]))
+    y = running.reference(x, still, s.with_(eps=1e-300), running.Update(1.0), np.array([1e-100, 1e-250]),
+                          np.array([1.0, 0.0]))["y"]
+    assert np.isfinite(y).all() and y[0, 0] == pytest.approx(1e250, rel=1e-15)
 
 
 # --- every op, every check, the whole range ----------------------------------------------------------------
