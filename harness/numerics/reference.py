@@ -539,16 +539,24 @@ def normalize(x, sem: Semantics, gamma=None, beta=None) -> np.ndarray:
 
 def apply_affine(y, sem: Semantics, gamma=None, beta=None, *, exp=None) -> np.ndarray:
     """``y * gamma + beta`` with gamma/beta spanning ``sem.affine_axes`` (beta only when ``sem.bias``);
-    with ``exp`` (integers), of ``y * 2**exp``, the power of two applied after gamma (so that a normalized
-    value below the normal range keeps its digits). Where ``y * gamma`` alone overflows, both terms are
-    halved first, so that a finite result stays finite."""
+    with ``exp`` (integers), of ``y * 2**exp``, the powers of two applied after multiplying the
+    mantissas of y and gamma (so that a normalized value below the normal range, or a gamma there,
+    keeps its digits). Where ``y * gamma`` alone overflows, both terms are halved first, so that a
+    finite result stays finite."""
     lay = Layout(sem.layout)
     y = np.asarray(y, np.float64)
     bshape = tuple(y.shape[i] if a in sem.affine_axes else 1 for i, a in enumerate(lay.axes))
-    times = (lambda a: a) if exp is None else (lambda a: scale2(a, exp))
     with np.errstate(all="ignore"):
         g = None if gamma is None else np.asarray(gamma, np.float64).reshape(bshape)
-        out = times(y) if g is None else times(y * g)
+        if exp is None:
+            def times(half=0):
+                return y if g is None else y * (g * 2.0 ** -half)
+        else:
+            gm, ge = (1.0, 0) if g is None else np.frexp(g)
+
+            def times(half=0):
+                return scale2(y * gm, exp + ge - half)
+        out = times()
         if beta is not None and sem.bias:
             b = np.asarray(beta, np.float64).reshape(bshape)
             p = out
@@ -556,5 +564,5 @@ def apply_affine(y, sem: Semantics, gamma=None, beta=None, *, exp=None) -> np.nd
             if g is not None:
                 over = np.isinf(p) & np.isfinite(y) & np.isfinite(g)
                 if over.any():
-                    out = np.where(over, (times(y * (g * 0.5)) + b * 0.5) * 2.0, out)
+                    out = np.where(over, (times(1) + b * 0.5) * 2.0, out)
     return out
