@@ -71,7 +71,6 @@ def group_by_cause(merged, exp: Expectations, framework_of=None) -> list[CauseGr
     groups: dict[str, CauseGroup] = {}
     for r in [*merged.results.values(), *merged.claims.values()]:
         claim = isinstance(r, ClaimResult)
-        exp.judge(r)
         if (r.verdict in ("holds", "unsupported")) if claim else (r.status in ("agree", "unsupported", "skipped")):
             continue
         cause = cause_for(exp, r)

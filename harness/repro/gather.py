@@ -15,6 +15,7 @@ from importlib import metadata
 
 from harness import ops
 from harness.adapters import registry
+from harness.expectations.grouping import cause_for
 from harness.results.record import ClaimResult, Result
 
 from .public import api_rank, framework_of
@@ -39,17 +40,13 @@ def explained_by(merged, expectations) -> dict[str, Explained]:
     """cause id -> what it explains among ``merged``'s records (every declared cause, explained or not)."""
     out = {cid: Explained(c) for cid, c in expectations.causes.items()}
     for r in merged.results.values():
-        if r.status in ("agree", "unsupported", "skipped"):
-            continue
-        e = expectations.entry_for(r)
-        if e is not None and e.cause in out and r.status in e.status:
-            out[e.cause].cells.append(r)
+        c = None if r.status in ("agree", "unsupported", "skipped") else cause_for(expectations, r)
+        if c is not None:
+            out[c.id].cells.append(r)
     for r in merged.claims.values():
-        if r.verdict in ("holds", "unsupported"):
-            continue
-        e = expectations.entry_for(r)
-        if e is not None and e.cause in out and r.verdict == e.verdict:
-            out[e.cause].claims.append(r)
+        c = None if r.verdict in ("holds", "unsupported") else cause_for(expectations, r)
+        if c is not None:
+            out[c.id].claims.append(r)
     for ex in out.values():
         ex.cells.sort(key=lambda r: (r.env, r.adapter, r.case_id))
         ex.claims.sort(key=lambda r: (r.env, r.adapter, r.claim_id))
