@@ -276,14 +276,15 @@ def root_facts(root) -> str:
         f"upstream: {root.upstream_text()}")
     docs = "".join(f' <a href="{escape(claims_view.safe_url(d.url))}" rel="noreferrer">docs</a>'
                    for d in root.docs if claims_view.safe_url(d.url))
-    lines = [f'<b>{escape(root.classification_text)}</b>'
+    lines = [escape(root.mechanism), f'<b>{escape(root.classification_text)}</b>'
              + (f" in {escape(root.repository)}" if root.repository else "") + f"; {state}.{docs}"]
     if root.affects:
         lines.append("Affects " + escape(root.affects_text()) + ".")
     if root.workaround:
         lines.append("Workaround: " + escape(root.workaround))
-    lines.append(f"<code>normconf file {escape(root.id)}</code> writes "
-                 + ("its issue." if root.fileable else "why no new issue is filed."))
+    does = ("its issue" if root.fileable else "a comment with the new evidence for the reported issue"
+            if root.reported and root.classification not in ("harness", "superseded") else "why no issue is filed")
+    lines.append(f"<code>normconf file {escape(root.id)}</code> writes {does}.")
     return '<p class="root">' + "<br>".join(lines) + "</p>"
 
 

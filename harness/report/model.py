@@ -259,7 +259,7 @@ def build(merged: Merged, cause_of=None) -> Matrix:
                 bad_fw.add(fw[ci])
                 root = cause_of(r) if cause_of is not None else None
                 if root is not None:
-                    key, text = f"rc-{root.id}", f"{root.name}: {root.mechanism}"
+                    key, text = f"rc-{root.id}", root.name  # the mechanism is in the group's facts
                 else:
                     text = _cause_text(r)
                     key = _cause_id(fw[ci], st, text, cause_ids)
