@@ -29,7 +29,8 @@ from harness.report import timelines_view
 from harness.results.read import read_many
 from harness.results.timeline import read_timelines
 
-from .fragments import cases_html, causes_html, details_html, fnum, full, matrix_html
+from .details import details_html, full
+from .fragments import cases_html, causes_html, fnum, matrix_html
 from .model import LETTER
 from .page_data import page_json
 

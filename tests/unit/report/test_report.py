@@ -6,7 +6,7 @@ from harness.cli import main
 from harness.report.cells import cell_text, ulp_meaningful
 from harness.report.claims_view import safe_href, safe_url
 from harness.report.diff import diff, format_text
-from harness.report.fragments import rerun_command, worst_text
+from harness.report.details import rerun_command, worst_text
 from harness.report.html import chart_geometry, render
 from harness.report.model import BoxStats, Column, build
 from harness.results.parts import Metrics
