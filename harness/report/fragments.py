@@ -29,14 +29,16 @@ def fnum(v, digits=3):
 
 
 def header_html(matrix: model.Matrix) -> str:
-    cells = ['<th scope="col" class="case">case</th>']
+    """The grid's one header row: per column its adapter and environment (the versions are in the totals
+    above the grid, the drill-down and the provenance) and its sort button."""
+    cells = ['<th scope="col" class="case">case <span id="sorted" class="sorted"></span></th>']
     for c in matrix.columns:
-        versions = "".join(f"{escape(str(k))} {escape(str(v))}<br>" for k, v in c.versions.items())
+        versions = ", ".join(f"{k} {v}" for k, v in c.versions.items())
         cells.append(f'<th scope="col" data-a="{escape(c.adapter)}" data-e="{escape(c.env)}" '
-                     f'data-f="{escape(c.framework)}" data-k="{escape(c.key)}">'
-                     f'<span class="ad">{escape(c.adapter)}</span><br><span class="env">{escape(c.env)}</span><br>'
-                     f'<small>{versions}</small><button type="button" class="sort" data-col="{c.index}" hidden '
-                     f'aria-label="sort rows by {escape(c.key)} error">sort ↓</button></th>')
+                     f'data-f="{escape(c.framework)}" data-k="{escape(c.key)}" title="{escape(versions)}">'
+                     f'<span class="ad">{escape(c.adapter)}</span> <span class="env">{escape(c.env)}</span>'
+                     f'<button type="button" class="sort" data-col="{c.index}" hidden '
+                     f'aria-label="sort every row by the error in {escape(c.key)}, worst first">sort</button></th>')
     return "<thead><tr>" + "".join(cells) + "</tr></thead>"
 
 
@@ -49,22 +51,20 @@ class _Escaped(dict):
 
 
 def matrix_html(matrix: model.Matrix, row_status: dict[int, str], info) -> str:
-    """One table per (op, case file) group, each with its own caption and
-    sticky header; groups off screen skip layout (content-visibility). This is
-    the largest part of the page, so a row carries only what the page script
-    needs before its data is parsed (index, id, statuses): a case's parameters,
-    dtype and layout are in the page data (and, for readers without JavaScript,
-    in the list of cases at the end), and cells leave out the optional </td>
-    and </tr> end tags."""
-    head = header_html(matrix)
-    width = 24 * 14 + len(matrix.columns) * 8.5 * 14  # the table's width at the desktop column widths
+    """The matrix as one table: one sticky header row, then one row section (<tbody>) per (op, case
+    file) group whose first row is the group's caption. This is the largest part of the page, so a row
+    carries only what the page script needs before its data is parsed (index, id, statuses): a case's
+    parameters, dtype and layout are in the page data (and, for readers without JavaScript, in the list of
+    cases at the end), and cells leave out the optional </td> and </tr> end tags."""
+    span = len(matrix.columns) + 1
     esc = _Escaped()
     disagree = frozenset(model.DISAGREE)
-    out = []
-    for g in matrix.groups:
-        out.append(f'<div class="grp" style="contain-intrinsic-size: auto {width}px auto {len(g.rows) * 23 + 90}px">'
-                   f'<table class="mx" data-op="{escape(g.op)}"><caption>{escape(g.op)} — {escape(g.file)} '
-                   f"({len(g.rows)} cases)</caption>{head}<tbody>")
+    out = ['<table class="mx" id="mx"><caption class="sr">Cases (rows, in sections by operator and case file) '
+           'by adapter and environment (columns)</caption>', header_html(matrix)]
+    for k, g in enumerate(matrix.groups):
+        out.append(f'<tbody data-op="{escape(g.op)}" data-g="{k}" style="--rows:{len(g.rows)}"><tr class="gh"><th scope="rowgroup" '
+                   f'colspan="{span}"><span>{escape(g.op)} — {escape(g.file)} ({len(g.rows)} '
+                   f'{"case" if len(g.rows) == 1 else "cases"})</span></th></tr>')
         for row in g.rows:
             st = row_status[row.index]
             r = row.index
@@ -77,7 +77,8 @@ def matrix_html(matrix: model.Matrix, row_status: dict[int, str], info) -> str:
                     out.append(f'<td class={cls}><a href="#x{r}-{j}">{esc[cell.text]}</a>')
                 else:
                     out.append(f"<td class={cls}>{esc[cell.text]}")
-        out.append("</tbody></table></div>")
+        out.append("</tbody>")
+    out.append("</table>")
     return "".join(out)
 
 

@@ -182,12 +182,15 @@ def render(merged, baseline=None, out_dir: Path | None = None, fuzz_html: str = 
     details, n_details = details_html(matrix, row_status, info)
     claims = claims_view.build(merged)
     n_odd = sum(1 for row in matrix.rows if row.odd)
+    n_rows = sum(len(g.rows) for g in matrix.groups)
+    n_with_result = sum(1 for row in matrix.rows for cell in row.cells if cell.result is not None)
     parts = dict(
         totals=column_totals(matrix), causes_html=Markup(causes_html(matrix, row_status)), n_odd=n_odd,
         headline=claims_view.headline_rows(claims), claims_sorted=claims_view.report_order(claims), cv=claims_view,
         frameworks=sorted({c.framework for c in matrix.columns}), claim_frameworks=sorted(
             {str(v.claim.get("framework", "")) for v in claims}), full=full,
-        m=matrix, headers=merged.headers, problems=merged.problems, n_results=len(merged.results),
+        m=matrix, headers=merged.headers, n_rows=n_rows, n_cells=n_rows * len(matrix.columns),
+        n_with_result=n_with_result, problems=merged.problems, n_results=len(merged.results),
         matrix_html=Markup(matrix_html(matrix, row_status, info)), details_html=Markup(details), n_details=n_details,
         cases_html=Markup(cases_html(matrix, info)), chart=chart_geometry, ans=ans, changes=changes,
         timelines=tl_views,
