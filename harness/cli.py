@@ -60,9 +60,14 @@ def _cmd_report(args, rest) -> int:
             print(f"normconf: warning: {printable(e)}", file=sys.stderr)
         follows = None if exp.errors else exp.environments
         cause_of = None if exp.errors else (lambda r: cause_for(exp, r))
+    from harness.compare import discover_defaults, load_defaults
+    defaults, problems = load_defaults(discover_defaults(args.cases), relative_to=Path.cwd())
+    for p in problems:  # a broken defaults file leaves its entries out of the porting view
+        print(f"normconf: warning: {printable(p)}", file=sys.stderr)
     expect = [e.strip() for e in (args.expect_env or "").split(",") if e.strip()]
     out = write_report(paths, args.out, baseline, fuzz_html, given=args.paths, baseline_given=args.baseline,
-                       expect_envs=expect, follows=follows, timeline_paths=args.timeline or (), cause_of=cause_of)
+                       expect_envs=expect, follows=follows, timeline_paths=args.timeline or (), cause_of=cause_of,
+                       defaults=defaults)
     print(f"normconf: wrote {out} from {len(paths)} results file(s)"
           + (f", compared with {len(baseline)} baseline file(s)" if baseline else "")
           + (f", with the fuzz findings of {printable(args.fuzz)}" if args.fuzz else ""))
@@ -193,6 +198,22 @@ def _cmd_expectations_causes(args, rest) -> int:
                        relative_to=Path.cwd())
 
 
+def _cmd_compare(args, rest) -> int:
+    """Two columns side by side; the declared root causes come from the expectations, as for the report."""
+    from harness.compare.command import run as compare_run
+
+    def causes():  # loaded once the columns are known: a usage error does not wait for them
+        if not Path(args.cases, "expectations").is_dir():
+            return None
+        from harness.expectations import Expectations, discover
+        from harness.expectations.grouping import cause_for
+        exp = Expectations.load(discover(args.cases))
+        for e in exp.errors:  # the comparison is made either way, without root causes
+            print(f"normconf: warning: {printable(e)}", file=sys.stderr)
+        return None if exp.errors else (lambda r: cause_for(exp, r))
+    return compare_run(args, causes=causes)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="normconf", description="conformance harness for normalization operators")
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -229,6 +250,20 @@ def build_parser() -> argparse.ArgumentParser:
     df.add_argument("--drift", type=float, default=2.0,
                     help="report a cell whose error moved by more than this factor (default 2)")
     df.set_defaults(func=_cmd_diff)
+
+    cp = sub.add_parser("compare", help="two columns side by side for porting: where they differ, under which case "
+                                         "parameters, and their documented defaults; exit 1 when they differ")
+    cp.add_argument("a", help="a column: adapter@env, an adapter (its first environment) or a framework (its first "
+                              "column)")
+    cp.add_argument("b", help="the other column, named the same ways")
+    cp.add_argument("--op", help="only the cases of this op")
+    cp.add_argument("--results", nargs="+", default=["reports/results"], metavar="PATH",
+                    help="results files or directories (default: reports/results)")
+    cp.add_argument("--cases", default="cases", help="case directory whose defaults/ holds the documented defaults "
+                                                     "and expectations/ the root causes (default: cases)")
+    cp.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+    cp.add_argument("--all", action="store_true", help="list every differing case (default: the first 20)")
+    cp.set_defaults(func=_cmd_compare)
 
     cl = sub.add_parser("claims", help="print the measured verdict of every documentation claim")
     cl.add_argument("paths", nargs="*", default=["reports/results"], help="results files or directories")

@@ -172,13 +172,14 @@ def load_file(path, *, max_elements: int | None = None, display: str | None = No
 
 CLAIMS_DIR = "claims"
 EXPECTATIONS_DIR = "expectations"
+DEFAULTS_DIR = "defaults"
 
 
 def discover(root) -> list[Path]:
-    """Case files under ``root`` (claims live in ``root/claims`` and expectations in
-    ``root/expectations``; neither are cases)."""
+    """Case files under ``root`` (claims live in ``root/claims``, expectations in ``root/expectations``
+    and documented defaults in ``root/defaults``; none are cases)."""
     root = Path(root)
-    skip = (root / CLAIMS_DIR, root / EXPECTATIONS_DIR)
+    skip = (root / CLAIMS_DIR, root / EXPECTATIONS_DIR, root / DEFAULTS_DIR)
     return sorted(p for p in root.rglob("*.yaml") if p.is_file() and not any(d in p.parents for d in skip))
 
 

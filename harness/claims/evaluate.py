@@ -28,7 +28,7 @@ def evaluate(claim: Claim, pool, adapter: str, timeout=120.0) -> tuple[Verdict, 
     where = ", ".join(f"{k} {v}" for k, v in sorted(versions.items()) if k not in ("pid", "backend"))
     why = (f"the quote no longer appears in {claim.quote_in} ({where})" if reply.status == "ok"
            else f"{reply.message} ({where})")
-    measured = verdict.verdict + (f" when {verdict.condition}" if verdict.condition else "")
+    measured = verdict.verdict + (f" {verdict.condition}" if verdict.condition else "")
     return Verdict("stale", condition="", max_diff=verdict.max_diff,
                    explanation=f"{why}; measured against the quoted behaviour: {measured}"
                                + (f"; {verdict.explanation}" if verdict.explanation else ""),
@@ -41,6 +41,16 @@ def _trial(claim: Claim, pool, adapter: str, input_name: str, variants, timeout:
     if dict(claim.left).get("check") == "running_stats":
         return running.trial(claim, pool, adapter, input_name, timeout)
     return forward_trial(claim, pool, adapter, input_name, variants, timeout)
+
+
+def condition_text(found) -> str:
+    """The conditions a claim holds under, in words: the alternatives (sets of variants) joined by "or",
+    and, when there are several, an alternative of several variants in parentheses, so the grouping is
+    explicit: "A or (B and C)", never "A or B and C"."""
+    alts = [" and ".join(VARIANTS[v] for v in combo) for combo in found]
+    if len(alts) > 1:
+        alts = [f"({a})" if len(combo) > 1 else a for a, combo in zip(alts, found)]
+    return " or ".join(alts)
 
 
 def _measure(claim: Claim, pool, adapter: str, timeout=120.0) -> tuple[Verdict, dict]:
@@ -99,8 +109,7 @@ def _measure(claim: Claim, pool, adapter: str, timeout=120.0) -> tuple[Verdict, 
             if ok and any_run:
                 found.append(combo)
     if found:
-        cond = " or ".join(" and ".join(VARIANTS[v] for v in combo) for combo in found)
-        return Verdict("holds only when", cond, max_diff, explanation, trials, per_input), versions
+        return Verdict("holds only when", condition_text(found), max_diff, explanation, trials, per_input), versions
     holding = [INPUTS[i][2] for i, t in base.items() if t.holds]
     if holding:
         return Verdict("holds only when", f"the input is {' or '.join(holding)}", max_diff, explanation, trials,

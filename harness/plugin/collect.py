@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from harness.adapters import registry
-from harness.cases.load import CLAIMS_DIR, CaseError, load_file
+from harness.cases.load import CLAIMS_DIR, DEFAULTS_DIR, CaseError, load_file
 from harness.claims.load import load_claims
 from harness.expectations.load import load_file as load_expectations_file
 
@@ -37,7 +37,7 @@ def pytest_collect_file(parent, file_path: Path):
         resolved = file_path.resolve()
         if expectations_dir(parent.config) in resolved.parents:
             return ExpectationsFile.from_parent(parent, path=file_path)
-        if root in resolved.parents:
+        if root in resolved.parents and (root / DEFAULTS_DIR) not in resolved.parents:  # defaults are no cases
             if (root / CLAIMS_DIR) in resolved.parents:
                 return ClaimFile.from_parent(parent, path=file_path)
             return CaseFile.from_parent(parent, path=file_path)

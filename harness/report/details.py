@@ -11,7 +11,7 @@ from html import escape
 
 from harness.report import claims_view, model
 
-from .fragments import _Escaped, fnum
+from .fragments import EscapeMemo, fnum
 
 
 def details_html(matrix: model.Matrix, row_status, info) -> tuple[str, int]:
@@ -19,7 +19,7 @@ def details_html(matrix: model.Matrix, row_status, info) -> tuple[str, int]:
     case is (description, file, source, parameters, reference) once, then one <details> per
     disagreeing cell (the matrix links to its id)."""
     out, n = [], 0
-    esc = _Escaped()
+    esc = EscapeMemo()
     disagree = frozenset(model.DISAGREE)
     columns = matrix.columns
     keys = [escape(col.key) for col in columns]

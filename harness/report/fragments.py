@@ -42,7 +42,7 @@ def header_html(matrix: model.Matrix) -> str:
     return "<thead><tr>" + "".join(cells) + "</tr></thead>"
 
 
-class _Escaped(dict):
+class EscapeMemo(dict):
     """html.escape with memory: cell texts, calls and messages repeat across many cells."""
 
     def __missing__(self, text):
@@ -57,7 +57,7 @@ def matrix_html(matrix: model.Matrix, row_status: dict[int, str], info) -> str:
     parameters, dtype and layout are in the page data (and, for readers without JavaScript, in the list of
     cases at the end), and cells leave out the optional </td> and </tr> end tags."""
     span = len(matrix.columns) + 1
-    esc = _Escaped()
+    esc = EscapeMemo()
     disagree = frozenset(model.DISAGREE)
     out = ['<table class="mx" id="mx"><caption class="sr">Cases (rows, in sections by operator and case file) '
            'by adapter and environment (columns)</caption>', header_html(matrix)]
@@ -139,9 +139,11 @@ def causes_html(matrix: model.Matrix, row_status, out_dir_has_details: bool = Tr
                          f'[{escape(col.key)}]</a> <span class="{row_status[r][c]}">{escape(cell.text)}</span></li>')
         more = (f'<li>… and {n - CAUSE_LIST_LIMIT} more: <a href="#q=cause:{cause.id}">show them in the matrix</a></li>'
                 if n > CAUSE_LIST_LIMIT else "")
+        fws = sorted({matrix.columns[c].framework for _, c in cause.cells})
         out.append(
-            f'<details class="cause" id="cause-{cause.id}" data-cause="{cause.id}"><summary>'
-            f'<b class="n">{n} {"cell" if n == 1 else "cells"}</b> <span class="fw">{escape(cause.framework)}</span> '
+            f'<details class="cause" id="cause-{cause.id}" data-cause="{cause.id}" '
+            f'data-fw="{escape("|".join(fws))}"><summary>'
+            f'<b class="n">{n} {"cell" if n == 1 else "cells"}</b> <span class="fw">{escape(", ".join(fws))}</span> '
             f'<span class="{LETTER.get(cause.kind, "m")} kind">{escape(cause.kind)}</span> '
             + (root_badge(cause.root) if cause.root is not None else "")
             + f'<span class="why">{escape(cause.text)}</span></summary>'

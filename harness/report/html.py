@@ -25,14 +25,14 @@ from harness.cases.model import Case, params_text
 from harness.report import answer as answers
 from harness.report import changes as changes_view
 from harness.report import claims_view, model
-from harness.report import timelines_view
+from harness.report import porting_view, timelines_view
 from harness.results.read import read_many
 from harness.results.timeline import read_timelines
 
 from .details import details_html, full
 from .fragments import cases_html, causes_html, fnum, matrix_html
 from .model import LETTER
-from .page_data import page_json
+from .page_data import json_for_script, page_json
 
 
 @functools.lru_cache(maxsize=None)
@@ -129,7 +129,9 @@ def chart_geometry(stats: list[model.BoxStats], width=420):
     rows = [{"label": s.column.key, "n": s.n, "lo": x(s.lo), "q1": x(s.q1), "med": x(s.med), "q3": x(s.q3),
              "hi": x(s.hi), "vmed": s.med, "vhi": s.hi, "inf": s.n_inf, "div": s.n_diverge,
              "clipped": math.isfinite(s.hi) and s.hi > limit, "near_zero": s.n_near_zero} for s in stats]
-    ticks = [{"x": width * d / decades, "label": "≤1" if d == 0 else f"1e{d}"} for d in range(decades + 1)]
+    step = max(1, math.ceil(decades / 8))  # at most about 9 labels, so they never overlap
+    ticks = [{"x": width * d / decades, "label": ("≤1" if d == 0 else f"1e{d}") if d % step == 0 else ""}
+             for d in range(decades + 1)]
     return {"rows": rows, "ticks": ticks, "width": width}
 
 
@@ -165,13 +167,14 @@ def column_totals(matrix: model.Matrix) -> list[dict]:
 
 
 def render(merged, baseline=None, out_dir: Path | None = None, fuzz_html: str = "", missing=(),
-           baseline_missing=(), follows=None, timelines=(), cause_of=None) -> str:
+           baseline_missing=(), follows=None, timelines=(), cause_of=None, defaults=None) -> str:
     """The page; ``fuzz_html`` is the fuzz findings' section (harness.report.fuzz_view), already escaped;
     ``missing`` and ``baseline_missing`` the results and baseline paths given that hold no results
     ((path, why), see :func:`harness.report.answer.missing_paths`), named on the first screen; ``follows``
     the moving environments and the pinned ones they follow (see :func:`harness.report.changes.build`);
     ``timelines`` normconf bisect's timelines, shown in their own section and in their cells' drill-down;
-    ``cause_of`` the declared root cause of a disagreeing cell (see :func:`harness.report.model.build`)."""
+    ``cause_of`` the declared root cause of a disagreeing cell (see :func:`harness.report.model.build`);
+    ``defaults`` the documented defaults the porting view shows (adapter -> op -> {api, facts})."""
     matrix = model.build(merged, cause_of)
     row_status = {row.index: "".join(LETTER.get(c.status, "m") for c in row.cells) for row in matrix.rows}
     info = _row_info(matrix, out_dir)
@@ -200,11 +203,13 @@ def render(merged, baseline=None, out_dir: Path | None = None, fuzz_html: str = 
         fuzz_html=Markup(fuzz_html), example_ops=[op for op in model.OP_ORDER if op in matrix.ops][:2]
         or list(model.OP_ORDER[:2]),
     )
-    return _env().get_template("index.html.j2").render(data_json=Markup(data_json), **parts)
+    port_json = json_for_script(porting_view.build(merged, matrix, cause_of, defaults))
+    return _env().get_template("index.html.j2").render(data_json=Markup(data_json), port_json=Markup(port_json),
+                                                       **parts)
 
 
 def write_report(paths, out, baseline_paths=None, fuzz_html: str = "", given=None, baseline_given=None,
-                 expect_envs=(), follows=None, timeline_paths=(), cause_of=None) -> Path:
+                 expect_envs=(), follows=None, timeline_paths=(), cause_of=None, defaults=None) -> Path:
     """Merge the results files ``paths`` into the page at ``out``, compared with ``baseline_paths``.
     ``given`` and ``baseline_given``: the paths the user named (files or directories); one that holds no
     results file is named on the first screen (an environment that did not install or whose run did
@@ -226,7 +231,7 @@ def write_report(paths, out, baseline_paths=None, fuzz_html: str = "", given=Non
         missing = answers.missing_paths(given) + answers.missing_envs(merged, expect_envs, given)
         timelines = read_timelines(timeline_paths) if timeline_paths else []
         tmp.write_text(render(merged, baseline, out.parent.resolve(), fuzz_html, missing,
-                              answers.missing_paths(baseline_given), follows, timelines, cause_of),
+                              answers.missing_paths(baseline_given), follows, timelines, cause_of, defaults),
                        encoding="utf-8")
         tmp.replace(out)
     finally:

@@ -103,11 +103,22 @@ def test_drill_down_opens_with_details_and_is_shareable(page):
 
 def test_sorting_by_a_column_puts_the_worst_first(page):
     ready(page)
-    page.click("#grid table >> nth=0 >> thead th:nth-child(3) button.sort")  # keras-tf@current
-    first = page.eval_on_selector("#grid tr[data-r]", "e => e.dataset.id")
-    order = page.eval_on_selector_all('#grid table[data-op="layer_norm"] tr[data-r]', "els => els.map(e => e.dataset.id)")
-    assert order == ["ln-btf-small-float32", "ln-btf-float32"]  # error ranks above diverge
-    assert "sort=keras-tf%40current" in page.url and first
+    page.click("#grid thead th:nth-child(3) button.sort")  # keras-tf@current
+    # one sort over every row: the rows leave their group sections for one section that says what it is
+    assert page.locator("#grid tbody:not([hidden])").count() == 1
+    assert "sorted by the error in keras-tf@current" in page.inner_text("#grid tbody.sorted tr.gh")
+    assert page.get_attribute("#grid thead th:nth-child(3)", "aria-sort") == "descending"
+    assert page.get_attribute("#grid thead th:nth-child(3) button.sort", "aria-pressed") == "true"
+    assert "keras-tf@current" in page.inner_text("#sorted")
+    order = page.eval_on_selector_all('#grid tbody.sorted tr[data-r]', "els => els.map(e => e.dataset.id)")
+    ln = [i for i in order if i.startswith("ln-")]
+    assert ln == ["ln-btf-small-float32", "ln-btf-float32"]  # error ranks above diverge
+    assert order.index("ln-btf-small-float32") < order.index("ln-btf-float32")
+    assert "sort=keras-tf%40current" in page.url
+    page.click("#grid thead th:nth-child(3) button.sort")  # again: back to the group sections
+    assert page.locator("#grid tbody.sorted").count() == 0
+    assert page.inner_text("#sorted") == ""
+    assert page.get_attribute("#grid thead th:nth-child(3)", "aria-sort") is None
 
 
 def test_hostile_strings_stay_inert(page):
@@ -120,7 +131,7 @@ def test_hostile_strings_stay_inert(page):
     pwned = page.evaluate("window.__pwned")
     assert pwned is None
     assert page.dialogs == []
-    assert page.evaluate("document.querySelectorAll('script').length") == 2
+    assert page.evaluate("document.querySelectorAll('script').length") == 3  # the page script and its two data blocks
     assert page.evaluate("document.querySelectorAll('[onmouseover]').length") == 0
     page.keyboard.press("Escape")
     for sel in ('#grid tr[data-id="gn-nchw-g2-float64"] td >> nth=0', '#grid tr[data-id="ln-btf-small-float32"] td >> nth=0'):

@@ -1,19 +1,29 @@
-  // ---- claims: filter by framework and verdict
-  var cform = document.getElementById("claim-filters");
-  if (cform) {
+  // ---- claims: filter by framework (every claim naming it or measured with it) and by verdict
+  (function () {
+    var cform = document.getElementById("claim-filters");
+    if (!cform) return;
     var items = Array.prototype.slice.call(document.querySelectorAll("ul.claims > li"));
-    var capply = function () {
+    var fws = items.map(function (li) {
+      try {
+        var list = JSON.parse(li.getAttribute("data-fw") || "[]");
+        return Array.isArray(list) ? list : [];
+      } catch (e) {
+        return [];
+      }
+    });
+    var count = document.getElementById("claim-count");
+    var apply = function () {
       var fw = cform.elements.cfw.value, v = cform.elements.cv.value, n = 0;
-      items.forEach(function (li) {
-        var ok = (!fw || li.dataset.fw === fw) && (!v || li.dataset.v.split("|").indexOf(v) >= 0);
+      items.forEach(function (li, i) {
+        var ok = (!fw || fws[i].indexOf(fw) >= 0) && (!v || (li.getAttribute("data-v") || "").split("|").indexOf(v) >= 0);
         li.hidden = !ok;
         if (ok) n++;
       });
-      document.getElementById("claim-count").textContent = n + " of " + items.length + " claims";
+      count.textContent = n + " of " + items.length + " claims";
     };
-    cform.addEventListener("change", capply);
+    cform.addEventListener("change", apply);
     cform.addEventListener("submit", function (ev) { ev.preventDefault(); });
     cform.hidden = false;
-    capply();
-  }
+    apply();
+  })();
 

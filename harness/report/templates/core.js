@@ -1,7 +1,7 @@
   var grid = document.getElementById("grid");
   var form = document.getElementById("filters");
   var qInput = form.elements.q;
-  var FIELDS = ["q", "view", "sort", "cell"];
+  var FIELDS = ["q", "view", "sort", "cell", "cmp"];
   var LEGACY = {op: "op", adapter: "adapter", env: "env", status: "status", dtype: "dtype"};
   var KEYS = ["op", "adapter", "env", "fw", "status", "outcome", "dtype", "layout", "id", "cause"];
   // a row's data-o holds one outcome letter per column (left out when every cell is expected)
@@ -17,7 +17,10 @@
   // the sticky group captions sit under the sticky header row, whatever its height (measured once the
   // page is laid out, so the script does not wait for the matrix's layout)
   if (table && window.ResizeObserver) new ResizeObserver(function () {
-    grid.style.setProperty("--hh", table.tHead.offsetHeight + "px");
+    var hh = table.tHead.offsetHeight, gh = grid.querySelector("tr.gh");
+    grid.style.setProperty("--hh", hh + "px");
+    // what scrolls into view in the grid lands below the sticky header and group caption
+    grid.style.scrollPaddingTop = (hh + (gh ? gh.offsetHeight : 0) + 4) + "px";
   }).observe(table.tHead);
   var data = null;
   function getData() {
@@ -60,7 +63,7 @@
   }
   function formState() {
     var v = form.querySelector("input[name=view]:checked");
-    return {q: qInput.value.trim(), view: v ? v.value : "", sort: state.sort || "", cell: state.cell || ""};
+    return {q: qInput.value.trim(), view: v ? v.value : "", sort: state.sort || "", cell: state.cell || "", cmp: state.cmp || ""};
   }
   function setForm(st) {
     qInput.value = st.q || "";
@@ -312,6 +315,7 @@
     if (!cell) return -2;
     var v = RANK[cell[0]];
     var m = cell[2];
+    if (m && m.length > 16) return m[16];  // the cell's sort value from the page data: its error over the allowed error
     var ratio = m ? Number(m[10]) : NaN;
     if ((cell[0] === "a" || cell[0] === "d") && m && isFinite(ratio)) v = (cell[0] === "d" ? 1e12 : 0) + Math.min(ratio, 1e200);
     else if (cell[0] === "a" && m) v = cell[13] ? Number(m[2]) * 1e-9 : 0;

@@ -36,6 +36,23 @@
     ev.preventDefault();
     openCell(+a.dataset.r, +a.dataset.c, a);
   });
+  var causeForm = document.getElementById("cause-filters");
+  if (causeForm) {
+    var causeItems = Array.prototype.slice.call(causesSection.querySelectorAll("details.cause"));
+    var causeFilter = function () {
+      var fw = causeForm.elements.rfw.value, n = 0, cells = 0;
+      causeItems.forEach(function (det) {
+        var ok = !fw || det.dataset.fw.split("|").indexOf(fw) >= 0;
+        det.hidden = !ok;
+        if (ok) { n++; cells += parseInt(det.querySelector(".n").textContent, 10) || 0; }
+      });
+      document.getElementById("cause-count").textContent = n + " of " + causeItems.length + " root causes, " + cells + " cells";
+    };
+    causeForm.addEventListener("change", causeFilter);
+    causeForm.addEventListener("submit", function (ev) { ev.preventDefault(); });
+    causeForm.hidden = false;
+    causeFilter();
+  }
   causesSection.addEventListener("toggle", function (ev) {  // opened any other way
     if (ev.target.open && ev.target.matches("details.cause")) fillCause(ev.target);
   }, true);
@@ -63,8 +80,10 @@
   }
   window.addEventListener("hashchange", function () {
     if (location.hash.indexOf("=") < 0) return;
+    var had = state.cmp;
     state = readState(); setForm(state); apply(); sortRows();
-    if (state.q || state.view) grid.scrollIntoView();
+    if (state.cmp && state.cmp !== had) { portShown = false; showPort(); document.getElementById("porting").scrollIntoView(); }
+    else if (state.q || state.view) grid.scrollIntoView();
     openFromState();
   });
 

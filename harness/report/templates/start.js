@@ -5,6 +5,7 @@
   if (state.q || state.view) apply();
   else document.getElementById("count").textContent = rows.length + " cases";
   if (state.sort) sortRows();
+  if (state.cmp) { showPort(); document.getElementById("porting").scrollIntoView(); }
   openFromState();
   window.normconfReady = performance.now();
   // parse the drill-down data while the page is idle, so the first click is quick

@@ -171,16 +171,18 @@ def test_disagreements_group_by_explanation_and_framework(tmp_path):
 
 def test_hostile_strings_are_inert_in_the_html(tmp_path):
     page = render(merge([sample(tmp_path)]))
-    data_re = r'<script type="application/json" id="data">(.*?)</script>'
-    data = re.search(data_re, page, re.S).group(1)
-    assert "<" not in data and ">" not in data  # cannot close its script element
+    data_re = r'<script type="application/json" id="(?:data|port-data)">(.*?)</script>'
+    blocks = re.findall(data_re, page, re.S)
+    assert len(blocks) == 2
+    for data in blocks:
+        assert "<" not in data and ">" not in data  # cannot close its script element
     markup = re.sub(data_re, "", page, flags=re.S)
     assert "<script>alert" not in markup
     assert '"onmouseover=' not in markup
     assert "</table> javascript" not in markup
     assert 'href="javascript:' not in markup
-    # exactly two script elements: the JSON data and the page script
-    assert len(re.findall(r"<script\b", page)) == 2
+    # exactly three script elements: the two JSON data blocks and the page script
+    assert len(re.findall(r"<script\b", page)) == 3
     assert html.escape("<script>") in markup
 
 
