@@ -6,7 +6,7 @@ from typing import Any
 
 from harness import ops
 from harness.ops.layouts import Layout
-from harness.ops.semantics import Semantics
+from harness.ops.semantics import DefaultEpsilon, Semantics
 
 AFFINES = ("none", "ones", "random")
 DISTRIBUTIONS = ("normal", "uniform", "constant")
@@ -60,9 +60,11 @@ class Case:
 
     @property
     def semantics(self) -> Semantics:
-        """The operator's semantics; with ``epsilon: default`` its epsilon is 0
-        until :meth:`semantics_with` is given the framework's documented default."""
-        return self.semantics_with(self.epsilon if self.epsilon is not None else 0.0)
+        """The operator's semantics; with ``epsilon: default`` its epsilon is 0 (and its description says
+        each framework's documented default) until :meth:`semantics_with` is given the framework's default."""
+        if self.epsilon is None:
+            return DefaultEpsilon(**vars(self.semantics_with(0.0)))
+        return self.semantics_with(self.epsilon)
 
     def semantics_with(self, eps: float) -> Semantics:
         return self.spec.semantics(self.layout, axes=self.axes, groups=self.groups, eps=eps,

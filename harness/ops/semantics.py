@@ -46,12 +46,24 @@ class Semantics:
         ]
         if self.groups is not None:
             parts.append(f"channel {lay.channel} split into {self.groups} groups")
-        parts.append(f"eps={self.eps:g} {'outside' if self.eps_outside else 'inside'} the sqrt")
+        parts.append(f"{self._eps_words()} {'outside' if self.eps_outside else 'inside'} the sqrt")
         if self.center:
             parts.append("biased variance" if self.ddof == 0 else f"variance with ddof={self.ddof}")
         aff = ",".join(lay.ordered(self.affine_axes))
         parts.append(f"affine over {{{aff}}}" if aff else "no affine")
         return ", ".join(parts)
+
+    def _eps_words(self) -> str:
+        return f"eps={self.eps:g}"
+
+
+@dataclass(frozen=True)
+class DefaultEpsilon(Semantics):
+    """The semantics of an ``epsilon: default`` case before a framework names its documented default:
+    computed with eps 0, described as each framework's documented default (a cell's record holds its own)."""
+
+    def _eps_words(self) -> str:
+        return "eps=each framework's documented default"
 
 
 def param_shape(sem: Semantics, sizes: dict[str, int]) -> tuple[int, ...]:

@@ -15,6 +15,7 @@ from harness import ops
 from harness.adapters import BUILTIN
 from harness.results.read import Merged
 from harness.results.record import Result
+from harness.text import strip_escapes
 
 from .cells import Cell, as_number, cell_text, ulp_meaningful
 
@@ -130,8 +131,8 @@ def _cause_text(r: Result) -> str:
         text = r.explanation
         if not text and r.metrics.shape_mismatch:
             text = r.metrics.shape_mismatch
-        return str(text or (r.message or "").split("\n", 1)[0] or "no explanation recorded")
-    return str((r.message or "").split("\n", 1)[0] or r.status)[:300]
+        return strip_escapes(str(text or (r.message or "").split("\n", 1)[0] or "no explanation recorded"))
+    return strip_escapes(str((r.message or "").split("\n", 1)[0] or r.status))[:300]
 
 
 def expectation(r: Result) -> bool | None:

@@ -5,9 +5,9 @@ rows carry, and, where both diverge, what the fingerprint and the root cause say
 that per diverging cell (``sides``) and works out any pair's relations itself, in the same order of
 rules. The separating conditions (:func:`harness.compare.separation_of`) are worked out here, per pair
 of columns over every op and per op where the pair differs, within a budget of about
-:data:`CONDITION_BUDGET` case passes (pairs of different frameworks in one environment first, then
-pairs across environments, then pairs of one framework; identical pairs of case sets are worked out
-once): past it a pair carries none and the page names the ``normconf compare`` command that finds them.
+:data:`CONDITION_BUDGET` case passes (the table of literals over every case counts as eight; pairs of
+different frameworks in one environment first, then pairs across environments, then pairs of one
+framework; identical pairs of case sets are worked out once): past it a pair carries none and the page names the ``normconf compare`` command that finds them.
 Every column's documented defaults per op are carried too; the page sets them side by side.
 """
 from __future__ import annotations
@@ -64,10 +64,11 @@ def build(merged, matrix: model.Matrix, cause_of=None, defaults=None) -> dict:
     budget = CONDITION_BUDGET
     n_cases = max(1, len(index.cases))
     memo: dict[tuple, list[str]] = {}
+    budget -= 8 * n_cases  # the table of literals over every case, built on the first separation
     for i, j in _pair_order(cols):
         a, b = cols[i], cols[j]
         x, y = sorted((col_of[a.key], col_of[b.key]))
-        if budget <= 0:
+        if budget < n_cases:
             cond[f"{x}-{y}"] = None
             continue
         c = compare(index, a, b, None, cause_of, conditions=False)

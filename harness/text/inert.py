@@ -2,7 +2,8 @@
 
 Case, claims, expectations and results files are untrusted input, and so is the text they carry:
 :func:`printable` escapes control, format and separator characters before any of it reaches a terminal
-or a log line.
+or a log line, and :func:`strip_escapes` removes the terminal control sequences (colours, cursor moves,
+titles, hyperlinks) that frameworks put in their messages before that text is shown as text (a page).
 
 Nothing read from a results or case file becomes code: free text (ids,
 descriptions, sources, quotes, explanations) goes into comments through
@@ -17,6 +18,18 @@ import textwrap
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
+#: ECMA-48 control sequences, 7- and 8-bit: CSI (ESC [ or 0x9b, parameters, intermediates, a final byte);
+#: OSC, DCS, SOS, PM and APC strings up to their terminator (BEL or ST; an unterminated one ends at the
+#: line's end); an escape with intermediates (ESC ( B); a two-character escape (ESC 7, ESC c); then any
+#: other C0 or C1 control character but tab and line feed (a carriage return ends a line)
+_ESCAPES = re.compile(
+    r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]?"
+    r"|(?:\x1b[\]PX^_]|[\x90\x98\x9d\x9e\x9f])[^\x07\x1b\x9c\n]*(?:\x07|\x1b\\|\x9c)?"
+    r"|\x1b[ -/]+[0-~]?"
+    r"|\x1b[0-~]?"
+    r"|(?P<cr>\r(?!\n))"
+    r"|[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_HAS_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 
@@ -84,6 +97,14 @@ def printable(text) -> str:
     if text.isprintable():
         return text
     return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
+
+
+def strip_escapes(text: str) -> str:
+    """``text`` without terminal control sequences and control characters (tab and line feed stay; a
+    lone carriage return becomes a line feed, as a terminal would start the line again)."""
+    if not _HAS_CONTROL.search(text):
+        return text
+    return _ESCAPES.sub(lambda m: "\n" if m.group("cr") else "", text)
 
 
 def file_name(text, limit: int) -> str:

@@ -109,7 +109,7 @@ def test_an_environment_lists_its_cells_and_opens_them(browser, night):
     # a group of changes opens to its cells
     group = pg.locator("#changes-top ul.groups > li").first
     group.locator("summary").click()
-    assert "ln-2 [keras-tf@latest]: agree 2 ulp → diverge 0.5" in group.inner_text()
+    assert "ln-2 [keras-tf@latest]: agree 1e-7 abs → diverge 0.5 abs" in group.inner_text()
     assert pg.errors == []
     ctx.close()
 

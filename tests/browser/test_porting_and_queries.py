@@ -138,6 +138,15 @@ def test_the_porting_view_is_reachable_from_claims_and_its_cells_open(browser, p
     if cell.count():
         cell.click()
         assert pg.locator("#drill").is_visible()
+    # and from a cell's drill-down: this column against another framework's, on the cell's operator
+    pg.evaluate("location.hash = ''")
+    pg.click("#grid tr[data-r] td >> nth=0")
+    link = pg.locator("#drill a", has_text="compare this column with another framework")
+    link.click()
+    pg.wait_for_function("!document.getElementById('drill').open")
+    assert pg.input_value("select[name=pa]") == pg.get_attribute("#grid thead th[data-k] >> nth=0", "data-k")
+    assert pg.input_value("select[name=pb]") != pg.input_value("select[name=pa]")
+    assert pg.errors == []
     ctx.close()
 
 

@@ -99,22 +99,73 @@
     if (cell) {
       var m = cell[2];
       if (cell[10] >= 0) item("shape", S(cell[10]));
+      if (cell.length > 20 && cell[20] >= 0) item("expected", "raises " + S(cell[20]));
+      if (cell.length > 21 && cell[21] >= 0) item("raised", S(cell[21]));
       if (m) {
-        var ulp = cell[13] ? "max " + fmt(m[2]) + " ulp" : "ULP not reported (the largest ULP distance is between values at or across zero)";
-        item("metrics", "max abs " + fmt(m[0]) + ", max rel " + fmt(m[1]) + ", " + ulp + "; " + m[3] + " of " + m[4] + " elements outside tolerance");
         var has = function (v) { return v !== undefined && v !== null; };
-        if (has(m[5]) && (!has(m[12]) || m[15] === "atol/rtol")) item("tolerance", "|actual - expected| <= " + fmt(m[5]) + " + " + fmt(m[6]) + " * |expected|");
-        else if (has(m[12])) item("tolerance", "error <= " + fmt(m[12]) + (has(m[9]) ? " = " + fmt(m[13]) + " x achievable " + fmt(m[9]) + " + floor " + fmt(m[14]) : "") +
-                                  (has(m[10]) ? "; the error is " + fmt(m[10]) + " x the achievable" : ""));
+        // the cell's number is the error over the allowed error where the record has the allowed error
+        var num = cell[1].slice(cell[1].indexOf(" ") + 1);
+        var ratio = /×$/.test(num) ? " (" + num + " the allowed " + fmt(m[12]) + ")" : "";
+        var ulp = cell[13] ? "max " + fmt(m[2]) + " ulp" : "ULP not reported (the largest ULP distance is between values at or across zero)";
+        item("metrics", "max abs " + fmt(m[0]) + ratio + ", max rel " + fmt(m[1]) + ", " + ulp +
+             (has(m[4]) ? "; " + m[3] + " of " + m[4] + " elements outside tolerance" : ""));
+        var own = row.length > 12 && row[12] >= 0 ? S(row[12]) : "";
+        if (m[15] === "atol/rtol") item("tolerance", own || "|actual \u2212 expected| \u2264 atol + rtol\u00b7|expected|, the case's own tolerance");
+        else if (has(m[12])) {
+          item("tolerance", "error \u2264 " + fmt(m[12]) + (has(m[9]) ? " = " + fmt(m[13]) + " \u00d7 achievable " + fmt(m[9]) + " + floor " + fmt(m[14]) : "") +
+               (has(m[10]) ? "; the error is " + fmt(m[10]) + " \u00d7 the achievable" : ""));
+          if (own) item("case tolerance", own);
+        }
         var wi = cell[3];
         if (wi && m[7] !== null && m[7] !== undefined) {
-          var names = (row[8] || "").split("");
+          var out = cell.length > 17 && cell[17] >= 0 ? S(cell[17]) : "";
+          // a parameter-shaped output (dgamma, running_mean, ...) is not indexed by the layout's axes
+          var names = !out || out === "y" || out === "dx" ? (row[8] || "").split("") : [];
           var at = wi.map(function (v, i) { return (names.length === wi.length ? names[i] + "=" : "") + v; });
           var diff = Math.abs(Number(m[8]) - Number(m[7]));
-          item("largest difference", "at [" + at.join(", ") + "]: expected " + full(m[7]) + ", got " + full(m[8]) +
+          item("largest difference", (out ? "in " + out + " " : "") + "at [" + at.join(", ") + "]: expected " + full(m[7]) + ", got " + full(m[8]) +
                " (difference " + (isNaN(diff) ? "?" : g3(diff)) + ")");
         }
+        if (cell.length > 18 && cell[18]) {
+          dl.appendChild(el("dt", "outputs"));
+          var odd = el("dd");
+          var table = el("table", null, "outputs");
+          var hr = el("tr");
+          ["output", "max abs", "allowed", "error / allowed", "verdict", "max ulp"].forEach(function (h) {
+            var th = el("th", h); th.scope = "col"; hr.appendChild(th);
+          });
+          table.appendChild(el("thead")).appendChild(hr);
+          var tb = table.appendChild(el("tbody"));
+          var worst = cell.length > 17 && cell[17] >= 0 ? S(cell[17]) : "";
+          cell[18].slice().sort(function (x, y) { return (S(y[0]) === worst) - (S(x[0]) === worst); }).forEach(function (o) {
+            var tr = el("tr");
+            var th = el("th", S(o[0]) + (S(o[0]) === worst ? " (worst)" : "")); th.scope = "row"; tr.appendChild(th);
+            [fmt(o[1]), fmt(o[2]), S(o[3]), o[4] ? "agrees" : "diverges", has(o[5]) ? fmt(o[5]) : ""].forEach(function (v) { tr.appendChild(el("td", v)); });
+            tb.appendChild(tr);
+          });
+          odd.appendChild(table);
+          dl.appendChild(odd);
+        }
         if (m[11]) item("non-finite", m[11]);
+      }
+      var eps = cell.length > 19 ? cell[19] : 0;
+      if (eps) {
+        dl.appendChild(el("dt", "epsilon"));
+        var edd = el("dd", S(eps[0]) + ", the documented default" + (eps[1] >= 0 ? ": \u201c" + S(eps[1]) + "\u201d" : ""));
+        if (eps[2] >= 0) {
+          edd.appendChild(document.createTextNode(" ("));
+          var href = eps[3] >= 0 ? safeHref(S(eps[3])) : "";
+          if (href) {
+            var ea = el("a", S(eps[3]));
+            ea.setAttribute("href", href);
+            ea.setAttribute("rel", "noreferrer");
+            edd.appendChild(ea);
+            var erest = S(eps[2]).trim().slice(S(eps[3]).length);
+            if (erest) edd.appendChild(document.createTextNode(erest));
+          } else edd.appendChild(document.createTextNode(S(eps[2])));
+          edd.appendChild(document.createTextNode(")"));
+        }
+        dl.appendChild(edd);
       }
       if (cell[11] >= 0) item("output dtype", S(cell[11]));
       item("explanation", S(cell[7]));
@@ -139,6 +190,7 @@
         cdd.appendChild(cf);
         dl.appendChild(cdd);
       }
+      if (cols.length > 1) item("porting", "compare this column with another framework, case by case", portFrom(r, c));
       var v = cell[9] || col.v;
       item("versions", Object.keys(v).map(function (k) { return k + " " + v[k]; }).join(", "));
       item("duration", fmt(cell[8]) + " s");

@@ -82,7 +82,10 @@
     if (location.hash.indexOf("=") < 0) return;
     var had = state.cmp;
     state = readState(); setForm(state); apply(); sortRows();
-    if (state.cmp && state.cmp !== had) { portShown = false; showPort(); document.getElementById("porting").scrollIntoView(); }
+    if (state.cmp && state.cmp !== had) {
+      if (drill.open) closeCell();
+      portShown = false; showPort(); document.getElementById("porting").scrollIntoView();
+    }
     else if (state.q || state.view) grid.scrollIntoView();
     openFromState();
   });

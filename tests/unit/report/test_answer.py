@@ -158,8 +158,8 @@ def test_diff_pairs_two_single_environment_files_by_adapter_and_case_id(tmp_path
     assert out[0] == (f"normconf diff: {files['current']} -> {files['latest']} (environments paired, cells matched "
                       "by adapter and case id: current -> latest)")
     assert "with keras 3.15.1 -> 3.16.0 (keras-tf@latest): 1 regression, 1 improvement" in out
-    assert "    gn-4 [keras-tf@latest]: diverge 0.5 -> agree 2 ulp" in out
-    assert "    ln-2 [keras-tf@latest]: agree 2 ulp -> diverge 0.5" in out
+    assert "    gn-4 [keras-tf@latest]: diverge 0.5 abs -> agree 1e-7 abs" in out
+    assert "    ln-2 [keras-tf@latest]: agree 1e-7 abs -> diverge 0.5 abs" in out
     assert out[-1] == "unchanged: 7"
     assert main(["diff", "--strict", str(files["current"]), str(files["latest"])]) == 1
 
