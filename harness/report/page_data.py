@@ -60,6 +60,10 @@ def _expectation_text(r) -> str:
 _CELL_DEFAULTS = (None, None, 0, 0, -1, -1, -1, -1, None, 0, -1, -1, -1, 0, -1, -1, -1, -1, 0, 0, -1, -1)
 
 
+#: the statuses whose cells have details for readers without JavaScript (:func:`.details.details_html`)
+_DETAILED = frozenset(model.DISAGREE)
+
+
 def drill_data(matrix: model.Matrix, info, reproducers=frozenset()):
     """Compact page data. A row is
     [case id, parameters, reference, description, source, file, line, file link, layout, cells,
@@ -78,6 +82,9 @@ def drill_data(matrix: model.Matrix, info, reproducers=frozenset()):
      the documented default epsilon the reference used as [value (full precision), quote, source, source
      link], or 0,
      what a cell expected to raise expected, or -1, what it raised (or that it did not), or -1]
+    A disagreeing cell's call and traceback are -2 and its message is its first line: they are shipped
+    once, in the details every disagreeing cell has for readers without JavaScript (the page script reads
+    them from there)
     with trailing fields left out where they have the value in _CELL_DEFAULTS (0 or -1), and
     strings as indices into the string table (each distinct string is stored once)."""
     cause_of = {}
@@ -125,8 +132,13 @@ def drill_data(matrix: model.Matrix, info, reproducers=frozenset()):
             metrics = 0
             said = raise_outcome(r)
         eps = m.epsilon_default
+        if r.status in _DETAILED:  # the details carry the call, message and traceback
+            first = r.message.strip().split("\n", 1)[0] if r.message else ""
+            texts = (-2 if r.snippet else -1, fidx(first), -2 if r.traceback else -1)
+        else:
+            texts = (fidx(r.snippet), fidx(r.message), fidx(r.traceback))
         out = [LETTER.get(r.status, "m"), cell.text, metrics,
-               (m.worst_index or 0), fidx(r.snippet), fidx(r.message), fidx(r.traceback),
+               (m.worst_index or 0), *texts,
                fidx(r.explanation), round(r.duration, 4),
                r.versions if r.versions and r.versions != col.versions else 0,
                idx(m.shape_mismatch), idx(m.output_dtype), cause,

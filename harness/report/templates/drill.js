@@ -57,6 +57,26 @@
     var r = rowById[ref.slice(0, i)], c = colIndex(ref.slice(i + 1));
     return r === undefined || c < 0 ? null : [r, c];
   }
+  // a disagreeing cell's call, message and traceback are shipped once, in the details for readers without
+  // JavaScript: with JavaScript on, that <noscript> element's text is their markup, parsed here (inert)
+  var nojs = null;
+  function detailsOf(r, c) {
+    if (nojs === null) {
+      var n = document.getElementById("nojs-details");
+      nojs = n ? n.textContent : "";
+    }
+    var at = nojs.indexOf('id="x' + r + "-" + c + '"');
+    if (at < 0) return {};
+    var start = nojs.lastIndexOf("<details", at), end = nojs.indexOf("</details>", at);
+    if (start < 0 || end < 0) return {};
+    var doc = new DOMParser().parseFromString(nojs.slice(start, end + 10), "text/html");
+    var out = {};
+    ["snippet", "message", "traceback"].forEach(function (k) {
+      var p = doc.querySelector("pre." + k);
+      if (p) out[k] = p.textContent;
+    });
+    return out;
+  }
   var drill = document.getElementById("drill");
   var selected = null, opener = null;
   function openCell(r, c, from) {
@@ -216,6 +236,13 @@
               "normconf repro " + shq(row[0]) + " " + shq(col.a) + " --results reports/results -o repro.py --issue issue.md",
               "repro", "copy the reproducer command");
     body.appendChild(el("p", "Run it where the " + col.e + " environment is installed (tox -e " + col.e + " -- -k ... takes the same options).", "help"));
+    function textPre(title, text, cls) {
+      if (!text) return;
+      body.appendChild(el("h3", title));
+      var p = el("pre", text, cls);
+      p.tabIndex = 0;
+      body.appendChild(p);
+    }
     function pre(title, i, cls) {
       if (!cell || !(i >= 0)) return;
       body.appendChild(el("h3", title));
@@ -223,9 +250,16 @@
       p.tabIndex = 0;
       body.appendChild(p);
     }
-    pre("call", cell ? cell[4] : -1, "snippet");
-    pre("message", cell ? cell[5] : -1, "message");
-    pre("traceback", cell ? cell[6] : -1, "traceback");
+    if (cell && cell[4] === -2 || cell && cell[6] === -2) {  // shipped once, in the no-JavaScript details
+      var det = detailsOf(r, c);
+      textPre("call", det.snippet, "snippet");
+      textPre("message", det.message !== undefined ? det.message : S(cell[5]), "message");
+      textPre("traceback", det.traceback, "traceback");
+    } else {
+      pre("call", cell ? cell[4] : -1, "snippet");
+      pre("message", cell ? cell[5] : -1, "message");
+      pre("traceback", cell ? cell[6] : -1, "traceback");
+    }
     if (!cell) body.appendChild(el("p", "No result for this cell."));
     if (selected) selected.classList.remove("sel");
     var tr = grid.querySelector('tr[data-r="' + r + '"]');

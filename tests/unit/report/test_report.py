@@ -265,6 +265,9 @@ def test_page_data_stores_each_distinct_cell_once(tmp_path):
     rs.append(res("d5", "keras-tf", "error", message="ValueError: bad", traceback="Traceback ...", case=case("d5")))
     m = build(merge([results_file(tmp_path / "r.jsonl", "current", rs, [("torch", {"fw": "1.0"})])]))
     data = drill_data(m, _row_info(m, None))
+    # a disagreeing cell's traceback is shipped once: in its no-JavaScript details, not in the page data
+    page = render(merge([results_file(tmp_path / "r2.jsonl", "current", rs, [("torch", {"fw": "1.0"})])]))
+    assert page.count("Traceback ...") == 1 and 'id="x' in page
     S = data["str"]
     cells = data["cells"]
     refs = {}
@@ -278,7 +281,11 @@ def test_page_data_stores_each_distinct_cell_once(tmp_path):
             refs[(row.case_id, j)] = k
             got = cells[k] + list(_CELL_DEFAULTS[len(cells[k]):])  # trailing defaults were left out
             assert got[0] == LETTER[r.status] and got[1] == cell.text
-            assert [S[i] if i >= 0 else "" for i in got[4:7]] == [r.snippet, r.message, r.traceback]
+            if r.status in ("agree", "unsupported", "skipped"):
+                assert [S[i] if i >= 0 else "" for i in got[4:7]] == [r.snippet, r.message, r.traceback]
+            else:  # shipped once, in the no-JavaScript details: the page data keeps the message's first line
+                assert got[4] == (-2 if r.snippet else -1) and got[6] == (-2 if r.traceback else -1)
+                assert S[got[5]] == r.message.split("\n")[0]
             assert got[8] == round(r.duration, 4)
             assert (got[2][0] if got[2] else None) == r.metrics.max_abs
             assert got[9] == (r.versions if r.versions != m.columns[j].versions else 0)
