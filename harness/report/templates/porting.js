@@ -236,6 +236,12 @@
       openCell(+a.dataset.r, +a.dataset.c, a);
     });
   }
+  // the view is drawn when it first comes into view: in a box of fixed height, so that drawing it never
+  // moves what follows it on the page (a click aimed below must land where it was aimed)
+  if (pform) {
+    pout.classList.add("panel");
+    pout.appendChild(el("p", "Pick two columns above; the comparison appears here."));
+  }
   var portShown = false;
   function showPort() { if (!portShown && pform) { portShown = true; pform.hidden = false; renderPort(); } }
   if (pform && window.IntersectionObserver) new IntersectionObserver(function (es, obs) {
