@@ -16,8 +16,8 @@ from harness.ops.layouts import LAYOUTS
 
 from .expand import CaseEntry, expand
 from .model import AFFINES, DISTRIBUTIONS, Case
-from .validate import line_of, one_or_list, schema_error
-from .yamlsource import CaseError, check_grid, load_yaml, read_source
+from .validate import line_of, load_valid, one_or_list
+from .yamlsource import CaseError, check_grid
 
 DEFAULT_MAX_ELEMENTS = 1 << 24  # 16 Mi elements: 128 MiB in float64
 
@@ -150,12 +150,7 @@ def load_file(path, *, max_elements: int | None = None, display: str | None = No
     file = display or str(path)
     if max_elements is None:
         max_elements = max_elements_default()
-    data, lines = load_yaml(read_source(path, file), file)
-    if data is None:
-        raise CaseError(file, 1, None, "empty file (expected a mapping with 'cases')")
-    err = schema_error(file, data, lines, SCHEMA)
-    if err:
-        raise err
+    data, lines = load_valid(path, file, SCHEMA, "'cases'")
     check_grid(file, data, lines)
     defaults = data.get("defaults", {})
     seen: dict[str, int] = {}

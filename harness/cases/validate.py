@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import jsonschema
 
-from .yamlsource import CaseError
+from .yamlsource import CaseError, load_yaml, read_source
 
 
 def one_or_list(schema: dict) -> dict:
@@ -49,3 +49,15 @@ def schema_error(file, data, lines, schema: dict) -> CaseError | None:
     if len(msg) > 200:
         msg = msg[:200] + "..."
     return CaseError(file, line_of(lines, path), key, msg)
+
+
+def load_valid(path, file, schema: dict, wants: str) -> tuple[dict, dict]:
+    """A YAML file read (bounded), parsed and checked against ``schema``: (data, the line of each key
+    path). Raises CaseError (one line) for an empty file, saying it expected a mapping with ``wants``."""
+    data, lines = load_yaml(read_source(path, file), file)
+    if data is None:
+        raise CaseError(file, 1, None, f"empty file (expected a mapping with {wants})")
+    err = schema_error(file, data, lines, schema)
+    if err is not None:
+        raise err
+    return data, lines

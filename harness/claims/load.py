@@ -26,8 +26,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from harness import ops
-from harness.cases.validate import line_of, schema_error
-from harness.cases.yamlsource import CaseError, load_yaml, read_source
+from harness.cases.validate import line_of, load_valid
+from harness.cases.yamlsource import CaseError
 from harness.ops.dtypes import DTYPES
 
 if TYPE_CHECKING:
@@ -159,12 +159,7 @@ class Claim:
 
 def load_claims(path, display=None) -> list[Claim]:
     file = display or str(path)
-    data, lines = load_yaml(read_source(path, file), file)
-    if data is None:
-        raise CaseError(file, 1, None, "empty file (expected a mapping with 'claims')")
-    err = schema_error(file, data, lines, SCHEMA)
-    if err is not None:
-        raise err
+    data, lines = load_valid(path, file, SCHEMA, "'claims'")
     out, seen = [], set()
     for i, c in enumerate(data["claims"]):
         line = line_of(lines, ("claims", i))

@@ -34,8 +34,8 @@ from pathlib import Path
 from harness import ops
 from harness.adapters import registry
 from harness.cases.load import DEFAULTS_DIR
-from harness.cases.validate import line_of, schema_error
-from harness.cases.yamlsource import CaseError, load_yaml, read_source
+from harness.cases.validate import line_of, load_valid
+from harness.cases.yamlsource import CaseError
 
 FACTS = ("epsilon", "epsilon_placement", "momentum", "axes", "groups", "affine", "variance", "dtype")
 CONVENTIONS = {
@@ -150,12 +150,7 @@ def discover(cases_root) -> list[Path]:
 def load_file(path, display: str | None = None, known_adapters=None) -> list[ApiDefaults]:
     """One defaults file's entries; raises CaseError (one line naming file, line and key)."""
     file = display or str(path)
-    data, lines = load_yaml(read_source(path, file), file)
-    if data is None:
-        raise CaseError(file, 1, None, "empty file (expected a mapping with 'defaults')")
-    err = schema_error(file, data, lines, SCHEMA)
-    if err is not None:
-        raise err
+    data, lines = load_valid(path, file, SCHEMA, "'defaults'")
     known = set(registry()) if known_adapters is None else set(known_adapters)
     out = []
     for i, e in enumerate(data["defaults"]):

@@ -13,8 +13,8 @@ from pathlib import Path
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
 from harness.cases.load import EXPECTATIONS_DIR
-from harness.cases.validate import line_of, schema_error
-from harness.cases.yamlsource import CaseError, load_yaml, read_source
+from harness.cases.validate import line_of, load_valid
+from harness.cases.yamlsource import CaseError
 from harness.ops.dtypes import DTYPES
 from harness.results.record import STATUSES, VERDICTS
 
@@ -135,14 +135,7 @@ def load_document(path, display: str | None = None) -> tuple[list[Entry], dict[s
     (name -> the pinned environments it follows) and the root causes it declares. Raises CaseError
     (one line)."""
     file = display or str(path)
-    text = read_source(path, file)
-    data, lines = load_yaml(text, file)
-    if data is None:
-        raise CaseError(file, 1, None, "empty file (expected a mapping with 'expectations', 'environments' or "
-                                       "'causes')")
-    err = schema_error(file, data, lines, SCHEMA)
-    if err is not None:
-        raise err
+    data, lines = load_valid(path, file, SCHEMA, "'expectations', 'environments' or 'causes'")
     out = []
     for i, e in enumerate(data.get("expectations") or []):
         line = line_of(lines, ("expectations", i))
