@@ -41,6 +41,11 @@ def _token(key, value) -> str:
         return f"{key[6:]}{value}"
     if key.startswith("input."):
         return f"{key[6:]}{fmt_number(value)}"
+    if key == "mask":  # resolved: (("axis", "T"), ("lengths", (5, 3))) or (("random", 0.3),)
+        m = dict(value)
+        if "lengths" in m:
+            return f"mask-{m['axis']}-len" + "_".join(str(n) for n in m["lengths"])
+        return f"mask-rand{fmt_number(m['random'])}"
     raise AssertionError(key)
 
 
@@ -81,6 +86,16 @@ def check_entry(e: CaseEntry) -> ops.Op:
         for key in keys:
             if key in entry and check != c:
                 raise e.error(key, f"{key} applies to check: {c} only (this case checks {check})")
+    if "mask" in entry:
+        if check != "forward":
+            raise e.error("mask", f"a mask applies to check: forward only (this case checks {check})")
+        for i, m in enumerate(_as_list(entry["mask"])):
+            sub = (i,) if isinstance(entry["mask"], list) else ()
+            if ("lengths" in m) == ("random" in m):
+                raise e.error("mask", "a mask gives either lengths (valid positions per batch row) or random "
+                                      "(the probability that a position is masked)", sub)
+            if "axis" in m and "lengths" not in m:
+                raise e.error("mask", "axis applies to a lengths mask only", sub + ("axis",))
     dist = entry["input"].get("distribution", "normal")
     for k in DISTRIBUTION_KEYS[dist]:
         if k not in entry["input"]:
@@ -100,7 +115,7 @@ def expand(e: CaseEntry) -> list[Case]:
     if entry["check"] in ops.CHECK_PARAMS:
         entry = e.entry = {**ops.CHECK_PARAMS[entry["check"]], **entry}
     layouts = _as_list(entry["layout"])
-    always = {"epsilon", "dtype"} | set(op.required)
+    always = {"epsilon", "dtype", "mask"} | set(op.required)
     out = []
     for layout_name in layouts:
         layout = Layout(layout_name)
@@ -112,6 +127,8 @@ def expand(e: CaseEntry) -> list[Case]:
         if "axes" in entry:
             grid.append(("axes", _as_list(entry["axes"])))
         grid += [(f"shape.{axis}", _as_list(entry["shape"][axis])) for axis in layout.axes]
+        if "mask" in entry:
+            grid.append(("mask", _as_list(entry["mask"])))
         grid += [(key, _as_list(entry[key])) for key in ("groups", "momentum", "steps", "affine", "seed")
                  if key in entry]
         grid += [(f"input.{k}", _as_list(entry["input"][k])) for k in _GRID_INPUT_KEYS if k in entry["input"]]
@@ -134,10 +151,46 @@ def _axes(e: CaseEntry, op: ops.Op, layout: Layout, key: str, value, cid: str):
     return value
 
 
+def _mask(e: CaseEntry, layout: Layout, sizes: dict, value: dict) -> tuple:
+    """A mask of the case file resolved for one layout and shape (the Case field), or a CaseError."""
+    masks = _as_list(e.entry["mask"])
+    sub = (masks.index(value),) if isinstance(e.entry["mask"], list) else ()
+    base = e.raw["id"]
+    if "random" in value:
+        return (("random", float(value["random"])),)
+    axis = value.get("axis")
+    if axis is None:
+        rest = [a for a in layout.axes if a not in (layout.batch, layout.channel)]
+        if not rest:
+            raise e.error("mask", f"layout {layout.name} has no axis besides the batch and the channel for "
+                                  f"lengths to run along; use a random mask (case {base})", sub)
+        axis = rest[0]
+    elif axis not in layout.axes:
+        raise e.error("mask", f"axis {axis} is not an axis of layout {layout.name} (case {base})", sub + ("axis",))
+    elif axis == layout.channel:
+        raise e.error("mask", f"axis {axis} is the channel axis: a mask marks positions, not features "
+                              f"(case {base})", sub + ("axis",))
+    elif axis == layout.batch:
+        raise e.error("mask", f"axis {axis} is the batch axis: lengths give one length per batch row "
+                              f"(case {base})", sub + ("axis",))
+    lengths = [int(n) for n in value["lengths"]]
+    batch = sizes[layout.batch]
+    if len(lengths) != batch:
+        raise e.error("mask", f"{len(lengths)} lengths for a batch of {batch} ({layout.batch}); give one per "
+                              f"batch row (case {base})", sub + ("lengths",))
+    over = [n for n in lengths if n > sizes[axis]]
+    if over:
+        raise e.error("mask", f"length {over[0]} exceeds the size of {axis} ({sizes[axis]}) (case {base})",
+                      sub + ("lengths",))
+    return (("axis", axis), ("lengths", tuple(lengths)))
+
+
 def _case(e: CaseEntry, op: ops.Op, layout: Layout, p: dict, grid, shown) -> Case:
     entry = e.entry
-    cid = "-".join([e.raw["id"], *(_token(k, p[k]) for k, _ in grid if k in shown)])
     sizes = {k[6:]: v for k, v in p.items() if k.startswith("shape.")}
+    if "mask" in p:
+        p = {**p, "mask": _mask(e, layout, sizes, p["mask"])}
+    cid = "-".join([e.raw["id"], *(_token(k, p[k]) for k, _ in grid if k in shown)])
     n = math.prod(sizes.values())
     if n > e.max_elements:
         raise e.error("shape", f"{n} elements exceed the cap of {e.max_elements} (case {cid}; "
@@ -167,5 +220,5 @@ def _case(e: CaseEntry, op: ops.Op, layout: Layout, p: dict, grid, shown) -> Cas
         tolerance=tuple(sorted(entry.get("tolerance", {}).items())),
         expect=tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in entry.get("expect", {}).items())),
         tags=tuple(entry["tags"]), skip=entry.get("skip", ""), file=str(e.file), line=e.line,
-        params=tuple(p.items()),
+        mask=p.get("mask", ()), params=tuple(p.items()),
     )

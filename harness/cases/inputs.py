@@ -9,6 +9,12 @@ Checks beyond the forward output draw more streams: ``check: backward`` an
 upstream gradient ``dy`` (standard normal, stream 3), ``check: running_stats``
 one training batch per step (the case's input distribution, streams 16, 17,
 ...), each the shape of x.
+
+A case with a ``mask`` also gets ``mask``: a boolean array of the positions, x's shape without the
+channel axis (``[B, T]`` for ``BTF``), True where a position counts for the statistics. A lengths
+mask marks, in batch row b, the first ``lengths[b]`` positions along its axis (every other position
+axis entirely); a random mask draws each position masked with its probability (stream 8: uniform
+numbers in [0, 1), a position is masked where its number is below the probability).
 """
 from __future__ import annotations
 
@@ -17,10 +23,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from harness.ops.dtypes import np_dtype
+from harness.ops.layouts import Layout
 from harness.ops.semantics import param_shape
 
 STREAM_X, STREAM_GAMMA, STREAM_BETA = 0, 1, 2
 STREAM_DY = 3
+STREAM_MASK = 8
 #: the stream of training step k's batch is STREAM_BATCH + k
 STREAM_BATCH = 16
 
@@ -57,11 +65,44 @@ class Inputs:
     beta: np.ndarray | None
     dy: np.ndarray | None = None
     batches: tuple = ()
+    mask: np.ndarray | None = None  # the positions (x's shape without the channel axis), True where valid
+
+
+def position_mask(case) -> np.ndarray | None:
+    """The case's mask over positions (x's shape without the channel axis), or None without a mask."""
+    spec = dict(getattr(case, "mask", ()) or ())
+    if not spec:
+        return None
+    lay = Layout(case.layout)
+    axes = [a for a in lay.axes if a != lay.channel]
+    shape = tuple(case.size[a] for a in axes)
+    if "random" in spec:
+        return rng(case.seed, STREAM_MASK).random(shape) >= float(spec["random"])
+    b, t = axes.index(lay.batch), axes.index(spec["axis"])
+    lengths = np.asarray(spec["lengths"], np.int64)
+    pos = np.arange(shape[t])
+    valid = pos[None, :] < lengths[:, None]  # [batch, axis]
+    bshape = [1] * len(shape)
+    bshape[b], bshape[t] = shape[b], shape[t]
+    if b > t:
+        valid = valid.T
+    return np.broadcast_to(valid.reshape(bshape), shape).copy()
+
+
+def full_mask(mask: np.ndarray | None, layout: str, shape) -> np.ndarray | None:
+    """A position mask broadcast over the channel axis to x's ``shape`` (None stays None)."""
+    if mask is None:
+        return None
+    lay = Layout(layout)
+    return np.broadcast_to(np.expand_dims(np.asarray(mask, bool), lay.index(lay.channel)), tuple(shape))
 
 
 def make_inputs(case) -> Inputs:
     x = round_to(draw(case.input_spec, case.shape, rng(case.seed, STREAM_X)), case.dtype)
     extra = {}
+    mask = position_mask(case)
+    if mask is not None:
+        extra["mask"] = mask
     check = getattr(case, "check", "forward")
     if check == "backward":
         extra["dy"] = round_to(rng(case.seed, STREAM_DY).standard_normal(case.shape), case.dtype)

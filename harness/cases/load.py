@@ -59,6 +59,17 @@ _EXPECT = {
     },
 }
 
+_MASK = {
+    "type": "object",
+    "additionalProperties": False,
+    "minProperties": 1,
+    "properties": {
+        "lengths": {"type": "array", "minItems": 1, "items": {"type": "integer", "minimum": 0}},
+        "axis": {"type": "string", "pattern": "^[A-Z]$"},
+        "random": {"type": "number", "minimum": 0, "exclusiveMaximum": 1},
+    },
+}
+
 _CASE_PROPERTIES = {
     "id": {"type": "string", "pattern": r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"},
     "description": {"type": "string", "minLength": 1},
@@ -80,6 +91,7 @@ _CASE_PROPERTIES = {
     "input": _INPUT,
     "seed": one_or_list({"type": "integer", "minimum": 0, "maximum": 2**63 - 1}),
     "check": {"enum": list(ops.CHECKS)},
+    "mask": one_or_list(_MASK),
     "tags": {"type": "array", "items": {"type": "string"}},
     "skip": {"type": "string", "minLength": 1},
 }

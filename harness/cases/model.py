@@ -33,6 +33,9 @@ class Case:
     check: str = "forward"
     momentum: float | None = None  # check running_stats: the weight of the new batch
     steps: int | None = None  # check running_stats: training steps
+    #: the positions whose statistics count: ``(("axis", "T"), ("lengths", (5, 3)))`` or ``(("random", 0.3),)``
+    #: (see :mod:`harness.cases.inputs`); empty: every position
+    mask: tuple[tuple[str, Any], ...] = ()
     tolerance: tuple[tuple[str, Any], ...] = ()
     expect: tuple[tuple[str, Any], ...] = ()
     tags: tuple[str, ...] = ()
@@ -79,6 +82,11 @@ class Case:
     def expect_spec(self) -> dict[str, Any]:
         return dict(self.expect)
 
+    @property
+    def mask_spec(self) -> dict[str, Any]:
+        """The mask as a dict (lengths as a list); empty without a mask."""
+        return mask_dict(self.mask)
+
     def to_dict(self) -> dict[str, Any]:
         d = {
             "id": self.id, "description": self.description, "source": self.source,
@@ -92,6 +100,8 @@ class Case:
         }
         if self.check == "running_stats":
             d.update(momentum=self.momentum, steps=self.steps)
+        if self.mask:
+            d["mask"] = self.mask_spec
         return d
 
     @classmethod
@@ -111,8 +121,30 @@ class Case:
             tolerance=tuple(sorted((d.get("tolerance") or {}).items())),
             expect=tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in (d.get("expect") or {}).items())),
             tags=tuple(d.get("tags", ())), skip=d.get("skip", ""), file=d.get("file", ""),
-            line=int(d.get("line", 0)),
+            line=int(d.get("line", 0)), mask=mask_tuple(d.get("mask")),
         )
+
+
+def mask_tuple(d) -> tuple[tuple[str, Any], ...]:
+    """A mask dict (``{"lengths": [5, 3], "axis": "T"}`` or ``{"random": 0.3}``) as the Case field."""
+    if not d:
+        return ()
+    return tuple(sorted((k, tuple(int(n) for n in v) if k == "lengths" else (float(v) if k == "random" else v))
+                        for k, v in dict(d).items()))
+
+
+def mask_dict(t) -> dict[str, Any]:
+    """The Case field as a dict (lengths as a list)."""
+    return {k: list(v) if k == "lengths" else v for k, v in t}
+
+
+def mask_text(mask: dict) -> str:
+    """A mask in one word: 'lengths:T=5,3' or 'random:0.3'."""
+    if not mask:
+        return ""
+    if "lengths" in mask:
+        return f"lengths:{mask.get('axis', '?')}=" + ",".join(str(n) for n in mask["lengths"])
+    return f"random:{fmt_number(mask.get('random'))}"
 
 
 def fmt_number(v) -> str:
@@ -129,6 +161,8 @@ def params_text(case: dict) -> str:
             p.append(f"{k}={fmt_number(case[k])}")
     if case.get("check", "forward") != "forward":
         p.append(f"check={case['check']}")
+    if case.get("mask"):
+        p.append(f"mask={mask_text(case['mask'])}")
     eps = case.get("epsilon")
     p += [f"eps={'default' if eps in (None, 'default') else fmt_number(eps)}", f"dtype={case.get('dtype')}",
           f"affine={case.get('affine')}", f"seed={case.get('seed')}"]
