@@ -50,34 +50,40 @@ def _pow2_scale(a: np.ndarray, dt) -> np.ndarray:
 
 
 def stable(x, sem: Semantics, dtype: str, gamma=None, beta=None, *, summation="pairwise",
-           invert=False, affine_in_dtype=False, accumulate=None) -> np.ndarray:
+           invert=False, affine_in_dtype=False, accumulate=None, mask=None) -> np.ndarray:
     """``sem`` computed the stable way in ``dtype`` (statistics in the accumulation dtype).
 
     ``summation``: "pairwise" (numpy's reduction) or "sequential" (a running
     sum, as a plain loop writes it); ``invert``: multiply by 1/sqrt(var+eps)
     instead of dividing; ``affine_in_dtype``: round the normalized value to
     ``dtype`` and apply gamma/beta in ``dtype``; ``accumulate``: the dtype of
-    the statistics (default: :func:`accumulation_dtype`). Returns float64
-    values that are exactly representable in ``dtype``.
+    the statistics (default: :func:`accumulation_dtype`); ``mask`` (True where an element counts,
+    broadcastable to x's shape): statistics over the unmasked elements of each row, applied to every
+    element. Returns float64 values that are exactly representable in ``dtype``.
     """
     out_dt = np_dtype(dtype)
     dt = np_dtype(accumulate or accumulation_dtype(dtype))
     flat, back = rows(np.asarray(x).astype(dt), sem)
     m = flat.shape[-1]
+    valid = None if mask is None else rows(np.broadcast_to(np.asarray(mask, bool), np.shape(x)), sem)[0]
     with np.errstate(all="ignore"):
         def total(a):
+            if valid is not None:
+                a = np.where(valid, a, dt.type(0))
             if summation == "sequential":
                 return np.cumsum(a, axis=-1, dtype=dt)[..., -1:]
             return np.sum(a, axis=-1, keepdims=True, dtype=dt)
 
+        n = m if valid is None else np.sum(valid, axis=-1, keepdims=True).astype(np.float64)
         if sem.center:
-            mean = total(flat) / dt.type(m) if summation == "pairwise" else total(flat) * dt.type(1.0 / m)
+            mean = total(flat) / np.asarray(n, dt) if summation == "pairwise" else \
+                total(flat) * np.asarray(1.0 / n, dt)
             num = flat - mean
         else:
             num = flat
-        s = _pow2_scale(num, dt)
+        s = _pow2_scale(num if valid is None else np.where(valid, num, 0), dt)
         d = num / s
-        var = total(d * d) / dt.type(max(m - sem.ddof, 1))
+        var = total(d * d) / np.asarray(np.maximum(n - sem.ddof, 1), dt)
         eps = dt.type(sem.eps) / (s * s)
         if sem.eps_outside:
             den = np.sqrt(var) + dt.type(sem.eps) / s
@@ -121,34 +127,45 @@ def stable_variants(dtype: str):
 UNIT_ROUNDOFF = {"float64": 2.0 ** -53, "float32": 2.0 ** -24, "float16": 2.0 ** -11, "bfloat16": 2.0 ** -8}
 
 
-def sensitivity(x, sem: Semantics, dtype: str, gamma=None) -> float:
+def sensitivity(x, sem: Semantics, dtype: str, gamma=None, mask=None) -> float:
     """The change of the output when every input moves by one rounding of the
     accumulation dtype: u * max |x| / sqrt(var + eps) * max |gamma|. A backward-stable
-    implementation is exact for inputs perturbed that much, so it may be off by this."""
+    implementation is exact for inputs perturbed that much, so it may be off by this.
+    With ``mask``: the variance of the unmasked elements, rows without one left out."""
     x64 = np.asarray(x, np.float64)
     with np.errstate(all="ignore"):
         flat, _ = rows(x64, sem)
-        if sem.center:
+        valid = None if mask is None else rows(np.broadcast_to(np.asarray(mask, bool), x64.shape), sem)[0]
+        if valid is not None:
+            n = np.sum(valid, axis=-1, keepdims=True)
+            mean = np.sum(np.where(valid, flat, 0.0), axis=-1, keepdims=True) / n if sem.center else 0.0
+            var = np.sum(np.where(valid, (flat - mean) ** 2, 0.0), axis=-1, keepdims=True) / n
+            ratio = np.abs(flat) / np.sqrt(var + sem.eps)
+            ratio = ratio[np.isfinite(ratio)]
+            scale = np.max(ratio) if ratio.size else 0.0
+        elif sem.center:
             var = flat.var(axis=-1, keepdims=True)
         else:
             var = (flat * flat).mean(axis=-1, keepdims=True)
-        scale = np.max(np.abs(flat) / np.sqrt(var + sem.eps)) if flat.size else 0.0
+        if valid is None:
+            scale = np.max(np.abs(flat) / np.sqrt(var + sem.eps)) if flat.size else 0.0
     g = float(np.max(np.abs(np.asarray(gamma, np.float64)))) if gamma is not None and np.size(gamma) else 1.0
     u = UNIT_ROUNDOFF[accumulation_dtype(dtype)]
     out = u * float(scale) * g
     return out if np.isfinite(out) else 0.0
 
 
-def achievable_error(x, ref, sem: Semantics, dtype: str, gamma=None, beta=None) -> float:
+def achievable_error(x, ref, sem: Semantics, dtype: str, gamma=None, beta=None, mask=None) -> float:
     """The largest error stable implementations in ``dtype`` have against the
     float64 reference output ``ref`` (elements where ``ref`` is not finite are
     left out): the worst of the emulated stable implementations, and at least
-    the output's sensitivity to one rounding of every input (:func:`sensitivity`)."""
+    the output's sensitivity to one rounding of every input (:func:`sensitivity`).
+    ``mask``: masked statistics (:mod:`harness.numerics.masked`)."""
     ref = np.asarray(ref, np.float64)
     fin = np.isfinite(ref)
-    worst = sensitivity(x, sem, dtype, gamma)
+    worst = sensitivity(x, sem, dtype, gamma, mask)
     for kw in stable_variants(dtype):
-        y = stable(x, sem, dtype, gamma, beta, **kw)
+        y = stable(x, sem, dtype, gamma, beta, mask=mask, **kw)
         with np.errstate(all="ignore"):
             err = np.abs(y - ref)[fin]
         if err.size:

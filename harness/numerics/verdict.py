@@ -31,6 +31,7 @@ from harness.ops.dtypes import np_dtype
 from harness.ops.semantics import Semantics
 
 from .achievable import achievable_error
+from .masked import normalize_masked
 from .reference import normalize
 
 #: an error this many times the achievable error is an algorithmic difference, not rounding
@@ -189,13 +190,12 @@ def compare(actual, expected, dtype: str, *, achievable: float = 0.0, tolerance=
     )
 
 
-def judge(y, x, sem: Semantics, dtype: str, gamma=None, beta=None, tolerance=None):
+def judge(y, x, sem: Semantics, dtype: str, gamma=None, beta=None, tolerance=None, mask=None):
     """Compare an output ``y`` for input ``x`` with the float64 reference of
-    ``sem``, given the achievable error on that input. Returns (Comparison, reference output)."""
-    
-
-    ref = normalize(x, sem, gamma, beta)
-    ach = achievable_error(x, ref, sem, dtype, gamma, beta)
+    ``sem``, given the achievable error on that input. Returns (Comparison, reference output).
+    ``mask`` (broadcastable to x's shape, True where an element counts): masked statistics."""
+    ref = normalize(x, sem, gamma, beta) if mask is None else normalize_masked(x, sem, mask, gamma, beta)
+    ach = achievable_error(x, ref, sem, dtype, gamma, beta, mask=mask)
     return compare(y, ref, dtype, achievable=ach, tolerance=tolerance), ref
 
 
