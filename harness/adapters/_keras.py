@@ -144,6 +144,8 @@ class KerasBase(Adapter):
             "gamma": _to_tensor(inputs.gamma, case.dtype),
             "beta": _to_tensor(inputs.beta, case.dtype),
         }
+        if getattr(inputs, "mask", None) is not None:  # the positions, x's shape without the channel axis
+            ns["mask"] = keras.ops.convert_to_tensor(np.ascontiguousarray(inputs.mask), dtype="bool")
         if case.check == "backward":
             ns["dy"] = _to_tensor(inputs.dy, case.dtype)
         if case.check == "running_stats":

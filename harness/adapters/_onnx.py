@@ -79,6 +79,11 @@ class OnnxBase(Adapter):
     mvn = False
     runtime = ""  # shown in messages
 
+    @property
+    def mask_apis(self):
+        node = "MeanVarianceNormalization" if self.mvn else None
+        return {op: f"the ONNX operator {node or name}" for op, name in _OP.items()}
+
     # -- what the runtime is ------------------------------------------------------------
     def versions(self) -> dict[str, str]:
         import onnx

@@ -40,6 +40,8 @@ def run_tf(adapter_name: str, src: str, inputs, **extra) -> Output:
         "dy": None if getattr(inputs, "dy", None) is None else tf.constant(inputs.dy),
         "batches": [tf.constant(b) for b in getattr(inputs, "batches", ())],
     }
+    if getattr(inputs, "mask", None) is not None:  # the positions, x's shape without the channel axis
+        ns["mask"] = tf.constant(inputs.mask)
     run_snippet(adapter_name, src, ns)
     if "dx" in ns:
         return Output(np.asarray(ns["dx"].numpy()), src,

@@ -15,7 +15,8 @@ things:
     ``None`` when it can run the case, otherwise a reason a user can act on
     ("TFA has no RMS norm").
 ``run(case, inputs)``
-    call the API the way a user would (including the transposes a user must
+    call the API the way a user would (with ``inputs.mask``, the positions whose statistics count, passed
+    as the API's own mask argument, for the ops in ``masks``; every other ``mask:`` case is unsupported) (including the transposes a user must
     write) and return an :class:`Output`: the result as a NumPy array in the
     case's layout, and the source snippet of the call, so that a reproducer
     shows exactly what ran. A framework exception propagates: the harness
@@ -55,6 +56,10 @@ class Adapter:
     checks: frozenset = frozenset({"forward"})
     #: op -> why the API lacks it and where a user finds it instead
     missing_ops: dict = {}
+    #: ops whose API takes a mask for its statistics (``mask:`` cases); the others are unsupported
+    masks: frozenset = frozenset()
+    #: op -> the API a mask case would call, for the reason it is unsupported ("torch.nn.LayerNorm")
+    mask_apis: dict = {}
     #: whether layer/RMS norm parameters can span other axes than the reduced ones
     decoupled_affine: bool = False
     #: whether group norm statistics can span other axes than the group's channels and every spatial axis
@@ -79,6 +84,8 @@ class Adapter:
             return f"{self.name} does not run check {case.check}"
         if case.dtype not in self.dtypes:
             return f"{self.name} does not run dtype {case.dtype}"
+        if getattr(case, "mask", ()) and case.op not in self.masks:
+            return self.no_mask(case)
         if case.epsilon is None and self.documented_epsilon(case) is None:
             return f"{self.name} documents no default epsilon for {case.op}"
         sem, op = case.semantics, case.spec
@@ -95,6 +102,11 @@ class Adapter:
 
     def supports_case(self, case) -> str | None:
         return None
+
+    def no_mask(self, case) -> str:
+        """Why a ``mask:`` case is unsupported: the API it would call takes no mask."""
+        api = self.mask_apis.get(case.op)
+        return f"{api} takes no mask" if api else f"{self.name} {case.spec.title} takes no mask"
 
     def documented_epsilon(self, case) -> dict | None:
         """The documented default epsilon for ``case`` (value, quote, source), or None."""

@@ -61,6 +61,7 @@ _CLASSES = {"batch_norm": "BatchNorm", "layer_norm": "LayerNorm", "layer_norm_no
 
 class _Flax(JaxBase):
     ops = frozenset(_CLASSES)
+    masks = frozenset(_CLASSES)  # every module's __call__ takes mask=
     checks = frozenset({"forward", "backward", "running_stats"})
     api = ""  # "linen" or "nnx"
     decoupled_affine = True  # LayerNorm/RMSNorm take feature_axes apart from reduction_axes
@@ -147,16 +148,34 @@ class _Flax(JaxBase):
                                                      [ln for ln in lines if ln.startswith("xt = ")]))
         if case.check == "running_stats":
             return "\n".join(lines + self._running(case, xin, back))
+        mk = ""
+        if case.mask:
+            lines += self._mask_lines(case, xin)
+            mk = ", mask=mask_x"
         if self.api == "linen":
             if case.op == "batch_norm":
-                lines.append(f"y, updates = m.apply(variables, {xin}, mutable=['batch_stats'])")
+                lines.append(f"y, updates = m.apply(variables, {xin}{mk}, mutable=['batch_stats'])")
                 if back:
                     lines.append(f"y = y{back}")
             else:
-                lines.append(f"y = m.apply(variables, {xin}){back}")
+                lines.append(f"y = m.apply(variables, {xin}{mk}){back}")
         else:
-            lines.append(f"y = m({xin}){back}")
+            lines.append(f"y = m({xin}{mk}){back}")
         return "\n".join(lines)
+
+    @staticmethod
+    def _mask_lines(case, xin) -> list[str]:
+        """``mask`` (True at the positions whose statistics count: x's shape without the channel axis) as
+        the module's ``mask`` argument: broadcastable to the input, the channel axis added; GroupNorm
+        reshapes its mask into (..., groups, channels per group), so there it has the input's full shape."""
+        lay = Layout(case.layout)
+        if case.op == "group_norm":  # xin is channels-last here
+            return ["# GroupNorm reshapes the mask to (..., groups, group_size): give it the input's full shape",
+                    f"mask_x = jnp.broadcast_to(mask[..., None], {xin}.shape)"]
+        c = lay.index(lay.channel)
+        if lay.channels_last:
+            return ["mask_x = mask[..., None]  # the channel axis: broadcast over the features"]
+        return [f"mask_x = jnp.expand_dims(mask, {c})  # the channel axis: broadcast over the features"]
 
     def _backward(self, case, xin, back, has_bias, multi, prep) -> list[str]:
         """jax.vjp of the module's output by x and its parameters (dy: the upstream gradient)."""

@@ -59,6 +59,7 @@ class GNPaper(Adapter):
     name = "gn-paper"
     ops = frozenset({"group_norm"})
     missing_ops = _REASONS
+    mask_apis = {"group_norm": "The GN paper's Figure 3 GroupNorm(x, gamma, beta, G, eps)"}
     dtypes = frozenset({"float16", "bfloat16", "float32", "float64"})
     checks = frozenset({"forward", "backward"})
     #: the paper's function signature: GroupNorm(x, gamma, beta, G, eps=1e-5)

@@ -107,6 +107,7 @@ class JaxBase(Adapter):
 
         ns = {"jax": jax, "jnp": jnp, "np": np, "nn": self.nn_module,
               "x": put(inputs.x), "gamma": put(inputs.gamma), "beta": put(inputs.beta),
+              "mask": put(getattr(inputs, "mask", None)),
               "dy": put(getattr(inputs, "dy", None)), "batches": [put(b) for b in getattr(inputs, "batches", ())]}
         with jax.default_device(dev):
             run_snippet(self.name, src, ns)
@@ -124,6 +125,7 @@ class JaxNN(JaxBase):
     group_axes = True  # the user picks the reduced axes of the grouped array
     nn_module = jax.nn
     nn_import = "from jax import nn"
+    masks = frozenset({"batch_norm", "layer_norm", "group_norm", "instance_norm"})  # standardize(where=)
     default_epsilons = {op: (1e-5, "def standardize(x, axis=-1, mean=None, variance=None, epsilon=1e-5, ...)",
                              "https://github.com/jax-ml/jax/blob/jax-v0.10.2/jax/_src/nn/functions.py")
                         for op in ("batch_norm", "layer_norm", "group_norm", "instance_norm")}
@@ -152,6 +154,13 @@ class JaxNN(JaxBase):
         sem = case.semantics
         eps = "".join(", " + k for k in eps_kw(case, "epsilon"))
         lines = []
+        if case.mask:
+            c = lay.index(lay.channel)
+            grouped = (c, c + 1) if case.op == "group_norm" else c
+            lines.append(f"where = jnp.expand_dims(mask, {grouped!r})  # the positions whose statistics count, "
+                         "broadcast over the " + ("groups and their channels" if case.op == "group_norm"
+                                                  else "channels"))
+            eps += ", where=where"
         if case.op == "group_norm":
             c = lay.index(lay.channel)
             G = case.groups

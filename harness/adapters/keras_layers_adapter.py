@@ -42,10 +42,18 @@ class KerasLayers(KerasBase):
     checks = frozenset({"forward", "backward", "running_stats"})
     ops = frozenset({"batch_norm", "layer_norm", "layer_norm_no_bias", "group_norm", "instance_norm", "rms_norm"})
     default_epsilons = LAYER_EPSILONS
+    masks = frozenset({"batch_norm"})  # only BatchNormalization.call takes a mask for its statistics
+    mask_apis = {"layer_norm": "keras.layers.LayerNormalization.call",
+                 "layer_norm_no_bias": "keras.layers.LayerNormalization.call",
+                 "group_norm": "keras.layers.GroupNormalization.call",
+                 "instance_norm": "keras.layers.GroupNormalization.call", "rms_norm": "keras.layers.RMSNormalization.call"}
 
     def supports_case(self, case):
         if case.op == "rms_norm" and not hasattr(keras.layers, "RMSNormalization"):
             return f"keras {keras.__version__} has no keras.layers.RMSNormalization; upgrade Keras"
+        if case.mask and not Layout(case.layout).channels_last:
+            return ("keras.layers.BatchNormalization adds its mask's missing axis last (the channels of a "
+                    "channels-last input): a channels-first input cannot be masked by position")
         return None
 
     def code(self, case) -> str:
@@ -125,6 +133,8 @@ class KerasLayers(KerasBase):
             if case.op == "batch_norm":
                 lines.append(f"m = keras.layers.BatchNormalization(axis={ax}{eps}{aff}, {dt})")
                 call = "m(x, training=True)  # batch statistics"
+                if case.mask:
+                    call = "m(x, training=True, mask=mask)  # batch statistics of the unmasked positions"
             elif case.op == "group_norm":
                 lines.append(f"m = keras.layers.GroupNormalization(groups={case.groups}, axis={ax}"
                              f"{eps}{aff}, {dt})")

@@ -36,6 +36,8 @@ class KerasOps(KerasBase):
     checks = frozenset({"forward", "backward"})  # keras.ops keeps no running statistics
     ops = frozenset({"batch_norm", "layer_norm", "layer_norm_no_bias", "rms_norm"})
     default_epsilons = OPS_EPSILONS
+    mask_apis = {"batch_norm": "keras.ops.moments", "layer_norm": "keras.ops.layer_normalization",
+                 "layer_norm_no_bias": "keras.ops.layer_normalization", "rms_norm": "keras.ops.rms_normalization"}
 
     def supports(self, case):
         if case.check == "running_stats":

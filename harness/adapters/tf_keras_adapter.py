@@ -64,6 +64,11 @@ class TfKeras(Adapter):
     dtypes = frozenset({"float16", "bfloat16", "float32", "float64"})
     default_epsilons = DEFAULT_EPSILONS
     checks = frozenset({"forward", "backward", "running_stats"})
+    masks = frozenset({"batch_norm"})  # only BatchNormalization.call takes a mask for its statistics
+    mask_apis = {"layer_norm": "tf.keras.layers.LayerNormalization.call",
+                 "layer_norm_no_bias": "tf.keras.layers.LayerNormalization.call",
+                 "group_norm": "tf.keras.layers.GroupNormalization.call",
+                 "instance_norm": "tf.keras.layers.GroupNormalization.call"}
 
     def versions(self):
         return {"tensorflow": tf.__version__, "keras": _tf_keras_version()}
@@ -86,6 +91,9 @@ class TfKeras(Adapter):
             return f"tf.keras {_tf_keras_version()} has no GroupNormalization (for groups=-1 instance norm)"
         if case.op == "group_norm" and not hasattr(tf.keras.layers, "GroupNormalization"):
             return f"tf.keras {_tf_keras_version()} has no GroupNormalization (added in 2.11)"
+        if case.mask and case.op == "batch_norm" and not Layout(case.layout).channels_last:
+            return ("tf.keras.layers.BatchNormalization adds its mask's missing axis last (the channels of a "
+                    "channels-last input): a channels-first input cannot be masked by position")
         return super().supports(case)
 
     # -- code generation ------------------------------------------------------
@@ -136,6 +144,8 @@ class TfKeras(Adapter):
             if case.op == "batch_norm":
                 lines.append(f"m = tf.keras.layers.BatchNormalization(axis={axis}, {common})")
                 call = "m(x, training=True)  # batch statistics"
+                if case.mask:
+                    call = "m(x, training=True, mask=mask)  # batch statistics of the unmasked positions"
             elif case.op == "group_norm":
                 lines.append(f"m = tf.keras.layers.GroupNormalization(groups={case.groups}, axis={axis}, {common})")
             elif case.op == "instance_norm":

@@ -44,6 +44,7 @@ class TFAddons(Adapter):
     name = "tfa"
     ops = frozenset({"group_norm", "instance_norm"})
     missing_ops = _ELSEWHERE
+    mask_apis = {"group_norm": "tfa.layers.GroupNormalization.call", "instance_norm": "tfa.layers.InstanceNormalization.call"}
     default_epsilons = DEFAULT_EPSILONS
     dtypes = frozenset({"float16", "bfloat16", "float32", "float64"})
     checks = frozenset({"forward", "backward"})  # no batch norm, so no running statistics

@@ -70,6 +70,17 @@ class _Torch(Adapter):
     functional = False
     device = "cpu"
 
+    @property
+    def mask_apis(self):
+        if self.functional:
+            return {"batch_norm": "torch.nn.functional.batch_norm", "layer_norm": "torch.nn.functional.layer_norm",
+                    "layer_norm_no_bias": "torch.nn.functional.layer_norm",
+                    "group_norm": "torch.nn.functional.group_norm",
+                    "instance_norm": "torch.nn.functional.instance_norm", "rms_norm": "torch.nn.functional.rms_norm"}
+        return {"batch_norm": "torch.nn.BatchNorm1d/2d/3d", "layer_norm": "torch.nn.LayerNorm",
+                "layer_norm_no_bias": "torch.nn.LayerNorm", "group_norm": "torch.nn.GroupNorm",
+                "instance_norm": "torch.nn.InstanceNorm1d/2d/3d", "rms_norm": "torch.nn.RMSNorm"}
+
     def versions(self):
         v = {"torch": torch.__version__}
         if self.device == "cuda" and torch.cuda.is_available():

@@ -3,7 +3,8 @@
 This is the one home of a cell's verdict, for every check:
 
 * a case that expects the call to raise agrees when it raised that exception (and message);
-* ``forward``: the output against the float64 reference under the verdict rule
+* ``forward``: the output against the float64 reference (with a ``mask``: masked statistics,
+  :mod:`harness.numerics.masked`) under the verdict rule
   (:func:`harness.numerics.verdict.judge`: error <= FACTOR x achievable + floor, NaN/inf only where the
   reference has them, or the case's own tolerance);
 * ``backward`` (dx, dgamma, dbeta) and ``running_stats`` (the inference output y, running_mean,
@@ -20,7 +21,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
+from harness.cases.inputs import full_mask
 from harness.fingerprint.forward import fingerprint
+from harness.fingerprint.masked import fingerprint_masked
 from harness.fingerprint.training import fingerprint_backward, fingerprint_running_stats
 from harness.numerics import running
 from harness.numerics.achievable_backward import achievable_grad_errors
@@ -67,11 +70,16 @@ def judge_cell(case, inputs, reply) -> Judged:
 
 
 def _forward(case, inputs, reply, sem) -> Judged:
-    cmp, _ = judge(reply.y, inputs.x, sem, case.dtype, inputs.gamma, inputs.beta, case.tolerance_spec)
+    mask = full_mask(getattr(inputs, "mask", None), case.layout, inputs.x.shape)  # masked statistics
+    cmp, _ = judge(reply.y, inputs.x, sem, case.dtype, inputs.gamma, inputs.beta, case.tolerance_spec, mask=mask)
     metrics = cmp.metrics()
     metrics["output_dtype"] = str(getattr(reply.y, "dtype", type(reply.y).__name__))
     why = None
-    if not cmp.shape_mismatch:
+    if not cmp.shape_mismatch and mask is not None:
+        def why():
+            return fingerprint_masked(inputs.x, reply.y, sem, case.dtype, mask, inputs.gamma, inputs.beta,
+                                      achievable=cmp.achievable)
+    elif not cmp.shape_mismatch:
         def why():
             return fingerprint(inputs.x, reply.y, sem, case.dtype, inputs.gamma, inputs.beta,
                                achievable=cmp.achievable)

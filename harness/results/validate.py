@@ -53,13 +53,22 @@ def _list_of(check):
     return lambda v: isinstance(v, list) and all(check(x) for x in v)
 
 
+def _mask(v):
+    """A case's mask: ``{"axis": "T", "lengths": [5, 3]}`` or ``{"random": 0.3}``."""
+    if not _str_dict(v) or set(v) not in ({"axis", "lengths"}, {"random"}):
+        return False
+    if "random" in v:
+        return _is_num(v["random"]) and 0 <= v["random"] < 1
+    return _is_str(v["axis"]) and _list_of(lambda n: _is_int(n) and n >= 0)(v["lengths"])
+
+
 _CASE_TYPES = {
     "id": _is_str, "description": _is_str, "source": _is_str, "op": _is_str, "layout": _is_str,
     "shape": lambda v: _str_dict(v) and all(_is_int(x) for x in v.values()),
     "dtype": _is_str, "epsilon": _opt(_is_num), "affine": _is_str, "seed": _is_int,
     "input": lambda v: _str_dict(v) and all(_is_num(x) or isinstance(x, str) for x in v.values()),
     "groups": _opt(_is_int), "axes": _opt(_is_str), "affine_axes": _opt(_is_str), "check": _is_str,
-    "tags": _list_of(_is_str), "skip": _opt(_is_str), "file": _is_str, "line": _is_int,
+    "tags": _list_of(_is_str), "skip": _opt(_is_str), "file": _is_str, "line": _is_int, "mask": _opt(_mask),
 }
 
 _RESULT_TYPES = {
