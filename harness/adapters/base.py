@@ -84,8 +84,6 @@ class Adapter:
             return f"{self.name} does not run check {case.check}"
         if case.dtype not in self.dtypes:
             return f"{self.name} does not run dtype {case.dtype}"
-        if getattr(case, "mask", ()) and case.op not in self.masks:
-            return self.no_mask(case)
         if case.epsilon is None and self.documented_epsilon(case) is None:
             return f"{self.name} documents no default epsilon for {case.op}"
         sem, op = case.semantics, case.spec
@@ -98,7 +96,10 @@ class Adapter:
                 and not self.decoupled_affine:
             return (f"{self.name} {case.op} parameters always span the normalized axes; it cannot put them "
                     f"on {case.affine_axes} alone")
-        return self.supports_case(case)
+        reason = self.supports_case(case)
+        if reason is None and getattr(case, "mask", ()) and case.op not in self.masks:
+            return self.no_mask(case)
+        return reason
 
     def supports_case(self, case) -> str | None:
         return None
