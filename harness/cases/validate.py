@@ -32,7 +32,12 @@ def schema_error(file, data, lines, schema: dict) -> CaseError | None:
         err = jsonschema.exceptions.best_match(sub) or err
     path = list(err.absolute_path)
     tail = []
-    for p in reversed(path):
+    keyed = path
+    while keyed and not isinstance(keyed[-1], str):  # an item of a list in an entry: the list's key names it
+        keyed = keyed[:-1]
+    if not any(not isinstance(p, str) for p in keyed):
+        keyed = path
+    for p in reversed(keyed):
         if not isinstance(p, str):
             break
         tail.insert(0, p)
