@@ -8,7 +8,8 @@ dtypes, affine kinds, input distributions, epsilon's forms, each op key's JSON
 schema). A new op, layout, dtype or op key is drawn without a change here;
 only a key whose valid values depend on others needs a rule (``groups`` must
 divide the channel size; a grouped op's ``axes`` include the channel; a
-check's own keys go with that check).
+check's own keys go with that check; a ``mask``, forward cells only, gives one
+length per batch row within its axis).
 
 Entries become cases through the case loader itself (:func:`build`): the entry
 is written as a case file and loaded with :func:`harness.cases.load.load_file`, so a
@@ -165,6 +166,25 @@ def _rarely(draw) -> bool:
     return draw(st.integers(0, 3)) == 3
 
 
+#: probabilities a random mask is drawn with
+MASK_PROBABILITIES = (0.1, 0.3, 0.5, 0.9)
+
+
+@st.composite
+def masks(draw, layout: Layout, shape: dict) -> dict:
+    """A ``mask`` key: lengths (one per batch row, 0 to the axis size, along an axis besides the batch and
+    the channel, the default one or a named one) where the layout has such an axis, or a random mask."""
+    axes = [a for a in layout.axes if a not in (layout.batch, layout.channel)]
+    if not axes or draw(st.booleans()):
+        return {"random": draw(st.sampled_from(MASK_PROBABILITIES))}
+    axis = draw(st.sampled_from(axes))
+    out = {"lengths": draw(st.lists(st.integers(0, shape[axis]), min_size=shape[layout.batch],
+                                    max_size=shape[layout.batch]))}
+    if axis != axes[0]:
+        out["axis"] = axis
+    return out
+
+
 @st.composite
 def case_entries(draw, op_names=None, max_elements: int = DEFAULT_MAX_ELEMENTS) -> dict:
     """A case-file entry (without id, description and source) drawn over the whole schema."""
@@ -183,6 +203,8 @@ def case_entries(draw, op_names=None, max_elements: int = DEFAULT_MAX_ELEMENTS) 
             entry[key] = _param(draw, key, op, layout, shape, groups)
     if check != checks[0]:
         entry["check"] = check
+    if check == "forward" and _rarely(draw):
+        entry["mask"] = draw(masks(layout, shape))
     entry["epsilon"] = draw(from_schema(CASE_PROPERTIES["epsilon"]))
     entry["dtype"] = draw(st.sampled_from(values("dtype")))
     entry["affine"] = draw(st.sampled_from(values("affine")))
@@ -232,6 +254,8 @@ def entry_of(case: Case) -> dict:
     dist = inp.get("distribution", "normal")
     inp = {"distribution": dist, **{k: inp[k] for k in DISTRIBUTION_KEYS.get(dist, inp) if k in inp}}
     e.update(dtype=case.dtype, affine=case.affine, input=inp, seed=int(case.seed))
+    if case.mask:
+        e["mask"] = case.mask_spec
     return e
 
 

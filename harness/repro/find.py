@@ -114,6 +114,9 @@ def validated_case(d) -> Case:
     tags = d.get("tags", [])
     if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
         raise ReproError("recorded case: tags must be a list of text")
+    if d.get("mask"):
+        raise ReproError("recorded case: its statistics are masked (mask:), and reproducer scripts are written "
+                         "for unmasked cases only; the record's snippet shows the call with its mask argument")
     try:
         case = Case.from_dict(d)
         case.semantics  # noqa: B018 - raises on an inconsistent op/layout/axes

@@ -160,6 +160,10 @@ class Shrunk:
 
 def _valid(case) -> bool:
     lay = Layout(case.layout)
+    mask = dict(getattr(case, "mask", ()) or ())
+    if "lengths" in mask and (len(mask["lengths"]) != case.size[lay.batch]
+                              or max(mask["lengths"]) > case.size[mask["axis"]]):
+        return False  # one length per batch row, none beyond its axis
     if case.groups is None or case.expect:
         return True
     C = case.size[lay.channel]

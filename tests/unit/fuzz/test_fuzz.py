@@ -76,6 +76,9 @@ def test_draws_cover_the_schema_and_the_registry():
     assert any(1 < c.groups < c.size[Layout(c.layout).channel] for c in grouped)
     assert any(c.axes for c in cases) and any(c.affine_axes for c in cases)
     assert any(c.check != "forward" for c in cases)
+    masked = [c for c in cases if c.mask]
+    assert any("lengths" in c.mask_spec for c in masked) and any("random" in c.mask_spec for c in masked)
+    assert all(c.check == "forward" and "-mask-" in c.id for c in masked)
     for c in cases:
         assert c.check in c.spec.checks
         assert all(getattr(c, k) is not None for k in c.spec.required)
