@@ -107,3 +107,21 @@ def test_keras3_adapters_are_hidden_where_keras_is_keras_2():
     from tests.support import run_cells
     (r,) = run_cells("keras-tf", smoke_cases()[:1])
     assert r.status == "unsupported" and r.message.startswith("not available: keras 2.")
+
+
+def test_tf_keras_batch_normalization_mask():
+    """tf.keras 2 BatchNormalization takes a mask: a rank-3 input (the non-fused path) honours it; a 4-D
+    input takes the fused kernel by default, which ignores it (pinned: cases/expectations/masked.yaml).
+    Its other layers take none."""
+    from harness.cases.load import load_file
+
+    cases = {c.id: c for c in load_file("cases/masked/masked.yaml")}
+    picks = ["bn-masked-mask-T-len5_0_2-eps1e-05-float64", "bn-masked-mask-rand0.3-eps1e-05-float32",
+             "bn-masked-nhwc-mask-H-len4_2-eps1e-05-float32", "ln-masked-mask-T-len6_3_0-eps1e-05-float32"]
+    results = dict(zip(picks, run_cells("tf-keras", [cases[c] for c in picks])))
+    for cid in picks[:2]:
+        assert results[cid].status == "agree" and "mask=mask" in results[cid].snippet, results[cid].message
+    fused = results["bn-masked-nhwc-mask-H-len4_2-eps1e-05-float32"]
+    assert fused.status == "diverge" and "mask was ignored" in fused.fingerprint.explanation
+    ln = results["ln-masked-mask-T-len6_3_0-eps1e-05-float32"]
+    assert ln.status == "unsupported" and "LayerNormalization.call takes no mask" in ln.message
