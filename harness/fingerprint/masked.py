@@ -113,7 +113,7 @@ def fingerprint_masked(x, y, expected: Semantics, dtype: str, mask, gamma=None, 
                 matches.append((c.max_abs, sem))
     if matches:
         matches.sort(key=lambda t: t[0])
-        err, sem = matches[0]
+        _, sem = matches[0]
         return {"matches": [_match(s, e, "with the mask") for e, s in matches[:8]], "n_matches": len(matches),
                 "explanation": f"{difference(sem, expected)} (statistics over the unmasked positions)"}
 

@@ -23,7 +23,13 @@ from harness.numerics.reference import normalize, rows
 from harness.numerics.verdict import judge
 from harness.ops.layouts import Layout
 from tests.unit.numerics import oracle
-from tests.unit.numerics.test_exact import SETTINGS, array, op_cases, params, registry_ops
+from tests.unit.numerics.test_exact import (
+    SETTINGS,
+    array,
+    op_cases,
+    params,
+    registry_ops,
+)
 
 U = Fraction(1, 2 ** 53)
 TINY = oracle.TINY
