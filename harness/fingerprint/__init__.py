@@ -6,6 +6,8 @@
 * :mod:`.forward`: the fingerprint of a forward output (:func:`fingerprint`): the family search, then the
   mechanisms' emulations on the expected member, on it with its group statistics tiled over the
   channels, and on the closest other members;
+* :mod:`.conventions`: the fingerprint of an op with its own definition: the conventions (and epsilons)
+  whose member reproduces the output, in words;
 * :mod:`.training`: the fingerprints of gradients and running statistics.
 
 It runs only on a divergence; :mod:`harness.numerics` says what and how close, this package says why.

@@ -27,9 +27,11 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from harness.ops.definition import Formula
 from harness.ops.dtypes import np_dtype
 from harness.ops.semantics import Semantics
 
+from . import families
 from .achievable import achievable_error
 from .reference import normalize
 
@@ -189,11 +191,14 @@ def compare(actual, expected, dtype: str, *, achievable: float = 0.0, tolerance=
     )
 
 
-def judge(y, x, sem: Semantics, dtype: str, gamma=None, beta=None, tolerance=None):
+def judge(y, x, sem: Semantics | Formula, dtype: str, gamma=None, beta=None, tolerance=None):
     """Compare an output ``y`` for input ``x`` with the float64 reference of
-    ``sem``, given the achievable error on that input. Returns (Comparison, reference output)."""
-    
-
+    ``sem`` (an op's own :class:`Formula`: its numerics module's reference), given the
+    achievable error on that input. Returns (Comparison, reference output)."""
+    if isinstance(sem, Formula):
+        ref = families.reference(x, sem)
+        ach = families.achievable_error(x, ref, sem, dtype)
+        return compare(y, ref, dtype, achievable=ach, tolerance=tolerance), ref
     ref = normalize(x, sem, gamma, beta)
     ach = achievable_error(x, ref, sem, dtype, gamma, beta)
     return compare(y, ref, dtype, achievable=ach, tolerance=tolerance), ref
