@@ -19,7 +19,6 @@ from harness.numerics import families
 from harness.numerics.achievable import accumulation_dtype
 from harness.numerics.verdict import compare, nonfinite_text
 from harness.ops.definition import Formula
-from harness.ops.dtypes import np_dtype
 
 
 def members(expected: Formula) -> list[Formula]:
@@ -65,16 +64,18 @@ def fingerprint_formula(x, y, expected: Formula, dtype: str, *, achievable=None,
             found.append(("float64", c.max_abs, f))
     if not found:
         stats = [accumulation_dtype(dtype)] + ([dtype] if dtype != accumulation_dtype(dtype) else [])
+        forms = families.forms(expected)
         for st in stats:
-            for f in cands:
-                out = families.emulate(x, f, dtype, st)
-                c = compare(y64, out, dtype, achievable=achievable)
-                if c.ok:
-                    found.append((st, c.max_abs, f))
+            for form in forms:
+                for f in cands:
+                    out = families.emulate(x, f, dtype, st, form)
+                    c = compare(y64, out, dtype, achievable=achievable)
+                    if c.ok:
+                        found.append(((st, form), c.max_abs, f))
         # the fewest differences from the definition first, then the accumulation dtype
-        found.sort(key=lambda t: (len(t[2].differences(expected)), t[0] != stats[0], t[1]))
-    out = {"matches": [{"semantics": _member_dict(f), "max_abs": float(e), "computed_in": how,
-                        "describe": f.describe() + ("" if how == "float64" else f", computed in {how}")}
+        found.sort(key=lambda t: (len(t[2].differences(expected)), t[0][0] != stats[0], t[1]))
+    out = {"matches": [{"semantics": _member_dict(f), "max_abs": float(e), "computed_in": _how(how, f)[0],
+                        "describe": f.describe() + ("" if how == "float64" else ", " + _how(how, f)[1])}
                        for how, e, f in found[:max_matches]],
            "n_matches": len(found)}
     nonfinite = nonfinite_text(y64, ref)
@@ -82,16 +83,13 @@ def fingerprint_formula(x, y, expected: Formula, dtype: str, *, achievable=None,
         how, _, best = found[0]
         out["best"] = _member_dict(best)
         diff = best.differences(expected)
-        words = "; ".join(diff) if diff else "the definition"
+        words = primary = "; ".join(diff) if diff else "the definition"
         if how != "float64":
-            words += f", computed in {how}"
-            eps_in = _eps_in(best, how)
-            if eps_in:
-                words += f" ({eps_in})"
+            words += ", " + _how(how, best)[1]
         expl = f"the output fits {words}"
         if diff:
             expl += "; the case expects " + "; ".join(expected.differences(best))
-        others = sorted({"; ".join(f.differences(expected)) or "the definition" for _, _, f in found[1:]} - {words})
+        others = sorted({"; ".join(f.differences(expected)) or "the definition" for _, _, f in found[1:]} - {primary})
         if others:
             expl += f" (also consistent: {'; or '.join(others[:3])})"
         out["explanation"] = (f"{nonfinite}: " if nonfinite else "") + expl
@@ -109,12 +107,14 @@ def fingerprint_formula(x, y, expected: Formula, dtype: str, *, achievable=None,
     return out
 
 
-def _eps_in(f: Formula, dtype: str) -> str:
-    """'eps 1e-12 rounds to 0 in float16' where it does."""
-    if not f.eps:
-        return ""
-    with np.errstate(all="ignore"):
-        r = float(np.float64(f.eps).astype(np_dtype(dtype)))
-    if r == 0:
-        return f"epsilon {f.eps:g} rounds to 0 in {dtype}"
-    return ""
+def _how(how, f: Formula) -> tuple[str, str]:
+    """(the dtype, words) of how a member was computed: "float64", or an emulation's (dtype, form)."""
+    if how == "float64":
+        return "float64", "in float64"
+    st, form = how
+    words = f"computed in {st}"
+    form_words = families.forms(f).get(form, "")
+    if form_words and len(families.forms(f)) > 1:
+        words += f" as {form_words}"
+    note = families.emulation_words(f, st, form)
+    return st, words + (f" ({note})" if note else "")

@@ -31,5 +31,18 @@ def achievable_error(x, ref, f: Formula, dtype: str) -> float:
     return float(family(f).achievable_error(x, ref, f, dtype))
 
 
-def emulate(x, f: Formula, dtype: str, stats: str | None = None) -> np.ndarray:
-    return family(f).emulate(x, f, dtype, stats)
+def forms(f: Formula) -> dict[str, str]:
+    """The forms the family's plain implementations take (name -> words)."""
+    return dict(getattr(family(f), "FORMS", {"plain": ""}))
+
+
+def emulate(x, f: Formula, dtype: str, stats: str | None = None, form: str | None = None) -> np.ndarray:
+    """A plain implementation of ``f`` computed in ``stats`` (default the accumulation dtype)."""
+    mod = family(f)
+    return mod.emulate(x, f, dtype, stats) if form is None else mod.emulate(x, f, dtype, stats, form)
+
+
+def emulation_words(f: Formula, stats: str, form: str | None) -> str:
+    """What rounds when ``f`` is computed in ``stats`` that way ("" when the family says nothing)."""
+    words = getattr(family(f), "emulation_words", None)
+    return words(f, stats, form) if words else ""

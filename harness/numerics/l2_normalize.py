@@ -129,11 +129,17 @@ def achievable_error(x, ref, f: Formula, dtype: str) -> float:
     return worst
 
 
-def emulate(x, f: Formula, dtype: str, stats: str | None = None) -> np.ndarray:
+#: the forms a plain implementation takes (:func:`emulate`), with words
+FORMS = {"divide": "x divided by the clamped norm",
+         "inverse": "x times the clamped inverse norm (min(rsqrt(sum(x**2)), 1/eps) where eps clamps the norm)"}
+
+
+def emulate(x, f: Formula, dtype: str, stats: str | None = None, form: str = "divide") -> np.ndarray:
     """``f`` as a plain implementation computes it: the squares summed in ``stats`` (default the
-    accumulation dtype) without scaling, epsilon rounded to that dtype, ``x * rsqrt(...)`` (or ``x /
-    max(norm, eps)``), the output rounded to ``dtype``. A zero row gives what that arithmetic gives
-    (0 * inf is NaN)."""
+    accumulation dtype) without scaling, epsilon rounded to that dtype, then ``form``: ``divide``
+    (``x / max(norm, eps)``, ``x / sqrt(max(sum, eps))``) or ``inverse`` (``x * min(rsqrt(sum), 1/eps)``
+    as Keras 3's keras.ops.normalize, ``x * rsqrt(max(sum, eps))`` as TensorFlow), the output rounded to
+    ``dtype``. A zero row gives what that arithmetic gives (0 * inf is NaN)."""
     dt = np_dtype(stats or accumulation_dtype(dtype))
     with np.errstate(all="ignore"):
         flat, back = _rows(np.asarray(x, np.float64).astype(dt), f)
@@ -141,10 +147,27 @@ def emulate(x, f: Formula, dtype: str, stats: str | None = None) -> np.ndarray:
     with np.errstate(all="ignore"):
         s = np.sum(flat * flat, axis=-1, keepdims=True, dtype=dt).astype(dt)
         eps = dt.type(0.0 if f.eps is None else f.eps)
-        if clamp == "norm":
+        if clamp == "norm" and form == "inverse":
+            y = flat * np.minimum(dt.type(1) / np.sqrt(s), dt.type(1.0 / f.eps if f.eps else np.inf))
+        elif clamp == "norm":
             y = flat / np.maximum(np.sqrt(s), eps)
-        elif clamp == "squared_norm":
+        elif clamp == "squared_norm" and form == "inverse":
             y = flat * (dt.type(1) / np.sqrt(np.maximum(s, eps)))
+        elif clamp == "squared_norm":
+            y = flat / np.sqrt(np.maximum(s, eps))
         else:
             y = np.where(s == 0, dt.type(0), flat / np.sqrt(s))
     return _round(back(y.astype(dt)), np_dtype(dtype))
+
+
+def emulation_words(f: Formula, stats: str, form: str) -> str:
+    """What rounds in an emulation: epsilon (or 1/epsilon) leaving ``stats``'s range."""
+    if not f.eps or f.convention("clamp") == "none":
+        return ""
+    dt = np_dtype(stats)
+    with np.errstate(all="ignore"):
+        if form == "inverse" and f.convention("clamp") == "norm":
+            inv = float(np.float64(1.0 / f.eps).astype(dt))
+            return f"1/epsilon = {1.0 / f.eps:g} overflows {stats}" if np.isinf(inv) else ""
+        r = float(np.float64(f.eps).astype(dt))
+    return f"epsilon {f.eps:g} rounds to 0 in {stats}" if r == 0 else ""

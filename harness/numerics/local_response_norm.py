@@ -129,8 +129,12 @@ def _round(a, dt):
     return np.asarray(a, np.float64).astype(dt).astype(np.float64)
 
 
-def emulate(x, f: Formula, dtype: str, stats: str | None = None, *, summation: str = "pairwise",
-            invert: bool = False) -> np.ndarray:
+#: the forms a plain implementation takes (:func:`emulate`), with words
+FORMS = {"divide": "x divided by (k + alpha' * sum)**beta"}
+
+
+def emulate(x, f: Formula, dtype: str, stats: str | None = None, form: str = "divide", *,
+            summation: str = "pairwise", invert: bool = False) -> np.ndarray:
     """``f`` as a plain implementation computes it in ``stats`` (default the accumulation dtype): the
     squares summed over each window (pairwise, or a running sum), ``k + alpha' * sum`` and its power in
     that dtype, x divided by it (or multiplied by its inverse), the output rounded to ``dtype``."""
