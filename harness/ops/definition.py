@@ -45,6 +45,8 @@ class Convention:
     param: str
     value: object
     words: str
+    #: False where epsilon plays no part in this convention (the fingerprint tries it with one epsilon only)
+    epsilon: bool = True
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,10 @@ class Definition:
 
     def values(self, param: str) -> tuple:
         return tuple(c.value for c in self.conventions if c.param == param)
+
+    def uses_epsilon(self, conventions) -> bool:
+        """Whether epsilon plays a part under these (param, value) conventions."""
+        return self.epsilon and all(c.epsilon for c in self.conventions if (c.param, c.value) in set(conventions))
 
     def words(self, param: str, value) -> str:
         for c in self.conventions:
@@ -118,7 +124,7 @@ class Formula:
     def differences(self, other: "Formula") -> list[str]:
         """Words for each convention in which this formula differs from ``other``, and its epsilon."""
         out = [self.definition.words(p, v) for p, v in self.conventions if dict(other.conventions).get(p) != v]
-        if self.definition.epsilon and self.eps != other.eps:
+        if self.definition.uses_epsilon(self.conventions) and self.eps != other.eps:
             out.append("no epsilon (0)" if self.eps == 0 else f"epsilon {_g(self.eps)}")
         return out
 

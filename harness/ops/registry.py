@@ -154,7 +154,8 @@ _REGISTRY: tuple[Op, ...] = (
                Convention("clamp", "norm", "eps clamps the norm: x / max(||x||, eps) (PyTorch, Keras 3)"),
                Convention("clamp", "squared_norm", "eps clamps the squared norm: x * rsqrt(max(sum(x**2), eps)) "
                                                    "(TensorFlow, tf.keras)"),
-               Convention("clamp", "none", "no epsilon: x / ||x||, 0 where the norm is 0 (ONNX LpNormalization)"),
+               Convention("clamp", "none", "no epsilon: x / ||x||, 0 where the norm is 0 (ONNX LpNormalization)",
+                          epsilon=False),
            ),
            eps_values=(1e-12, 1e-7))),
     Op("local_response_norm", "LocalResponseNorm", "lrn", "channel",
