@@ -76,10 +76,15 @@ def test_draws_cover_the_schema_and_the_registry():
     assert any(1 < c.groups < c.size[Layout(c.layout).channel] for c in grouped)
     assert any(c.axes for c in cases) and any(c.affine_axes for c in cases)
     assert any(c.check != "forward" for c in cases)
+    own = {k for op in ops.OPS.values() for k in op.own_keys}
+
+    def value(c, k):  # the own keys of ops are in op_args (Case.size is the sizes of the axes)
+        return c.arg(k) if k in own else getattr(c, k, None)
+
     for c in cases:
         assert c.check in c.spec.checks
-        assert all(getattr(c, k) is not None for k in c.spec.required)
-        given_keys = {k for k in ops.PARAMS if getattr(c, k, None) is not None}
+        assert all(value(c, k) is not None for k in c.spec.required)
+        given_keys = {k for k in ops.PARAMS if value(c, k) is not None}
         assert given_keys <= c.spec.params | {k for k in ("momentum", "steps") if c.check == "running_stats"}
         assert c.id.startswith(f"fuzz-{c.spec.token}-{c.layout.lower()}-")
         assert c.size and all(n >= 1 for _, n in c.sizes)
