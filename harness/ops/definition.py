@@ -23,8 +23,8 @@ verdict, the fingerprint, the report and the reproducer ask the formula and the 
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Callable
 
 
 @dataclass(frozen=True)
@@ -116,12 +116,12 @@ class Formula:
     def convention(self, param: str):
         return dict(self.conventions)[param]
 
-    def with_(self, eps=..., **conventions) -> "Formula":
+    def with_(self, eps=..., **conventions) -> Formula:
         conv = {**dict(self.conventions), **conventions}
         return replace(self, eps=self.eps if eps is ... else eps,
                        conventions=tuple((p, conv[p]) for p in self.definition.params))
 
-    def differences(self, other: "Formula") -> list[str]:
+    def differences(self, other: Formula) -> list[str]:
         """Words for each convention in which this formula differs from ``other``, and its epsilon."""
         out = [self.definition.words(p, v) for p, v in self.conventions if dict(other.conventions).get(p) != v]
         if self.definition.uses_epsilon(self.conventions) and self.eps != other.eps:
