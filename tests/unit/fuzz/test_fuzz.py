@@ -29,6 +29,9 @@ from harness.report import fuzz_view
 from harness.results.read import read
 from tests.planted_adapters import PLANTED
 
+#: the ops the planted adapters implement: the normalizations over named axes
+NORMALIZATIONS = [n for n in ops.NAMES if ops.OPS[n].definition is None]
+
 REPO = Path(__file__).resolve().parents[3]
 ADAPTERS = "tests.planted_adapters:SPECS,tests.fault_adapters:SPECS"
 #: the search-power run: judged cells per adapter, seed, largest input
@@ -142,7 +145,8 @@ def test_an_expectation_covers_findings(tmp_path):
         "expectations:\n  - id: 'fuzz-*'\n    adapter: planted-eps-outside\n    status: [diverge, error]\n"
         "    reason: epsilon outside the square root, on purpose\n")
     summary = fuzz_run(["planted-eps-outside", "planted-unbiased"], budget=20, seed=1, env="unit",
-                       out=tmp_path / "out", cases_root=tmp_path, max_elements=256, shrink_budget=0)
+                       out=tmp_path / "out", cases_root=tmp_path, max_elements=256, shrink_budget=0,
+                       op_names=NORMALIZATIONS)
     assert summary["adapters"]["planted-eps-outside"]["findings"] == []
     assert summary["adapters"]["planted-eps-outside"]["statuses"].get("diverge", 0) > 0
     assert summary["adapters"]["planted-unbiased"]["findings"]
@@ -164,7 +168,7 @@ def planted(tmp_path_factory):
     mp.chdir(REPO)
     try:
         summary = fuzz_run(["numpy-stable", *PLANTED], budget=BUDGET, seed=SEED, env="unit", out=root / "out",
-                           cases_root=root, max_elements=MAX_ELEMENTS, shrink_budget=10)
+                           cases_root=root, max_elements=MAX_ELEMENTS, shrink_budget=10, op_names=NORMALIZATIONS)
     finally:
         mp.undo()
     return root / "out", summary
@@ -233,7 +237,8 @@ def test_findings_rerun_with_normconf_run(planted, tmp_path):
 
 def test_repro_writes_a_failing_standalone_script(tmp_path):
     out = tmp_path / "out"
-    code = cli_main(["fuzz", "--adapters", "planted-eps-outside", "--budget", "6", "--seed", "1", "--out", str(out),
+    code = cli_main(["fuzz", "--adapters", "planted-eps-outside", "--ops", ",".join(NORMALIZATIONS),
+                     "--budget", "6", "--seed", "1", "--out", str(out),
                      "--cases", str(tmp_path), "--repro", "--max-elements", "64", "--shrink-budget", "6", "--quiet"])
     assert code == 1
     summary = json.loads((out / "summary.json").read_text())
