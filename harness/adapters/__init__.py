@@ -72,6 +72,8 @@ BUILTIN: tuple[AdapterSpec, ...] = (
           worker="keras|torch", requires=("keras", "torch"), framework="Keras 3"),
     _spec("tf-keras", "tf_keras_adapter:TfKeras", "tf.keras 2 (Keras 2 of TensorFlow <= 2.15) layers",
           requires=("tensorflow",), framework="tf.keras"),
+    _spec("tensorflow", "tf_adapter:TFCore", "TensorFlow core functions (tf.math.l2_normalize, tf.nn.lrn)",
+          requires=("tensorflow",), framework="TensorFlow"),
     _spec("tfa", "tfa_adapter:TFAddons", "TensorFlow Addons layers", requires=("tensorflow", "tensorflow_addons"),
           framework="TensorFlow Addons"),
     _spec("flax-linen", "flax_adapter:FlaxLinen", "Flax linen modules", requires=("flax", "jax"), framework="Flax"),

@@ -45,6 +45,9 @@ _HALF = ("float16", "bfloat16")
 
 #: the Keras 3.15 sources the documented default epsilons are quoted from
 SOURCES = "https://github.com/keras-team/keras/blob/v3.15.1/keras/src/"
+#: where a Keras user finds local response normalization: nowhere in Keras 3
+NO_LRN = ("Keras 3 has no local response normalization (neither keras.ops nor keras.layers, keras {}); "
+          "torch.nn.LocalResponseNorm, tf.nn.local_response_normalization and ONNX LRN have it")
 
 
 def axis_arg(lay: Layout, a: str) -> int:

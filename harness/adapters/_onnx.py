@@ -42,6 +42,10 @@ DEFAULT_EPSILONS = {
     "rms_norm": (1e-5, "epsilon : float (default is 1e-05) The epsilon value to use to avoid division by zero.",
                  _SPEC.format("RMSNormalization")),
 }
+#: LpNormalization has no epsilon attribute: a zero row is defined as 0, any other row divided by its norm
+DEFAULT_EPSILONS["l2_normalize"] = (
+    0.0, "When the Lp norm is zero (i.e., all elements along the axis are zero), the output is defined to be "
+         "zero to avoid division by zero.", _SPEC.format("LpNormalization"))
 #: MeanVarianceNormalization has no epsilon attribute: its function body adds this
 #: constant to the standard deviation (outside the square root)
 MVN_EPSILON = (1e-9, "Epsilon = Constant <value = float {1e-9}>() ... Processed_STD = Add (STD, Epsilon) "
@@ -49,12 +53,13 @@ MVN_EPSILON = (1e-9, "Epsilon = Constant <value = float {1e-9}>() ... Processed_
 
 _OP = {"layer_norm": "LayerNormalization", "layer_norm_no_bias": "LayerNormalization", "group_norm": "GroupNormalization",
        "instance_norm": "InstanceNormalization", "batch_norm": "BatchNormalization",
-       "rms_norm": "RMSNormalization"}
+       "rms_norm": "RMSNormalization", "l2_normalize": "LpNormalization", "local_response_norm": "LRN"}
 #: operator -> {model opset: the operator version it resolves to}
 _VERSIONS = {
     "LayerNormalization": {18: 17, 23: 17}, "GroupNormalization": {18: 18, 23: 21},
     "InstanceNormalization": {18: 6, 23: 22}, "BatchNormalization": {18: 15, 23: 15},
     "RMSNormalization": {23: 23}, "MeanVarianceNormalization": {18: 13, 23: 13},
+    "LpNormalization": {18: 1, 23: 22}, "LRN": {18: 13, 23: 13},
 }
 #: the IR version each model opset needs (onnx.helper.VERSION_TABLE), pinned so that
 #: runtimes that read older IR versions load the model
@@ -115,6 +120,8 @@ class OnnxBase(Adapter):
                         "to the standard deviation); only epsilon: default cases run")
             return None
         op = _OP[case.op]
+        if op == "LRN" and Layout(case.layout).rank < 3:
+            return "LRN takes (N, C, D1, ..., Dk) inputs of rank 3 or more"
         if self.opset not in _VERSIONS[op]:
             first = min(_VERSIONS[op])
             return f"{op} was added in ONNX opset {first}; this column builds opset {self.opset} models"
@@ -198,6 +205,43 @@ class OnnxBase(Adapter):
                 feeds += [f"'scale': gamma.reshape({fmt(shape)})", f"'bias': beta.reshape({fmt(shape)})"]
                 last = "Y"
             back = ""
+        elif case.op == "l2_normalize":
+            op = "LpNormalization"
+            axes = case.semantics.axes
+            if len(axes) > 1:
+                # one axis only: the normalized axes go last, flattened into one
+                kept = "".join(a for a in lay.name if a not in axes)
+                fwd, _ = _perm(lay.name, kept + axes)
+                shape = tuple(sizes[a] for a in kept) + (-1,)
+                lines.append(f"# LpNormalization normalizes along one axis: {lay.name} -> {kept + axes}, "
+                             f"{''.join(axes)} flattened into the last axis")
+                lines.append(f"X = np.ascontiguousarray(x{fwd}).reshape({fmt(shape)})")
+                inv = permutation(kept + axes, lay.name)
+                back = (f".reshape({fmt(tuple(sizes[a] for a in kept + axes))})"
+                        f".transpose{fmt(inv)}" if inv != tuple(range(lay.rank)) else
+                        f".reshape({fmt(tuple(sizes[a] for a in kept + axes))})")
+                axis = -1
+            else:
+                lines.append("X = np.ascontiguousarray(x)")
+                back, axis = "", lay.index(axes)
+            if case.epsilon is not None:
+                lines.append(f"# LpNormalization has no epsilon attribute: the case's epsilon={fmt(case.epsilon)} "
+                             "cannot be passed")
+            feeds = ["'X': X"]
+            lines.append(f"nodes = [helper.make_node({op!r}, ['X'], ['Y'], axis={axis}, p=2)]")
+            last = "Y"
+        elif case.op == "local_response_norm":
+            op = "LRN"
+            target = channels_first(lay.name)
+            fwd, back = _perm(lay.name, target)
+            if fwd:
+                lines.append(f"# {lay.name} -> {target}: ONNX wants channels at dim 1")
+            lines.append(f"X = np.ascontiguousarray(x{fwd})")
+            feeds = ["'X': X"]
+            attrs = (f"size={case.arg('size')}, alpha={fmt(float(case.arg('alpha')))}, "
+                     f"beta={fmt(float(case.arg('beta')))}, bias={fmt(float(case.arg('k')))}")
+            lines.append(f"nodes = [helper.make_node('LRN', ['X'], ['Y'], {attrs})]")
+            last = "Y"
         elif _OP[case.op] in ("LayerNormalization", "RMSNormalization"):
             op = _OP[case.op]
             axes = case.axes or lay.axes[-1]

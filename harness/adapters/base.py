@@ -84,8 +84,10 @@ class Adapter:
             return f"{self.name} does not run check {case.check}"
         if case.dtype not in self.dtypes:
             return f"{self.name} does not run dtype {case.dtype}"
-        if case.epsilon is None and self.documented_epsilon(case) is None:
+        if case.epsilon is None and case.spec.takes_epsilon and self.documented_epsilon(case) is None:
             return f"{self.name} documents no default epsilon for {case.op}"
+        if case.spec.definition is not None:
+            return self.supports_case(case)
         sem, op = case.semantics, case.spec
         if op.grouped and not self.group_axes \
                 and set(sem.stat_axes) != {Layout(case.layout).channel, *Layout(case.layout).spatial}:

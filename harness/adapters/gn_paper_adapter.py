@@ -31,6 +31,8 @@ _REASONS = {
                    "with groups=1"),
     "batch_norm": f"{_NOT_GN}; use tf.keras.layers.BatchNormalization",
     "rms_norm": f"{_NOT_GN}; it has no RMS variant",
+    "l2_normalize": f"{_NOT_GN}; tf.math.l2_normalize (the tensorflow column) is L2 normalization",
+    "local_response_norm": f"{_NOT_GN}; tf.nn.local_response_normalization (the tensorflow column) is LRN",
 }
 
 

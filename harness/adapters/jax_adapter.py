@@ -62,6 +62,15 @@ class JaxBase(Adapter):
     dtypes = frozenset({"float16", "bfloat16", "float32", "float64"})
     platform = "cpu"
     nn_module = None  # what the snippet sees as ``nn``
+    #: JAX and Flax have neither L2 nor local response normalization (flax.linen.normalize is an old name of
+    #: jax.nn.standardize, which centres and scales by the standard deviation)
+    missing_ops = {
+        "l2_normalize": ("JAX and Flax have no L2-normalization function or module (jax.nn, flax.linen, flax.nnx; "
+                         "flax.linen.normalize is jax.nn.standardize); a user writes "
+                         "x / jnp.maximum(jnp.linalg.norm(x, axis=..., keepdims=True), eps)"),
+        "local_response_norm": ("JAX and Flax have no local response normalization (jax.nn, flax.linen, flax.nnx); "
+                                "torch.nn.LocalResponseNorm, tf.nn.local_response_normalization and ONNX LRN have it"),
+    }
 
     def _devices(self):
         try:

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 from harness.ops.layouts import Layout
 
-from ._keras import SOURCES, KerasBase, axes_arg, axis_arg, keras  # keras, set up by _keras
-from .base import eps_kw
+from ._keras import NO_LRN, SOURCES, KerasBase, axes_arg, axis_arg, keras  # keras, set up by _keras
+from .base import eps_kw, fmt
 
 _VAR = "epsilon: Small float added to variance to avoid dividing by zero. Defaults to 1e-3."
 #: documented defaults of the Keras 3.15 layers (docstrings, or the signature where the docstring is silent)
@@ -32,7 +32,11 @@ LAYER_EPSILONS = {
                    SOURCES + "layers/normalization/batch_normalization.py"),
     "rms_norm": (1e-6, "def __init__(self, axis=-1, epsilon=1e-6, **kwargs)",
                  SOURCES + "layers/normalization/rms_normalization.py"),
+    "l2_normalize": (1e-12, "return ops.normalize(inputs, axis=self.axis, order=2, epsilon=1e-12)",
+                     SOURCES + "layers/normalization/unit_normalization.py"),
 }
+#: UnitNormalization takes no epsilon argument: it always passes this one to keras.ops.normalize
+UNIT_EPSILON = 1e-12
 
 
 class KerasLayers(KerasBase):
@@ -40,13 +44,18 @@ class KerasLayers(KerasBase):
 
     prefix = "keras"
     checks = frozenset({"forward", "backward", "running_stats"})
-    ops = frozenset({"batch_norm", "layer_norm", "layer_norm_no_bias", "group_norm", "instance_norm", "rms_norm"})
+    ops = frozenset({"batch_norm", "layer_norm", "layer_norm_no_bias", "group_norm", "instance_norm", "rms_norm",
+                     "l2_normalize"})
     default_epsilons = LAYER_EPSILONS
     masks = frozenset({"batch_norm"})  # only BatchNormalization.call takes a mask for its statistics
     mask_apis = {"layer_norm": "keras.layers.LayerNormalization.call",
                  "layer_norm_no_bias": "keras.layers.LayerNormalization.call",
                  "group_norm": "keras.layers.GroupNormalization.call",
                  "instance_norm": "keras.layers.GroupNormalization.call", "rms_norm": "keras.layers.RMSNormalization.call"}
+
+    @property
+    def missing_ops(self):
+        return {"local_response_norm": NO_LRN.format(keras.__version__)}
 
     def supports_case(self, case):
         if case.op == "rms_norm" and not hasattr(keras.layers, "RMSNormalization"):
@@ -121,6 +130,12 @@ class KerasLayers(KerasBase):
             aff = ", center=False, scale=False" if noaff else ("" if case.spec.bias else ", center=False")
             lines.append(f"m = keras.layers.LayerNormalization(axis={axes_arg(lay, axes)}{eps}{aff}, {dt})")
             weights = ("gamma", "beta") if case.spec.bias else ("gamma",)
+        elif case.op == "l2_normalize":
+            if case.epsilon is not None and case.epsilon != UNIT_EPSILON:
+                lines.append(f"# UnitNormalization takes no epsilon: it always uses {UNIT_EPSILON!r} "
+                             f"(the case asks for {fmt(case.epsilon)})")
+            lines.append(f"m = keras.layers.UnitNormalization(axis={axes_arg(lay, case.semantics.axes)}, {dt})")
+            weights = ()
         elif case.op == "rms_norm":
             axes = case.axes or lay.axes[-1]
             if noaff:

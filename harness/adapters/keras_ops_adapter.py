@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from harness.ops.layouts import Layout
 
-from ._keras import BACKEND_TAGS, SOURCES, KerasBase, axes_arg, axis_arg, keras  # keras, set up by _keras
+from ._keras import BACKEND_TAGS, NO_LRN, SOURCES, KerasBase, axes_arg, axis_arg, keras  # keras, set up by _keras
 from .base import eps_kw, fmt
 
 _BACKEND_EPS = "epsilon: A lower bound value for the norm. Defaults to `backend.epsilon()`. (keras.config.epsilon(): 1e-7)"
@@ -26,6 +26,7 @@ OPS_EPSILONS = {
     "rms_norm": (1e-7, _BACKEND_EPS, SOURCES + "ops/nn.py"),
     "batch_norm": (1e-3, "def batch_normalization(x, mean, variance, axis, offset=None, scale=None, epsilon=1e-3)",
                    SOURCES + "ops/nn.py"),
+    "l2_normalize": (1e-7, _BACKEND_EPS, SOURCES + "ops/nn.py"),
 }
 
 
@@ -34,7 +35,7 @@ class KerasOps(KerasBase):
 
     prefix = "keras-ops"
     checks = frozenset({"forward", "backward"})  # keras.ops keeps no running statistics
-    ops = frozenset({"batch_norm", "layer_norm", "layer_norm_no_bias", "rms_norm"})
+    ops = frozenset({"batch_norm", "layer_norm", "layer_norm_no_bias", "rms_norm", "l2_normalize"})
     default_epsilons = OPS_EPSILONS
     mask_apis = {"batch_norm": "keras.ops.moments", "layer_norm": "keras.ops.layer_normalization",
                  "layer_norm_no_bias": "keras.ops.layer_normalization", "rms_norm": "keras.ops.rms_normalization"}
@@ -53,6 +54,7 @@ class KerasOps(KerasBase):
                           f"use keras.layers.GroupNormalization {layers}",
             "instance_norm": f"keras.ops has no instance normalization function (keras {keras.__version__}); "
                              f"use keras.layers.GroupNormalization(groups=-1) {layers}",
+            "local_response_norm": NO_LRN.format(keras.__version__),
         }
 
     def code(self, case) -> str:
@@ -96,6 +98,8 @@ class KerasOps(KerasBase):
                     bshape = tuple(case.size[a] if a in axes else 1 for a in lay.axes)
                     sc = f"scale=keras.ops.reshape(gamma, {fmt(bshape)}), "
             lines.append(f"y = keras.ops.rms_normalization(x, {sc}axis={axes_arg(lay, axes)}{eps})")
+        elif case.op == "l2_normalize":
+            lines.append(f"y = keras.ops.normalize(x, axis={axes_arg(lay, case.semantics.axes)}, order=2{eps})")
         elif case.op == "batch_norm":
             red = [lay.index(a) for a in lay.axes if a != lay.channel]
             ax = axis_arg(lay, lay.channel)

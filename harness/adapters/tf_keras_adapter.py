@@ -32,7 +32,11 @@ DEFAULT_EPSILONS = {
     "instance_norm": (1e-3, _VAR + " (GroupNormalization, groups=-1)", _TK + "group_normalization.py"),
     "batch_norm": (1e-3, "def __init__(self, axis=-1, momentum=0.99, epsilon=1e-3, ...)",
                    _TK + "batch_normalization.py"),
+    # UnitNormalization takes no epsilon: it calls tf.linalg.l2_normalize with that function's default 1e-12
+    "l2_normalize": (1e-12, "return tf.linalg.l2_normalize(inputs, axis=self.axis)", _TK + "unit_normalization.py"),
 }
+#: the epsilon UnitNormalization always uses (tf.linalg.l2_normalize's default, on the squared norm)
+UNIT_EPSILON = 1e-12
 
 
 _HALF = ("float16", "bfloat16")
@@ -60,9 +64,11 @@ def _axis_code(lay: Layout, axes) -> str:
 
 class TfKeras(Adapter):
     name = "tf-keras"
-    ops = frozenset({"batch_norm", "layer_norm", "layer_norm_no_bias", "group_norm", "instance_norm"})
+    ops = frozenset({"batch_norm", "layer_norm", "layer_norm_no_bias", "group_norm", "instance_norm", "l2_normalize"})
     dtypes = frozenset({"float16", "bfloat16", "float32", "float64"})
     default_epsilons = DEFAULT_EPSILONS
+    missing_ops = {"local_response_norm": "tf.keras 2 has no local response normalization layer; "
+                                          "tf.nn.local_response_normalization (the tensorflow column) is the API"}
     checks = frozenset({"forward", "backward", "running_stats"})
     masks = frozenset({"batch_norm"})  # only BatchNormalization.call takes a mask for its statistics
     mask_apis = {"layer_norm": "tf.keras.layers.LayerNormalization.call",
@@ -135,7 +141,13 @@ class TfKeras(Adapter):
                            + [f"dtype={case.dtype!r}"])
         call = "m(x)"
         lines = []
-        if case.op in ("layer_norm", "layer_norm_no_bias"):
+        if case.op == "l2_normalize":
+            if case.epsilon is not None and case.epsilon != UNIT_EPSILON:
+                lines.append(f"# UnitNormalization takes no epsilon: it always uses {UNIT_EPSILON!r} "
+                             f"(the case asks for {fmt(case.epsilon)})")
+            lines.append(f"m = tf.keras.layers.UnitNormalization(axis={_axis_code(lay, case.semantics.axes)}, "
+                         f"dtype={case.dtype!r})")
+        elif case.op in ("layer_norm", "layer_norm_no_bias"):
             axes = case.axes or lay.axes[-1]
             nobias = "center=False, " if not case.spec.bias and case.affine != "none" else ""
             lines.append(f"m = tf.keras.layers.LayerNormalization(axis={_axis_code(lay, axes)}, {nobias}{common})")

@@ -37,6 +37,8 @@ _ELSEWHERE = {
     "layer_norm": "TFA has no layer norm; use tf.keras.layers.LayerNormalization",
     "rms_norm": ("TFA has no RMS norm (FilterResponseNormalization reduces over the spatial axes and adds "
                  "a learned threshold); use keras.layers.RMSNormalization (Keras 3) or torch.nn.RMSNorm"),
+    "l2_normalize": "TFA has no L2 normalization; use tf.math.l2_normalize or tf.keras.layers.UnitNormalization",
+    "local_response_norm": "TFA has no local response normalization; use tf.nn.local_response_normalization",
 }
 
 

@@ -22,6 +22,7 @@ _RMS_DOC = ("eps (float, optional): ... If not specified, uses the machine epsil
             "type: fp16/bf16 and fp32 inputs use torch.finfo(torch.float32).eps, while fp64 inputs use "
             "torch.finfo(torch.float64).eps. Default: None")
 _SRC = "https://docs.pytorch.org/docs/2.13/generated/torch.nn.{}.html"
+_NORMALIZE_DOC = "eps (float): small value to avoid division by zero. Default: 1e-12"
 #: the documented defaults of torch 2.13 (module docstrings; the functional forms share them)
 DEFAULT_EPSILONS = {
     "batch_norm": (1e-5, _DOC, _SRC.format("BatchNorm2d")),
@@ -31,6 +32,7 @@ DEFAULT_EPSILONS = {
     "instance_norm": (1e-5, _DOC, _SRC.format("InstanceNorm2d")),
     "rms_norm": ({"float16": _F32_EPS, "bfloat16": _F32_EPS, "float32": _F32_EPS, "float64": _F64_EPS},
                  _RMS_DOC, _SRC.format("RMSNorm")),
+    "l2_normalize": (1e-12, _NORMALIZE_DOC, _SRC.format("functional.normalize")),
 }
 
 _TORCH_DTYPES = {"float16": torch.float16, "bfloat16": torch.bfloat16,
@@ -63,7 +65,8 @@ def _perm_code(src: str, dst: str) -> tuple[str, str]:
 
 
 class _Torch(Adapter):
-    ops = frozenset({"batch_norm", "layer_norm", "layer_norm_no_bias", "group_norm", "instance_norm", "rms_norm"})
+    ops = frozenset({"batch_norm", "layer_norm", "layer_norm_no_bias", "group_norm", "instance_norm", "rms_norm",
+                     "l2_normalize", "local_response_norm"})
     dtypes = frozenset({"float16", "bfloat16", "float32", "float64"})
     default_epsilons = DEFAULT_EPSILONS
     checks = frozenset({"forward", "backward", "running_stats"})
@@ -94,6 +97,9 @@ class _Torch(Adapter):
         return None
 
     def supports_case(self, case):
+        if case.op == "local_response_norm" and Layout(case.layout).rank < 3:
+            return ("torch LocalResponseNorm takes (N, C, *) inputs of rank 3 or more; a rank-2 input needs a "
+                    "spatial axis of size 1 added")
         if case.op in ("batch_norm", "instance_norm") and Layout(case.layout).rank > 5:
             return "torch has no BatchNorm/InstanceNorm above 3 spatial dims"
         if case.op == "rms_norm" and not hasattr(nn, "RMSNorm"):
@@ -153,7 +159,29 @@ class _Torch(Adapter):
                   "running_mean, running_var = m.running_mean, m.running_var"]
         return "\n".join(lines)
 
+    def family_code(self, case) -> str:
+        """L2 normalization (``F.normalize``; torch.nn has no module) and local response normalization
+        (``nn.LocalResponseNorm`` / ``F.local_response_norm``, channels at dim 1)."""
+        lay = Layout(case.layout)
+        if case.op == "l2_normalize":
+            dims = lay.indices(case.semantics.axes)
+            dim = dims[0] if len(dims) == 1 else dims
+            eps = "".join(", " + k for k in eps_kw(case, "eps"))
+            return f"y = F.normalize(x, p=2.0, dim={fmt(dim)}{eps})"
+        target = channels_first(lay.name)
+        fwd, back = _perm_code(lay.name, target)
+        lines = [f"# {lay.name} -> {target}: torch wants channels at dim 1"] if fwd else []
+        args = f"{case.arg('size')}, alpha={fmt(float(case.arg('alpha')))}, beta={fmt(float(case.arg('beta')))}, " \
+               f"k={fmt(float(case.arg('k')))}"
+        if self.functional:
+            lines.append(f"y = F.local_response_norm(x{fwd}, {args}){back}")
+        else:
+            lines += [f"m = nn.LocalResponseNorm({args})", f"y = m(x{fwd}){back}"]
+        return "\n".join(lines)
+
     def forward_code(self, case) -> str:
+        if case.spec.definition is not None:
+            return self.family_code(case)
         lay = Layout(case.layout)
         sizes = case.size
         tdt = f"torch.{case.dtype}"
@@ -255,6 +283,9 @@ class _Torch(Adapter):
 
 class TorchModules(_Torch):
     name = "torch"
+    ops = _Torch.ops - {"l2_normalize"}
+    missing_ops = {"l2_normalize": "torch.nn has no L2-normalization module; torch.nn.functional.normalize "
+                                   "(the torch-functional column) is the API"}
 
 
 class TorchFunctional(_Torch):

@@ -89,6 +89,8 @@ def check_entry(e: CaseEntry) -> ops.Op:
     if "mask" in entry:
         if check != "forward":
             raise e.error("mask", f"a mask applies to check: forward only (this case checks {check})")
+        if op.definition is not None:
+            raise e.error("mask", f"{op.name} has its own definition, which has no masked statistics")
         for i, m in enumerate(_as_list(entry["mask"])):
             sub = (i,) if isinstance(entry["mask"], list) else ()
             if ("lengths" in m) == ("random" in m):
@@ -116,6 +118,7 @@ def expand(e: CaseEntry) -> list[Case]:
         entry = e.entry = {**ops.CHECK_PARAMS[entry["check"]], **entry}
     layouts = _as_list(entry["layout"])
     always = {"epsilon", "dtype", "mask"} | set(op.required)
+    own = [k for k in op.own_keys if k in entry]
     out = []
     for layout_name in layouts:
         layout = Layout(layout_name)
@@ -129,10 +132,10 @@ def expand(e: CaseEntry) -> list[Case]:
         grid += [(f"shape.{axis}", _as_list(entry["shape"][axis])) for axis in layout.axes]
         if "mask" in entry:
             grid.append(("mask", _as_list(entry["mask"])))
-        grid += [(key, _as_list(entry[key])) for key in ("groups", "momentum", "steps", "affine", "seed")
+        grid += [(key, _as_list(entry[key])) for key in ("groups", "momentum", "steps", *own, "affine", "seed")
                  if key in entry]
         grid += [(f"input.{k}", _as_list(entry["input"][k])) for k in _GRID_INPUT_KEYS if k in entry["input"]]
-        grid += [(key, _as_list(entry[key])) for key in ("epsilon", "dtype")]
+        grid += [(key, _as_list(entry[key])) for key in ("epsilon", "dtype") if key in entry]
         shown = {k for k, vals in grid if len(vals) > 1} | ({"layout"} if len(layouts) > 1 else set()) | always
         for combo in itertools.product(*(vals for _, vals in grid)):
             out.append(_case(e, op, layout, dict(zip((k for k, _ in grid), combo)), grid, shown))
@@ -211,8 +214,8 @@ def _case(e: CaseEntry, op: ops.Op, layout: Layout, p: dict, grid, shown) -> Cas
     return Case(
         id=cid, description=entry["description"], source=entry["source"], op=op.name,
         layout=layout.name, sizes=tuple((a, int(sizes[a])) for a in layout.axes),
-        dtype=p["dtype"], epsilon=None if p["epsilon"] == "default" else float(p["epsilon"]),
-        affine=p["affine"], seed=int(p["seed"]), input=tuple(sorted(inp.items())), groups=groups,
+        dtype=p["dtype"], epsilon=None if p.get("epsilon", "default") == "default" else float(p["epsilon"]),
+        affine=p.get("affine", "none"), seed=int(p["seed"]), input=tuple(sorted(inp.items())), groups=groups,
         axes=axes, affine_axes=affine_axes,
         check=entry["check"],
         momentum=None if p.get("momentum") is None else float(p["momentum"]),
@@ -221,4 +224,5 @@ def _case(e: CaseEntry, op: ops.Op, layout: Layout, p: dict, grid, shown) -> Cas
         expect=tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in entry.get("expect", {}).items())),
         tags=tuple(entry["tags"]), skip=entry.get("skip", ""), file=str(e.file), line=e.line,
         mask=p.get("mask", ()), params=tuple(p.items()),
+        op_args=tuple((k, p[k]) for k in op.own_keys if k in p),
     )

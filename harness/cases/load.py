@@ -148,6 +148,13 @@ def _entry(file, raw, defaults, lines, path, max_elements) -> CaseEntry:
     for key in _REQUIRED_AFTER_DEFAULTS:
         if key not in entry:
             raise CaseError(file, base_line, key, f"required key missing in case '{raw['id']}' (and in defaults)")
+    op = ops.OPS.get(entry["op"])
+    for key, takes, why in (("epsilon", op.takes_epsilon, "it has no epsilon"),
+                            ("affine", op.affine, "it has no gamma or beta")):
+        if not takes:
+            if key in raw or key in defaults:
+                raise CaseError(file, where(key), key, f"{op.name} takes no {key}: {why} (case '{raw['id']}')")
+            entry.pop(key, None)
     return CaseEntry(str(file), raw, entry, where, base_line, max_elements)
 
 

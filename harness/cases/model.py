@@ -5,6 +5,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from harness import ops
+from harness.ops.definition import Formula
 from harness.ops.layouts import Layout
 from harness.ops.semantics import DefaultEpsilon, Semantics
 
@@ -43,6 +44,8 @@ class Case:
     file: str = ""
     line: int = 0
     params: tuple[tuple[str, Any], ...] = field(default=(), compare=False)
+    #: the values of the keys an op's own definition adds (``size``, ``alpha``, ...), in the definition's order
+    op_args: tuple[tuple[str, Any], ...] = ()
 
     @property
     def spec(self) -> ops.Op:
@@ -61,15 +64,24 @@ class Case:
     def input_spec(self) -> dict[str, Any]:
         return dict(self.input)
 
+    def arg(self, name: str):
+        """The value of one of the op's own keys (None when the case has none)."""
+        return dict(self.op_args).get(name)
+
     @property
-    def semantics(self) -> Semantics:
+    def semantics(self) -> Semantics | Formula:
         """The operator's semantics; with ``epsilon: default`` its epsilon is 0 (and its description says
         each framework's documented default) until :meth:`semantics_with` is given the framework's default."""
+        if self.spec.definition is not None:
+            return self.semantics_with(self.epsilon)
         if self.epsilon is None:
             return DefaultEpsilon(**vars(self.semantics_with(0.0)))
         return self.semantics_with(self.epsilon)
 
-    def semantics_with(self, eps: float) -> Semantics:
+    def semantics_with(self, eps: float | None) -> Semantics | Formula:
+        """The semantics with epsilon ``eps``; for an op with its own definition, its :class:`Formula`."""
+        if self.spec.definition is not None:
+            return self.spec.formula(self.layout, args=self.op_args, axes=self.axes, eps=eps)
         return self.spec.semantics(self.layout, axes=self.axes, groups=self.groups, eps=eps,
                                    affine_axes=self.affine_axes)
 
@@ -102,6 +114,7 @@ class Case:
             d.update(momentum=self.momentum, steps=self.steps)
         if self.mask:
             d["mask"] = self.mask_spec
+        d.update(self.op_args)
         return d
 
     @classmethod
@@ -122,6 +135,7 @@ class Case:
             expect=tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in (d.get("expect") or {}).items())),
             tags=tuple(d.get("tags", ())), skip=d.get("skip", ""), file=d.get("file", ""),
             line=int(d.get("line", 0)), mask=mask_tuple(d.get("mask")),
+            op_args=tuple((k, d[k]) for k in ops.get(d["op"]).own_keys if d.get(k) is not None),
         )
 
 
@@ -164,8 +178,13 @@ def params_text(case: dict) -> str:
     if case.get("mask"):
         p.append(f"mask={mask_text(case['mask'])}")
     eps = case.get("epsilon")
-    p += [f"eps={'default' if eps in (None, 'default') else fmt_number(eps)}", f"dtype={case.get('dtype')}",
-          f"affine={case.get('affine')}", f"seed={case.get('seed')}"]
+    op = ops.OPS.get(case.get("op"))
+    if op is None or op.takes_epsilon:
+        p.append(f"eps={'default' if eps in (None, 'default') else fmt_number(eps)}")
+    p.append(f"dtype={case.get('dtype')}")
+    if op is None or op.affine:
+        p.append(f"affine={case.get('affine')}")
+    p.append(f"seed={case.get('seed')}")
     inp = case.get("input") or {}
     if inp:
         p.append("input=" + ",".join(f"{k}:{fmt_number(v)}" for k, v in sorted(inp.items())))

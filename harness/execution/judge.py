@@ -59,7 +59,7 @@ def judge_cell(case, inputs, reply) -> Judged:
         return Judged(reply.status)
     metrics: dict = {}
     eps = case.epsilon
-    if eps is None:
+    if eps is None and case.spec.takes_epsilon:
         doc = (reply.info or {}).get("epsilon_default")
         metrics["epsilon_default"] = doc
         eps = float(doc["value"])

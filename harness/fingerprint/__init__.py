@@ -7,6 +7,8 @@
   mechanisms' emulations on the expected member, on it with its group statistics tiled over the
   channels, and on the closest other members;
 * :mod:`.masked`: the fingerprint of a forward output with masked statistics (:func:`fingerprint_masked`);
+* :mod:`.conventions`: the fingerprint of an op with its own definition: the conventions (and epsilons)
+  whose member reproduces the output, in words;
 * :mod:`.training`: the fingerprints of gradients and running statistics.
 
 It runs only on a divergence; :mod:`harness.numerics` says what and how close, this package says why.

@@ -32,10 +32,12 @@ from harness.numerics.achievable import (
 )
 from harness.numerics.reference import apply_affine, normalize
 from harness.numerics.verdict import FACTOR, FLOOR, compare, nonfinite_text
+from harness.ops.definition import Formula
 from harness.ops.dtypes import np_dtype
 from harness.ops.layouts import Layout
 from harness.ops.semantics import Semantics
 
+from .conventions import fingerprint_formula
 from .family import (
     Mechanism,
     candidates,
@@ -57,7 +59,10 @@ def fingerprint(x, y, expected: Semantics, dtype: str, gamma=None, beta=None, *,
     verdict rule asks of the expected semantics (``achievable`` is the expected
     semantics' achievable error on this input; computed when not given).
     Returns a JSON-ready dict with an ``explanation`` in words. A member whose
-    own output is NaN or infinite never explains anything."""
+    own output is NaN or infinite never explains anything. An op with its own definition
+    (a :class:`Formula`) is searched among its conventions (:mod:`.conventions`)."""
+    if isinstance(expected, Formula):
+        return fingerprint_formula(x, y, expected, dtype, achievable=achievable, max_matches=max_matches)
     x = np.asarray(x)
     y = np.asarray(y)
     lay = Layout(expected.layout)

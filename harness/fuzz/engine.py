@@ -139,7 +139,7 @@ class Fuzzer:
         key = (case.op, case.layout, case.groups)
         if key not in self._defaults:
             entry = {"op": case.op, "layout": case.layout, "shape": dict(case.sizes)}
-            entry.update({k: getattr(case, k) for k in case.spec.required})
+            entry.update({k: case.arg(k) if k in case.spec.own_keys else getattr(case, k) for k in case.spec.required})
             self._defaults[key] = self.builder.build(entry)
         return self._defaults[key]
 

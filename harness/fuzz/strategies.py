@@ -205,9 +205,11 @@ def case_entries(draw, op_names=None, max_elements: int = DEFAULT_MAX_ELEMENTS) 
         entry["check"] = check
     if check == "forward" and _rarely(draw):
         entry["mask"] = draw(masks(layout, shape))
-    entry["epsilon"] = draw(from_schema(CASE_PROPERTIES["epsilon"]))
+    if op.takes_epsilon:
+        entry["epsilon"] = draw(from_schema(CASE_PROPERTIES["epsilon"]))
     entry["dtype"] = draw(st.sampled_from(values("dtype")))
-    entry["affine"] = draw(st.sampled_from(values("affine")))
+    if op.affine:
+        entry["affine"] = draw(st.sampled_from(values("affine")))
     entry["input"] = draw(inputs(entry["dtype"]))
     entry["seed"] = draw(st.integers(0, 999))
     return entry
@@ -232,7 +234,8 @@ def base_id(entry: dict) -> str:
     if entry.get("check", "forward") != "forward":
         parts.append(entry["check"].replace("_", "-"))
         parts += [ops.PARAMS[k][1](entry[k]).replace("+", "") for k in ("momentum", "steps") if k in entry]
-    parts += [f"affine-{entry.get('affine', 'ones')}", f"seed{entry.get('seed', 0)}"]
+    parts += [f"affine-{entry.get('affine', 'ones')}"] if op.affine else []
+    parts.append(f"seed{entry.get('seed', 0)}")
     inp = entry.get("input") or {}
     parts.append(inp.get("distribution", "normal"))
     parts += [f"{k}{_num(inp[k])}" for k in ("mean", "std", "low", "high", "value") if k in inp]
@@ -243,17 +246,20 @@ def entry_of(case: Case) -> dict:
     """A case-file entry for ``case`` (id, description and source left to the caller)."""
     e: dict = {"op": case.op, "layout": case.layout, "shape": dict(case.sizes)}
     for key in ops.PARAMS:
-        v = getattr(case, key, None)
+        v = case.arg(key) if key in case.spec.own_keys else getattr(case, key, None)
         if v is not None and key in case.spec.params and not (key in ("momentum", "steps")
                                                                and case.check != "running_stats"):
             e[key] = v
     if case.check != "forward":
         e["check"] = case.check
-    e["epsilon"] = "default" if case.epsilon is None else float(case.epsilon)
+    if case.spec.takes_epsilon:
+        e["epsilon"] = "default" if case.epsilon is None else float(case.epsilon)
     inp = case.input_spec
     dist = inp.get("distribution", "normal")
     inp = {"distribution": dist, **{k: inp[k] for k in DISTRIBUTION_KEYS.get(dist, inp) if k in inp}}
-    e.update(dtype=case.dtype, affine=case.affine, input=inp, seed=int(case.seed))
+    e.update(dtype=case.dtype, input=inp, seed=int(case.seed))
+    if case.spec.affine:
+        e["affine"] = case.affine
     if case.mask:
         e["mask"] = case.mask_spec
     return e

@@ -6,6 +6,8 @@
 * :mod:`.running`: running statistics of batch norm, their reference and achievable error;
 * :mod:`.achievable`: the error stable implementations reach in the case dtype (forward);
 * :mod:`.achievable_backward`: the same for gradients;
+* :mod:`.families`: the numerics module an op with its own definition names (:mod:`.l2_normalize`,
+  :mod:`.local_response_norm`: reference, achievable error, plain emulations);
 * :mod:`.verdict`: the verdict rule (error <= FACTOR x achievable + FLOOR) and every output's metrics.
 """
 from .achievable import achievable_error

@@ -27,9 +27,11 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from harness.ops.definition import Formula
 from harness.ops.dtypes import np_dtype
 from harness.ops.semantics import Semantics
 
+from . import families
 from .achievable import achievable_error
 from .masked import normalize_masked
 from .reference import normalize
@@ -190,10 +192,17 @@ def compare(actual, expected, dtype: str, *, achievable: float = 0.0, tolerance=
     )
 
 
-def judge(y, x, sem: Semantics, dtype: str, gamma=None, beta=None, tolerance=None, mask=None):
+def judge(y, x, sem: Semantics | Formula, dtype: str, gamma=None, beta=None, tolerance=None, mask=None):
     """Compare an output ``y`` for input ``x`` with the float64 reference of
-    ``sem``, given the achievable error on that input. Returns (Comparison, reference output).
+    ``sem`` (an op's own :class:`Formula`: its numerics module's reference), given the
+    achievable error on that input. Returns (Comparison, reference output).
     ``mask`` (broadcastable to x's shape, True where an element counts): masked statistics."""
+    if isinstance(sem, Formula):
+        if mask is not None:
+            raise ValueError("an op with its own definition takes no mask")
+        ref = families.reference(x, sem)
+        ach = families.achievable_error(x, ref, sem, dtype)
+        return compare(y, ref, dtype, achievable=ach, tolerance=tolerance), ref
     ref = normalize(x, sem, gamma, beta) if mask is None else normalize_masked(x, sem, mask, gamma, beta)
     ach = achievable_error(x, ref, sem, dtype, gamma, beta, mask=mask)
     return compare(y, ref, dtype, achievable=ach, tolerance=tolerance), ref

@@ -3,12 +3,14 @@
 * :mod:`.registry`: the operator registry (one :class:`Op` per operator: its keys, checks and semantics);
 * :mod:`.layouts`: named axes (``BTF``, ``NCHW``, ...) and their permutations;
 * :mod:`.semantics`: :class:`Semantics`, a named reduction (which axes, centred or not, epsilon, affine axes);
+* :mod:`.definition`: the extension point for ops with their own definition (:class:`Formula`);
 * :mod:`.dtypes`: the case dtypes and their numpy types.
 
 It imports nothing else of the harness. ``from harness import ops; ops.get("group_norm")`` reads the registry.
 """
 from .dtypes import DTYPES, np_dtype
 from .layouts import LAYOUTS, Layout
+from .definition import Convention, Definition, Formula, Key
 from .registry import (
     CHECK_PARAMS,
     CHECKS,
@@ -25,5 +27,5 @@ from .registry import (
 )
 from .semantics import Semantics, param_shape
 
-__all__ = ["CHECKS", "CHECK_PARAMS", "DTYPES", "LAYOUTS", "NAMED_SEMANTICS", "NAMES", "OPS", "PARAMS", "Layout", "Op",
+__all__ = ["CHECKS", "CHECK_PARAMS", "DTYPES", "Convention", "Definition", "Formula", "Key", "LAYOUTS", "NAMED_SEMANTICS", "NAMES", "OPS", "PARAMS", "Layout", "Op",
            "Semantics", "get", "np_dtype", "op_semantics", "paper_layer_norm", "param_shape", "takers", "words"]

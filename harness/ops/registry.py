@@ -8,19 +8,33 @@ claims, inputs, the reference, the report and the adapters' shared checks ask
 this module; only adapters (their API mapping) and case files name operators.
 
 Adding a variant is one entry here, the adapters that have it, and cases.
+
+An operator that is not "normalize over named axes, then an affine transform"
+names its own :class:`~harness.ops.definition.Definition` (``definition=``): the
+numerics module that computes it (``harness.numerics.<module>``), the case keys
+it takes (their schema, id tokens and words), and the conventions frameworks
+compute it with (each a value of a reference parameter with words naming it,
+the first being the operator's definition). Its cases carry a
+:class:`~harness.ops.definition.Formula` instead of a ``Semantics``; the case
+schema, ids, the reference, the achievable error, the verdict, the fingerprint
+(which names the convention an output fits), the report and the reproducer work
+from it. Adding such a family is its entry here, its numerics module, the
+adapters that have it, and cases (``l2_normalize``, ``local_response_norm``).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Callable
 
+from .definition import Convention, Definition, Formula, Key
 from .layouts import Layout
 from .semantics import Semantics
 
 #: checks a case can ask for (``check:``); each op lists the ones it supports
 CHECKS = ("forward", "backward", "running_stats")
 
-#: op-specific case keys: JSON schema of one value, and the id token of a value
+#: op-specific case keys: JSON schema of one value, and the id token of a value (the keys of the ops'
+#: own definitions are added below, from the registry)
 PARAMS: dict[str, tuple[dict, Callable[[object], str]]] = {
     "groups": ({"type": "integer", "minimum": 1}, lambda v: f"g{v}"),
     "axes": ({"type": "string", "pattern": "^[A-Z]+$"}, lambda v: f"over-{v}"),
@@ -46,6 +60,37 @@ class Op:
     center: bool = True  # subtracts the mean (False: RMS)
     bias: bool = True  # has a beta
     checks: tuple = ("forward",)
+    #: the operator's own definition, for an op that is not a normalization over named axes
+    definition: Definition | None = None
+
+    @property
+    def takes_epsilon(self) -> bool:
+        return self.definition is None or self.definition.epsilon
+
+    @property
+    def affine(self) -> bool:
+        """Whether cases of the op take ``affine`` (ops with their own definition have no gamma/beta)."""
+        return self.definition is None
+
+    @property
+    def own_keys(self) -> tuple[str, ...]:
+        """The case keys the op's own definition adds (in the order of its ids' tokens)."""
+        return tuple(k.name for k in self.definition.keys) if self.definition else ()
+
+    def formula(self, layout: str, *, args=(), axes=None, eps=None) -> Formula:
+        """The formula of an op with its own definition, for one case: its key values ``args``
+        (name, value pairs), the axes it runs along (``axes``, default the definition's) and epsilon."""
+        d = self.definition
+        if d is None:
+            raise ValueError(f"{self.name} is defined by its semantics, not a formula")
+        lay = Layout(layout)
+        bad = [a for a in (axes or ()) if a not in lay.axes]
+        if bad:
+            raise ValueError(f"axes {axes!r} names {', '.join(bad)}, not an axis of layout {layout}")
+        along = "".join(lay.ordered(axes)) if axes else (lay.axes[-1] if d.along == "last" else lay.channel)
+        ref = d.reference_conventions()
+        return Formula(self.name, layout, (("axes", along),) + tuple(args), eps if d.epsilon else None,
+                       tuple((p, ref[p]) for p in d.params), d)
 
     @property
     def needs_spatial(self) -> bool:
@@ -65,6 +110,8 @@ class Op:
         affine transform spans the reduced axes unless ``affine_axes`` names
         others (Flax's ``feature_axes``); for grouped ops ``axes`` names the axes
         the statistics span, the group's channels always among them."""
+        if self.definition is not None:
+            raise ValueError(f"{self.name} has its own definition (Op.formula), not a normalization's semantics")
         lay = Layout(layout)
         for key, value in (("axes", axes), ("affine_axes", affine_axes)):
             bad = [a for a in (value or ()) if a not in lay.axes]
@@ -100,8 +147,50 @@ _REGISTRY: tuple[Op, ...] = (
     Op("instance_norm", "InstanceNorm", "in", "spatial", checks=("forward", "backward")),
     Op("rms_norm", "RMSNorm", "rms", "axes", params=_AXES, center=False, bias=False,
        checks=("forward", "backward")),
+    Op("l2_normalize", "L2 normalization", "l2", "axes", params=frozenset({"axes"}), center=False, bias=False,
+       definition=Definition(
+           "l2_normalize", "L2 normalization over {{{axes}}}, eps={eps}",
+           conventions=(
+               Convention("clamp", "norm", "eps clamps the norm: x / max(||x||, eps) (PyTorch, Keras 3)"),
+               Convention("clamp", "squared_norm", "eps clamps the squared norm: x * rsqrt(max(sum(x**2), eps)) "
+                                                   "(TensorFlow, tf.keras)"),
+               Convention("clamp", "none", "no epsilon: x / ||x||, 0 where the norm is 0 (ONNX LpNormalization)",
+                          epsilon=False),
+           ),
+           eps_values=(1e-12, 1e-7))),
+    Op("local_response_norm", "LocalResponseNorm", "lrn", "channel",
+       params=frozenset({"size", "alpha", "beta", "k"}), required=frozenset({"size", "alpha", "beta", "k"}),
+       center=False, bias=False,
+       definition=Definition(
+           "local_response_norm",
+           "local response normalization across channels {axes}: x / (k + alpha' * sum of x**2 over a window of "
+           "{size} channels)**beta, alpha={alpha}, beta={beta}, k={k}",
+           keys=(
+               Key("size", {"type": "integer", "minimum": 1, "maximum": 64}, lambda v: f"n{v}",
+                   "the window: channels summed over, in PyTorch's and ONNX's terms"),
+               Key("alpha", {"type": "number", "minimum": 0, "maximum": 1e6}, lambda v: f"a{v:g}",
+                   "the scale of the sum of squares, in PyTorch's and ONNX's terms (divided by size)"),
+               Key("beta", {"type": "number", "exclusiveMinimum": 0, "maximum": 8}, lambda v: f"b{v:g}",
+                   "the exponent"),
+               Key("k", {"type": "number", "minimum": 0, "maximum": 1e6}, lambda v: f"k{v:g}",
+                   "the additive term (TensorFlow's and ONNX's bias)"),
+           ),
+           conventions=(
+               Convention("alpha", "per_size", "alpha divided by the window size: alpha/size * sum (PyTorch, ONNX)"),
+               Convention("alpha", "whole", "alpha not divided by the window size: alpha * sum (TensorFlow)"),
+               Convention("window", "onnx", "window from c-floor((size-1)/2) to c+ceil((size-1)/2) (ONNX)"),
+               Convention("window", "torch", "window from c-size//2 to c+(size-1)//2 (PyTorch's padding)"),
+               Convention("window", "docs", "window from c-size//2 to c+size//2, size+1 channels for an even size "
+                                            "(the formula in PyTorch's LocalResponseNorm docstring)"),
+               Convention("window", "radius", "window counted as depth_radius=size channels on each side, 2*size+1 "
+                                              "channels (TensorFlow's depth_radius given the size)"),
+           ),
+           epsilon=False, along="channel")),
 )
 OPS: dict[str, Op] = {op.name: op for op in _REGISTRY}
+for _op in _REGISTRY:
+    for _k in (_op.definition.keys if _op.definition else ()):
+        PARAMS.setdefault(_k.name, (_k.schema, _k.token))
 #: op names in display order
 NAMES: tuple[str, ...] = tuple(OPS)
 

@@ -57,6 +57,10 @@ def repro_case(found: Found, adapter: str, *, shrink_it=True, budget=40, timeout
     case = validated_case(rec.case)
     if case.id != rec.case_id:
         raise ReproError("the record's case id differs from its case")
+    if case.spec.definition is not None:
+        raise ReproError(f"normconf repro writes the inline reference of normalizations over named axes; "
+                         f"{case.op} has its own definition (harness/numerics/{case.spec.definition.module}.py), "
+                         "which a standalone script does not compute")
     header_lines = [(f"Written by normconf {__version__} from a results record of environment "
                     f"{comment(rec.env, 60)} ({comment(rec.time, 40)}; recorded status {comment(rec.status, 20)}).")]
     result = rec

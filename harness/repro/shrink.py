@@ -121,7 +121,8 @@ def refusal(candidate, original) -> str:
     axis (or a group) down to one element where the original had more, or affine parameters that are no
     longer random."""
     try:
-        stats = candidate.semantics.stat_axes
+        sem = candidate.semantics
+        stats = sem.stat_axes if hasattr(sem, "stat_axes") else tuple(sem.axes)  # an op's own Formula: its axes
     except (KeyError, ValueError):
         return "not a valid case"
     for a in stats:

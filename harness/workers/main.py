@@ -74,7 +74,7 @@ def run_cell(ad, msg: RunCell) -> Reply:
         out = ad.run(case, msg.inputs)
         _check_output(out)
         info = dict(getattr(out, "info", None) or {})
-        if case.epsilon is None and hasattr(ad, "documented_epsilon"):
+        if case.epsilon is None and case.spec.takes_epsilon and hasattr(ad, "documented_epsilon"):
             info.setdefault("epsilon_default", ad.documented_epsilon(case))
         return Reply("ok", out.y, out.snippet, duration=time.perf_counter() - t0, info=info,
                      arrays=dict(getattr(out, "arrays", None) or {}))

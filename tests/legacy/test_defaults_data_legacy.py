@@ -12,8 +12,8 @@ from tests.current.test_defaults_data import (
     make_adapter,
 )
 
-ADAPTERS = ("tf-keras", "tfa", "gn-paper")
-FILES_HERE = ("tf_keras.yaml", "tfa.yaml", "gn_paper.yaml")
+ADAPTERS = ("tf-keras", "tfa", "gn-paper", "tensorflow")
+FILES_HERE = ("tf_keras.yaml", "tfa.yaml", "gn_paper.yaml", "tensorflow.yaml")
 _TK = "tf.keras.layers."
 _GN = "tfa.layers.GroupNormalization"
 #: api -> where its documentation is installed (dotted paths as users write them; ``gn-paper``)
@@ -25,6 +25,8 @@ APIS = {
     _GN: [_GN],
     "tfa.layers.InstanceNormalization": ["tfa.layers.InstanceNormalization", _GN],
     "GroupNorm(x, gamma, beta, G, eps=1e-5) (Figure 3)": ["gn-paper"],
+    _TK + "UnitNormalization": [_TK + "UnitNormalization"],
+    "tf.math.l2_normalize": ["tensorflow.math.l2_normalize"],
 }
 _LAYER = (("epsilon", "epsilon"), ("axes", "axis"), ("affine", "center"), ("affine", "scale"))
 #: api -> (where, fact, parameter): facts that are a signature default (InstanceNormalization takes
@@ -36,6 +38,9 @@ SIGNATURES = {
     _TK + "GroupNormalization(groups=-1)": [(_TK + "GroupNormalization", f, p) for f, p in _LAYER],
     _GN: [(_GN, f, p) for f, p in (*_LAYER, ("groups", "groups"))],
     "tfa.layers.InstanceNormalization": [(_GN, f, p) for f, p in _LAYER],
+    _TK + "UnitNormalization": [(_TK + "UnitNormalization", "axes", "axis")],
+    "tf.math.l2_normalize": [("tensorflow.math.l2_normalize", "epsilon", "epsilon"),
+                             ("tensorflow.math.l2_normalize", "axes", "axis")],
 }
 
 

@@ -109,7 +109,7 @@ def test_readme_layout_names_every_module_and_nothing_else():
         elif line[:1].strip():
             where = None
         if where is not None:
-            listed.setdefault(where, set()).update(re.findall(r"(?<![\w.])(_?_?[a-z_]+_?_?\.py)\b", line))
+            listed.setdefault(where, set()).update(re.findall(r"(?<![\w.])(_?_?[a-z_][a-z0-9_]*_?_?\.py)\b", line))
     actual = {}
     for path in _modules():
         folder = path.parent.relative_to(ROOT).as_posix()

@@ -53,7 +53,7 @@ def test_group_norm_axes(tmp_path):
     assert set(d.semantics.stat_axes) == {"T", "F"}
     with pytest.raises(CaseError, match="must include F"):
         load(tmp_path, op="group_norm", extra="groups: 2\naxes: T")
-    with pytest.raises(CaseError, match="group_norm and rms_norm take axes, not batch_norm"):
+    with pytest.raises(CaseError, match="group_norm, rms_norm and l2_normalize take axes, not batch_norm"):
         load(tmp_path, op="batch_norm", extra="axes: F")
 
 

@@ -29,6 +29,9 @@ from harness.report import fuzz_view
 from harness.results.read import read
 from tests.planted_adapters import PLANTED
 
+#: the ops the planted adapters implement: the normalizations over named axes
+NORMALIZATIONS = [n for n in ops.NAMES if ops.OPS[n].definition is None]
+
 REPO = Path(__file__).resolve().parents[3]
 ADAPTERS = "tests.planted_adapters:SPECS,tests.fault_adapters:SPECS"
 #: the search-power run: judged cells per adapter, seed, largest input
@@ -79,10 +82,15 @@ def test_draws_cover_the_schema_and_the_registry():
     masked = [c for c in cases if c.mask]
     assert any("lengths" in c.mask_spec for c in masked) and any("random" in c.mask_spec for c in masked)
     assert all(c.check == "forward" and "-mask-" in c.id for c in masked)
+    own = {k for op in ops.OPS.values() for k in op.own_keys}
+
+    def value(c, k):  # the own keys of ops are in op_args (Case.size is the sizes of the axes)
+        return c.arg(k) if k in own else getattr(c, k, None)
+
     for c in cases:
         assert c.check in c.spec.checks
-        assert all(getattr(c, k) is not None for k in c.spec.required)
-        given_keys = {k for k in ops.PARAMS if getattr(c, k, None) is not None}
+        assert all(value(c, k) is not None for k in c.spec.required)
+        given_keys = {k for k in ops.PARAMS if value(c, k) is not None}
         assert given_keys <= c.spec.params | {k for k in ("momentum", "steps") if c.check == "running_stats"}
         assert c.id.startswith(f"fuzz-{c.spec.token}-{c.layout.lower()}-")
         assert c.size and all(n >= 1 for _, n in c.sizes)
@@ -140,7 +148,8 @@ def test_an_expectation_covers_findings(tmp_path):
         "expectations:\n  - id: 'fuzz-*'\n    adapter: planted-eps-outside\n    status: [diverge, error]\n"
         "    reason: epsilon outside the square root, on purpose\n")
     summary = fuzz_run(["planted-eps-outside", "planted-unbiased"], budget=20, seed=1, env="unit",
-                       out=tmp_path / "out", cases_root=tmp_path, max_elements=256, shrink_budget=0)
+                       out=tmp_path / "out", cases_root=tmp_path, max_elements=256, shrink_budget=0,
+                       op_names=NORMALIZATIONS)
     assert summary["adapters"]["planted-eps-outside"]["findings"] == []
     assert summary["adapters"]["planted-eps-outside"]["statuses"].get("diverge", 0) > 0
     assert summary["adapters"]["planted-unbiased"]["findings"]
@@ -162,7 +171,7 @@ def planted(tmp_path_factory):
     mp.chdir(REPO)
     try:
         summary = fuzz_run(["numpy-stable", *PLANTED], budget=BUDGET, seed=SEED, env="unit", out=root / "out",
-                           cases_root=root, max_elements=MAX_ELEMENTS, shrink_budget=10)
+                           cases_root=root, max_elements=MAX_ELEMENTS, shrink_budget=10, op_names=NORMALIZATIONS)
     finally:
         mp.undo()
     return root / "out", summary
@@ -231,7 +240,8 @@ def test_findings_rerun_with_normconf_run(planted, tmp_path):
 
 def test_repro_writes_a_failing_standalone_script(tmp_path):
     out = tmp_path / "out"
-    code = cli_main(["fuzz", "--adapters", "planted-eps-outside", "--budget", "6", "--seed", "1", "--out", str(out),
+    code = cli_main(["fuzz", "--adapters", "planted-eps-outside", "--ops", ",".join(NORMALIZATIONS),
+                     "--budget", "6", "--seed", "1", "--out", str(out),
                      "--cases", str(tmp_path), "--repro", "--max-elements", "64", "--shrink-budget", "6", "--quiet"])
     assert code == 1
     summary = json.loads((out / "summary.json").read_text())
