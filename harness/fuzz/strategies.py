@@ -203,7 +203,7 @@ def case_entries(draw, op_names=None, max_elements: int = DEFAULT_MAX_ELEMENTS) 
             entry[key] = _param(draw, key, op, layout, shape, groups)
     if check != checks[0]:
         entry["check"] = check
-    if check == "forward" and _rarely(draw):
+    if check == "forward" and op.definition is None and _rarely(draw):
         entry["mask"] = draw(masks(layout, shape))
     if op.takes_epsilon:
         entry["epsilon"] = draw(from_schema(CASE_PROPERTIES["epsilon"]))
