@@ -13,10 +13,15 @@ import math
 from dataclasses import dataclass
 from typing import Callable
 
+import ml_dtypes
+
 from harness import ops
 from harness.ops.layouts import Layout
 
-from .model import Case, fmt_number
+from harness.ops.dtypes import np_dtype
+from harness.ops.semantics import param_shape
+
+from .model import AffineValues, Case, ParamValues, fmt_number
 from .yamlsource import CaseError
 
 #: what each input distribution needs
@@ -30,7 +35,9 @@ def _token(key, value) -> str:
     if key in ops.PARAMS:
         return ops.PARAMS[key][1](value)
     if key == "affine":
-        return f"affine-{value}"
+        return f"affine-{value}" if isinstance(value, str) else f"affine-{AffineValues.parse(value).token()}"
+    if key == "options":
+        return "-".join(ops.OPTIONS[k].token(v) for k, v in sorted(value.items()))
     if key == "seed":
         return f"seed{value}"
     if key == "epsilon":
@@ -81,6 +88,11 @@ def check_entry(e: CaseEntry) -> ops.Op:
         for key in keys:
             if key in entry and check != c:
                 raise e.error(key, f"{key} applies to check: {c} only (this case checks {check})")
+    for i, aff in enumerate(_as_list(entry["affine"])):
+        if isinstance(aff, dict) and "beta" in aff and not op.bias:
+            sub = (i, "beta") if isinstance(entry["affine"], list) else ("beta",)
+            raise CaseError(e.file, e.where("affine", sub), "affine.beta",
+                            f"{op.name} has no bias: give gamma only")
     dist = entry["input"].get("distribution", "normal")
     for k in DISTRIBUTION_KEYS[dist]:
         if k not in entry["input"]:
@@ -116,7 +128,11 @@ def expand(e: CaseEntry) -> list[Case]:
                  if key in entry]
         grid += [(f"input.{k}", _as_list(entry["input"][k])) for k in _GRID_INPUT_KEYS if k in entry["input"]]
         grid += [(key, _as_list(entry[key])) for key in ("epsilon", "dtype")]
+        if "options" in entry:
+            grid.append(("options", _as_list(entry["options"])))
         shown = {k for k, vals in grid if len(vals) > 1} | ({"layout"} if len(layouts) > 1 else set()) | always
+        # given affine values and options are always named
+        shown |= {k for k, vals in grid if k in ("affine", "options") and any(isinstance(v, dict) for v in vals)}
         for combo in itertools.product(*(vals for _, vals in grid)):
             out.append(_case(e, op, layout, dict(zip((k for k, _ in grid), combo)), grid, shown))
     return out
@@ -155,11 +171,12 @@ def _case(e: CaseEntry, op: ops.Op, layout: Layout, p: dict, grid, shown) -> Cas
     for k in _GRID_INPUT_KEYS:
         if f"input.{k}" in p:
             inp[k] = float(p[f"input.{k}"])
-    return Case(
+    case = Case(
         id=cid, description=entry["description"], source=entry["source"], op=op.name,
         layout=layout.name, sizes=tuple((a, int(sizes[a])) for a in layout.axes),
         dtype=p["dtype"], epsilon=None if p["epsilon"] == "default" else float(p["epsilon"]),
-        affine=p["affine"], seed=int(p["seed"]), input=tuple(sorted(inp.items())), groups=groups,
+        affine=_affine(e, p["affine"]),
+        seed=int(p["seed"]), input=tuple(sorted(inp.items())), groups=groups,
         axes=axes, affine_axes=affine_axes,
         check=entry["check"],
         momentum=None if p.get("momentum") is None else float(p["momentum"]),
@@ -167,5 +184,47 @@ def _case(e: CaseEntry, op: ops.Op, layout: Layout, p: dict, grid, shown) -> Cas
         tolerance=tuple(sorted(entry.get("tolerance", {}).items())),
         expect=tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in entry.get("expect", {}).items())),
         tags=tuple(entry["tags"]), skip=entry.get("skip", ""), file=str(e.file), line=e.line,
+        options=tuple(sorted((p.get("options") or {}).items())),
         params=tuple(p.items()),
     )
+    if isinstance(case.affine, AffineValues):
+        _check_affine(e, case, p["affine"])
+    return case
+
+
+def _affine_sub(e: CaseEntry, raw, name: str) -> tuple:
+    """The sub-path of ``affine``'s ``name`` in the file: under the grid value ``raw`` when it is a list."""
+    grid = e.entry["affine"]
+    if not isinstance(grid, list):
+        return (name,)
+    return (next((i for i, v in enumerate(grid) if v is raw), 0), name)
+
+
+def _affine(e: CaseEntry, raw):
+    if isinstance(raw, str):
+        return raw
+    for name in ("gamma", "beta"):
+        try:
+            ParamValues.parse(raw[name]) if name in raw else None
+        except ValueError as err:
+            raise CaseError(e.file, e.where("affine", _affine_sub(e, raw, name)), f"affine.{name}", str(err)) from None
+    return AffineValues.parse(raw)
+
+
+def _check_affine(e: CaseEntry, case: Case, raw):
+    """Given affine values fit the case: a list has one value per parameter element, and every value
+    fits the case dtype."""
+    shape = param_shape(case.semantics, case.size)
+    n = math.prod(shape)
+    biggest = float(ml_dtypes.finfo(np_dtype(case.dtype)).max)  # numpy's finfo knows no bfloat16 before numpy 2
+    for name, values in case.affine.items():
+        key, sub = f"affine.{name}", _affine_sub(e, raw, name)
+        if values.kind == "list" and len(values.args) != n:
+            raise CaseError(e.file, e.where("affine", sub), key,
+                            f"{len(values.args)} values for {n} parameters (shape {list(shape)}: the sizes of "
+                            f"{','.join(Layout(case.layout).ordered(case.semantics.affine_axes))} in layout "
+                            f"order) (case {case.id})")
+        if values.bound() >= biggest:
+            raise CaseError(e.file, e.where("affine", sub), key,
+                            f"values up to {values.bound():g} do not fit {case.dtype} (largest finite "
+                            f"{biggest:g}) (case {case.id})")
