@@ -88,11 +88,16 @@ def check_entry(e: CaseEntry) -> ops.Op:
         for key in keys:
             if key in entry and check != c:
                 raise e.error(key, f"{key} applies to check: {c} only (this case checks {check})")
-    for i, aff in enumerate(_as_list(entry["affine"])):
+    for aff in _as_list(entry["affine"]):
         if isinstance(aff, dict) and "beta" in aff and not op.bias:
-            sub = (i, "beta") if isinstance(entry["affine"], list) else ("beta",)
-            raise CaseError(e.file, e.where("affine", sub), "affine.beta",
+            raise CaseError(e.file, e.where("affine", _affine_sub(e, aff, "beta")), "affine.beta",
                             f"{op.name} has no bias: give gamma only")
+        for name in ("gamma", "beta") if isinstance(aff, dict) else ():
+            try:
+                ParamValues.parse(aff[name]) if name in aff else None
+            except ValueError as err:
+                raise CaseError(e.file, e.where("affine", _affine_sub(e, aff, name)), f"affine.{name}",
+                                str(err)) from None
     dist = entry["input"].get("distribution", "normal")
     for k in DISTRIBUTION_KEYS[dist]:
         if k not in entry["input"]:
@@ -175,7 +180,7 @@ def _case(e: CaseEntry, op: ops.Op, layout: Layout, p: dict, grid, shown) -> Cas
         id=cid, description=entry["description"], source=entry["source"], op=op.name,
         layout=layout.name, sizes=tuple((a, int(sizes[a])) for a in layout.axes),
         dtype=p["dtype"], epsilon=None if p["epsilon"] == "default" else float(p["epsilon"]),
-        affine=_affine(e, p["affine"]),
+        affine=p["affine"] if isinstance(p["affine"], str) else AffineValues.parse(p["affine"]),
         seed=int(p["seed"]), input=tuple(sorted(inp.items())), groups=groups,
         axes=axes, affine_axes=affine_axes,
         check=entry["check"],
@@ -198,17 +203,6 @@ def _affine_sub(e: CaseEntry, raw, name: str) -> tuple:
     if not isinstance(grid, list):
         return (name,)
     return (next((i for i, v in enumerate(grid) if v is raw), 0), name)
-
-
-def _affine(e: CaseEntry, raw):
-    if isinstance(raw, str):
-        return raw
-    for name in ("gamma", "beta"):
-        try:
-            ParamValues.parse(raw[name]) if name in raw else None
-        except ValueError as err:
-            raise CaseError(e.file, e.where("affine", _affine_sub(e, raw, name)), f"affine.{name}", str(err)) from None
-    return AffineValues.parse(raw)
 
 
 def _check_affine(e: CaseEntry, case: Case, raw):
