@@ -242,7 +242,7 @@ class Case:
             tolerance=tuple(sorted((d.get("tolerance") or {}).items())),
             expect=tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in (d.get("expect") or {}).items())),
             tags=tuple(d.get("tags", ())), skip=d.get("skip", ""), file=d.get("file", ""),
-            options=tuple(sorted((d.get("options") or {}).items())),
+            options=tuple(sorted(dict(d.get("options") or {}).items())),
             line=int(d.get("line", 0)),
         )
 
