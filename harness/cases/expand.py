@@ -16,9 +16,8 @@ from typing import Callable
 import ml_dtypes
 
 from harness import ops
-from harness.ops.layouts import Layout
-
 from harness.ops.dtypes import np_dtype
+from harness.ops.layouts import Layout
 from harness.ops.semantics import param_shape
 
 from .model import AffineValues, Case, ParamValues, fmt_number

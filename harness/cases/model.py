@@ -30,14 +30,12 @@ class ParamValues:
     args: tuple[float, ...]
 
     @classmethod
-    def parse(cls, v) -> "ParamValues":
+    def parse(cls, v) -> ParamValues:
         """From a case file's (or record's) form: a number, a list of numbers, ``{distribution: normal,
         mean, std}``, ``{distribution: uniform, low, high}`` or ``{magnitude: m}``."""
         if isinstance(v, ParamValues):
             return v
-        if isinstance(v, bool):
-            raise ValueError(f"{v!r} is not a number")
-        if isinstance(v, (int, float)):
+        if isinstance(v, (int, float)) and not isinstance(v, bool):
             return cls("constant", (float(v),))
         if isinstance(v, (list, tuple)) and v and all(isinstance(x, (int, float)) and not isinstance(x, bool)
                                                       for x in v):
@@ -97,7 +95,7 @@ class AffineValues:
     beta: ParamValues | None = None
 
     @classmethod
-    def parse(cls, d: dict) -> "AffineValues":
+    def parse(cls, d: dict) -> AffineValues:
         if not isinstance(d, dict) or not d or set(d) - {"gamma", "beta"}:
             raise ValueError(f"{d!r} does not map gamma and/or beta to values")
         return cls(*(None if d.get(k) is None else ParamValues.parse(d[k]) for k in ("gamma", "beta")))
@@ -115,7 +113,7 @@ class AffineValues:
         return "{" + ",".join(f"{k}:{v.text()}" for k, v in self.items()) + "}"
 
 
-def parse_affine(v) -> "str | AffineValues":
+def parse_affine(v) -> str | AffineValues:
     """A case's ``affine``: one of :data:`AFFINES`, or given values."""
     if isinstance(v, (str, AffineValues)):
         if isinstance(v, str) and v not in AFFINES:
@@ -141,7 +139,7 @@ class Case:
     sizes: tuple[tuple[str, int], ...]
     dtype: str
     epsilon: float | None  # None: the framework's default (``epsilon: default``)
-    affine: "str | AffineValues"  # none | ones | random, or given values
+    affine: str | AffineValues  # none | ones | random, or given values
     seed: int
     input: tuple[tuple[str, Any], ...]
     groups: int | None = None

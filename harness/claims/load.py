@@ -22,10 +22,9 @@ followed by the smallest set of conditions that makes it hold.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
-
-import math
 
 import ml_dtypes
 

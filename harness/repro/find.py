@@ -127,7 +127,7 @@ def validated_case(d) -> Case:
         case = Case.from_dict(d)
         case.semantics  # noqa: B018 - raises on an inconsistent op/layout/axes
         if isinstance(case.affine, AffineValues):  # a list must fill the parameters' shape
-            for _, values in case.affine.items():
+            for values in (case.affine.gamma, case.affine.beta):
                 param_values(values, param_shape(case.semantics, case.size), case.seed, 0, 0.0)
     except (KeyError, TypeError, ValueError) as e:
         raise ReproError(f"recorded case: {comment(e, 200)}") from None
