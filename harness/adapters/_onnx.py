@@ -17,7 +17,7 @@ Which operator version runs is decided by the model's opset import:
 
 Every attribute but the ones a case sets is left at its default, as a user
 writing the node would: ``stash_type`` stays 1 (statistics in float32, also for
-float64 inputs) and ``epsilon`` is an ONNX FLOAT attribute, so it is stored in
+float64 inputs) unless the case passes it as a framework option and ``epsilon`` is an ONNX FLOAT attribute, so it is stored in
 float32 whatever the input's dtype.
 """
 from __future__ import annotations
@@ -26,7 +26,7 @@ import numpy as np
 
 from harness.ops.layouts import Layout, channels_first, permutation
 
-from .base import Adapter, Output, fmt, run_snippet
+from .base import Adapter, Output, fmt, option_kw, run_snippet
 
 _SPEC = "https://github.com/onnx/onnx/blob/v1.23.2/docs/Operators.md#{}"
 #: the documented attribute defaults of the ONNX operators (onnx/docs/Operators.md)
@@ -105,6 +105,16 @@ class OnnxBase(Adapter):
         raise NotImplementedError
 
     # -- what a case can be --------------------------------------------------------------
+    @property
+    def options(self):
+        """stash_type on the operators that have it (GroupNormalization from version 21 on)."""
+        if self.mvn:
+            return {}
+        ops = ["layer_norm", "layer_norm_no_bias", "rms_norm"]
+        if self.op_version("GroupNormalization") >= 21:
+            ops.append("group_norm")
+        return {op: frozenset({"stash_type"}) for op in ops}
+
     @property
     def checks(self):
         # training mode of BatchNormalization outputs the running statistics; no node has a backward
@@ -257,7 +267,7 @@ class OnnxBase(Adapter):
             if case.op == "layer_norm" and affine:
                 feeds.append("'bias': beta")
                 names.append("bias")
-            attrs = [f"axis={-len(axes)}"] + eps
+            attrs = [f"axis={-len(axes)}"] + eps + option_kw(case, "stash_type")
             lines.append(f"nodes = [helper.make_node({op!r}, {names!r}, ['Y'], {', '.join(attrs)})]")
             last = "Y"
         else:
@@ -269,11 +279,11 @@ class OnnxBase(Adapter):
             lines.append(f"X = np.ascontiguousarray(x{fwd})")
             C = sizes[lay.channel]
             scale, bias = ("gamma", "beta") if affine else (f"np.ones({C}, X.dtype)", f"np.zeros({C}, X.dtype)")
-            attrs = list(eps)
+            attrs = list(eps) + option_kw(case, "stash_type")
             if op == "GroupNormalization":
                 attrs.insert(0, f"num_groups={case.groups}")
                 if self.op_version(op) == 18 and case.groups != C:
-                    if affine and case.affine != "ones":
+                    if case.sets_affine:
                         lines.append(f"# GroupNormalization-18 takes one scale and bias per group (shape "
                                      f"[{case.groups}]); these are the model's {C} per-channel ones")
                     else:

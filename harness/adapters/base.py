@@ -24,7 +24,13 @@ things:
 
 Inputs arrive as NumPy arrays already rounded to the case dtype
 (``inputs.x``, ``inputs.gamma``, ``inputs.beta``; gamma/beta are None when the
-case has no affine transform, and beta is None for ops without a bias).
+case has no affine transform, and beta is None for ops without a bias). When
+``case.sets_affine`` (random or given values), the call loads them into the
+API's parameters; otherwise they are the API's initial ones and zeros.
+
+A case's ``options`` (framework arguments such as Flax's ``use_fast_variance``)
+are passed in the call by the adapters that declare them in ``options``; on
+every other adapter the case is unsupported ("<adapter> has no option <name>").
 """
 from __future__ import annotations
 
@@ -64,6 +70,9 @@ class Adapter:
     decoupled_affine: bool = False
     #: whether group norm statistics can span other axes than the group's channels and every spatial axis
     group_axes: bool = False
+    #: op -> the framework options (``options:`` of a case, named in the registry's OPTIONS) this adapter
+    #: passes to its API for that op; a case with any other option is unsupported here
+    options: dict = {}
     #: op -> (documented default epsilon, the documentation's words, their source): the
     #: value a call without an epsilon argument uses by the docs (``epsilon: default``
     #: cases); a dict dtype -> value where the docs make it depend on the dtype
@@ -78,6 +87,9 @@ class Adapter:
     def supports(self, case) -> str | None:
         if case.op not in self.ops:
             return self.missing_ops.get(case.op, f"{self.name} has no {case.op}")
+        for name in dict(getattr(case, "options", ())):
+            if name not in self.options.get(case.op, ()):
+                return f"{self.name} has no option {name}"
         if self.layouts is not None and case.layout not in self.layouts:
             return f"{self.name} does not run layout {case.layout}"
         if case.check not in self.checks:
@@ -144,6 +156,12 @@ class Adapter:
 def eps_kw(case, name: str) -> list[str]:
     """``[name=<epsilon>]``, or nothing for ``epsilon: default`` (the call leaves it out)."""
     return [] if case.epsilon is None else [f"{name}={fmt(case.epsilon)}"]
+
+
+def option_kw(case, name: str) -> list[str]:
+    """``[name=<value>]`` when the case passes framework option ``name``, else nothing."""
+    opts = dict(getattr(case, "options", ()))
+    return [f"{name}={fmt(opts[name])}"] if name in opts else []
 
 
 def fmt(v) -> str:

@@ -18,7 +18,9 @@ Flax's defaults as a user would, in particular ``use_fast_variance=True``
 (``var = E[x**2] - E[x]**2``, clipped at 0) and, in linen,
 ``force_float32_reductions=True`` (statistics in at least float32).
 
-An ``affine: random`` case loads gamma/beta into the module's parameters:
+A case with a framework option ``use_fast_variance`` passes it to the module.
+
+An ``affine: random`` case (or one with given values) loads gamma/beta into the module's parameters:
 linen through the ``params`` collection passed to ``apply``, nnx by assigning
 ``m.scale[...]``/``m.bias[...]``. nnx parameters are 1-d of length
 ``num_features`` (the product of the feature axes' sizes), so multi-axis
@@ -40,7 +42,7 @@ import flax.nnx
 
 from harness.ops.layouts import Layout, channels_last, permutation
 
-from .base import eps_kw, fmt
+from .base import eps_kw, fmt, option_kw
 
 _SRC = "https://github.com/google/flax/blob/v0.12.8/flax/{}/normalization.py"
 
@@ -62,6 +64,8 @@ _CLASSES = {"batch_norm": "BatchNorm", "layer_norm": "LayerNorm", "layer_norm_no
 class _Flax(JaxBase):
     ops = frozenset(_CLASSES)
     masks = frozenset(_CLASSES)  # every module's __call__ takes mask=
+    #: every Flax normalization module takes use_fast_variance (RMSNorm too, where it changes nothing)
+    options = {op: frozenset({"use_fast_variance"}) for op in _CLASSES}
     checks = frozenset({"forward", "backward", "running_stats"})
     api = ""  # "linen" or "nnx"
     decoupled_affine = True  # LayerNorm/RMSNorm take feature_axes apart from reduction_axes
@@ -112,14 +116,14 @@ class _Flax(JaxBase):
                 if case.axes:  # statistics over these axes (the channels last among them)
                     red = [target.index(a) - len(target) for a in Layout(target).ordered(case.axes)]
                     kw.append(f"reduction_axes={red[0] if len(red) == 1 else fmt(tuple(red))}")
-        kw += eps_kw(case, "epsilon")
+        kw += eps_kw(case, "epsilon") + option_kw(case, "use_fast_variance")
         kw += [f"dtype={dt}", f"param_dtype={dt}"]
         has_bias, api_bias = case.spec.bias, cls != "RMSNorm"  # RMSNorm takes no use_bias
         if case.affine == "none":
             kw += (["use_bias=False"] if api_bias else []) + ["use_scale=False"]
         elif api_bias and not has_bias:
             kw += ["use_bias=False"]
-        setp = case.affine == "random"
+        setp = case.sets_affine
 
         if case.check == "running_stats":
             kw = [k for k in kw if not k.startswith("use_running_average")]

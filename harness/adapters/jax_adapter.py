@@ -9,7 +9,9 @@ transform is written out by the user: ``y * gamma + beta``. Core JAX has no
 RMS norm (``standardize`` always centres), so ``rms_norm`` is unsupported.
 
 ``standardize`` is called with its defaults (``algorithm="fast"``, i.e.
-``var = mean(x**2) - mean(x)**2`` clipped at 0), as a user would.
+``var = mean(x**2) - mean(x)**2`` clipped at 0), as a user would, unless the
+case passes the framework option ``algorithm`` (``"stable"``: the two-pass
+``mean((x - mean(x))**2)``).
 
 Each call is written out as source code and that very source is executed, so
 the recorded snippet is exactly what ran. The snippet expects ``x`` (and
@@ -34,7 +36,7 @@ import numpy as np  # noqa: E402
 
 from harness.ops.layouts import Layout  # noqa: E402
 
-from .base import Adapter, Output, eps_kw, fmt, run_snippet  # noqa: E402
+from .base import Adapter, Output, eps_kw, fmt, option_kw, run_snippet  # noqa: E402
 
 
 def axis_arg(idx) -> str:
@@ -135,6 +137,8 @@ class JaxNN(JaxBase):
     nn_module = jax.nn
     nn_import = "from jax import nn"
     masks = frozenset({"batch_norm", "layer_norm", "group_norm", "instance_norm"})  # standardize(where=)
+    #: jax.nn.standardize(..., *, algorithm="fast" | "stable")
+    options = {op: frozenset({"algorithm"}) for op in ("batch_norm", "layer_norm", "group_norm", "instance_norm")}
     default_epsilons = {op: (1e-5, "def standardize(x, axis=-1, mean=None, variance=None, epsilon=1e-5, ...)",
                              "https://github.com/jax-ml/jax/blob/jax-v0.10.2/jax/_src/nn/functions.py")
                         for op in ("batch_norm", "layer_norm", "group_norm", "instance_norm")}
@@ -161,7 +165,7 @@ class JaxNN(JaxBase):
         lay = Layout(case.layout)
         sizes = case.size
         sem = case.semantics
-        eps = "".join(", " + k for k in eps_kw(case, "epsilon"))
+        eps = "".join(", " + k for k in eps_kw(case, "epsilon") + option_kw(case, "algorithm"))
         lines = []
         if case.mask:
             c = lay.index(lay.channel)

@@ -9,6 +9,10 @@ Gradients are taken the backend's way (``tf.GradientTape``, ``jax.vjp`` of the
 layer's stateless call, ``torch`` autograd); running statistics come from
 training BatchNormalization on the case's batches.
 
+A case with the framework option ``rms_scaling`` runs ``rms_norm`` as
+``LayerNormalization(..., rms_scaling=True)``, as a user porting an RMSNorm
+writes it (deprecated in Keras 3.15; it divides by the centred variance).
+
 The documented ``axis=`` form is used even where Keras gets it wrong, so that
 the matrix shows what a user of that form gets (tests/current/test_keras.py
 pins it): ``RMSNormalization(axis=1)`` does not broadcast its scale.
@@ -56,9 +60,14 @@ class KerasLayers(KerasBase):
     @property
     def missing_ops(self):
         return {"local_response_norm": NO_LRN.format(keras.__version__)}
+    #: rms_norm as LayerNormalization(rms_scaling=...), what a user porting RMSNorm writes
+    options = {"rms_norm": frozenset({"rms_scaling"})}
 
     def supports_case(self, case):
-        if case.op == "rms_norm" and not hasattr(keras.layers, "RMSNormalization"):
+        if case.op == "rms_norm" and dict(case.options).get("rms_scaling") is False:
+            return "rms_scaling: false is LayerNormalization's layer norm, not an RMS norm"
+        if case.op == "rms_norm" and not hasattr(keras.layers, "RMSNormalization") \
+                and not dict(case.options).get("rms_scaling"):
             return f"keras {keras.__version__} has no keras.layers.RMSNormalization; upgrade Keras"
         if case.mask and not Layout(case.layout).channels_last:
             return ("keras.layers.BatchNormalization adds its mask's missing axis last (the channels of a "
@@ -84,7 +93,7 @@ class KerasLayers(KerasBase):
                      f"momentum={1 - case.momentum!r}{eps}{aff}, dtype={case.dtype!r})  "
                      f"# momentum {case.momentum!r} weighting the new batch")
         lines.append("m.build(x.shape)")
-        if case.affine == "random":
+        if case.sets_affine:
             lines += ["m.gamma.assign(gamma)", "m.beta.assign(beta)"]
         lines += ["for batch in batches:", "    m(batch, training=True)  # batch statistics, moving statistics updated",
                   "y = m(x, training=False)  # moving statistics",
@@ -120,7 +129,7 @@ class KerasLayers(KerasBase):
         lay = Layout(case.layout)
         eps = "".join(", " + k for k in eps_kw(case, "epsilon"))
         dt = f"dtype={case.dtype!r}"
-        setp = case.affine == "random"
+        setp = case.sets_affine
         noaff = case.affine == "none"
         lines = self._prelude(case)
         weights = ("gamma", "beta")
@@ -136,6 +145,12 @@ class KerasLayers(KerasBase):
                              f"(the case asks for {fmt(case.epsilon)})")
             lines.append(f"m = keras.layers.UnitNormalization(axis={axes_arg(lay, case.semantics.axes)}, {dt})")
             weights = ()
+        elif case.op == "rms_norm" and dict(case.options).get("rms_scaling"):
+            axes = case.axes or lay.axes[-1]
+            lines.append("# rms_scaling=True: a gamma and no beta (deprecated in Keras 3.15)")
+            lines.append(f"m = keras.layers.LayerNormalization(axis={axes_arg(lay, axes)}{eps}, rms_scaling=True, "
+                         f"{dt})")
+            weights = ("gamma",)
         elif case.op == "rms_norm":
             axes = case.axes or lay.axes[-1]
             if noaff:

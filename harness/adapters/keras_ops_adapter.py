@@ -39,6 +39,13 @@ class KerasOps(KerasBase):
     default_epsilons = OPS_EPSILONS
     mask_apis = {"batch_norm": "keras.ops.moments", "layer_norm": "keras.ops.layer_normalization",
                  "layer_norm_no_bias": "keras.ops.layer_normalization", "rms_norm": "keras.ops.rms_normalization"}
+    #: rms_norm as layer_normalization(..., rms_scaling=...), what a user porting RMSNorm writes
+    options = {"rms_norm": frozenset({"rms_scaling"})}
+
+    def supports_case(self, case):
+        if case.op == "rms_norm" and dict(case.options).get("rms_scaling") is False:
+            return "rms_scaling: false is layer_normalization's layer norm, not an RMS norm"
+        return None
 
     def supports(self, case):
         if case.check == "running_stats":
@@ -87,6 +94,11 @@ class KerasOps(KerasBase):
             axes = case.axes or lay.axes[-1]
             gb = ("gamma=gamma, beta=beta, " if case.spec.bias else "gamma=gamma, ") if affine else ""
             lines.append(f"y = keras.ops.layer_normalization(x, {gb}axis={axes_arg(lay, axes)}{eps})")
+        elif case.op == "rms_norm" and dict(case.options).get("rms_scaling"):
+            axes = case.axes or lay.axes[-1]
+            g = "gamma=gamma, " if affine else ""
+            lines.append("# rms_scaling=True: deprecated in Keras 3.15")
+            lines.append(f"y = keras.ops.layer_normalization(x, {g}axis={axes_arg(lay, axes)}{eps}, rms_scaling=True)")
         elif case.op == "rms_norm":
             axes = case.axes or lay.axes[-1]
             sc = ""

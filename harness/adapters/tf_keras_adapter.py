@@ -126,7 +126,7 @@ class TfKeras(Adapter):
                            + [f"dtype={case.dtype!r}"])
         lines = [f"m = tf.keras.layers.BatchNormalization({common})  # momentum {case.momentum!r} weighting the "
                  "new batch", "m.build(x.shape)"]
-        if case.affine == "random":
+        if case.sets_affine:
             lines += ["m.gamma.assign(tf.cast(gamma, m.gamma.dtype))", "m.beta.assign(tf.cast(beta, m.beta.dtype))"]
         lines += ["for batch in batches:", "    m(batch, training=True)  # batch statistics, moving statistics updated",
                   "y = m(x, training=False)  # moving statistics",
@@ -165,7 +165,7 @@ class TfKeras(Adapter):
                 lines.append(f"m = tf.keras.layers.GroupNormalization(groups=-1, axis={axis}, {common})")
             else:  # pragma: no cover - supports() filters
                 raise ValueError(case.op)
-        if case.affine == "random":
+        if case.sets_affine:
             lines.append("m.build(x.shape)")
             if case.op == "batch_norm" and case.dtype in _HALF:
                 lines.append(f"# BatchNormalization keeps {case.dtype} layers' gamma and beta in float32")

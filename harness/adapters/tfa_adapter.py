@@ -79,7 +79,7 @@ class TFAddons(Adapter):
             lines.append(f"m = tfa.layers.InstanceNormalization({common})")
         else:  # pragma: no cover - supports() filters
             raise ValueError(case.op)
-        if case.affine == "random":
+        if case.sets_affine:
             lines.append("m.build(x.shape)")
             lines.append("m.gamma.assign(gamma)")
             lines.append("m.beta.assign(beta)")

@@ -14,7 +14,7 @@ import torch.nn.functional as F
 
 from harness.ops.layouts import Layout, channels_first, permutation
 
-from .base import Adapter, Output, eps_kw, fmt, run_snippet
+from .base import Adapter, Output, eps_kw, fmt, option_kw, run_snippet
 
 _DOC = "eps: a value added to the denominator for numerical stability. Default: 1e-5"
 _F32_EPS, _F64_EPS = 2.0 ** -23, 2.0 ** -52
@@ -100,6 +100,9 @@ class _Torch(Adapter):
         if case.op == "local_response_norm" and Layout(case.layout).rank < 3:
             return ("torch LocalResponseNorm takes (N, C, *) inputs of rank 3 or more; a rank-2 input needs a "
                     "spatial axis of size 1 added")
+        if dict(case.options).get("elementwise_affine") is False and case.affine != "none":
+            return (f"torch.nn.{'RMSNorm' if case.op == 'rms_norm' else 'LayerNorm'}(elementwise_affine=False) "
+                    f"has no weight or bias to hold the case's affine {case.affine}; give affine: none")
         if case.op in ("batch_norm", "instance_norm") and Layout(case.layout).rank > 5:
             return "torch has no BatchNorm/InstanceNorm above 3 spatial dims"
         if case.op == "rms_norm" and not hasattr(nn, "RMSNorm"):
@@ -149,7 +152,7 @@ class _Torch(Adapter):
             return "\n".join(lines)
         nd = max(len(lay.spatial), 1)
         lines.append(f"m = nn.BatchNorm{nd}d({C}{eps}, {mom}, affine={affine}, dtype={tdt})")
-        if case.affine == "random":
+        if case.sets_affine:
             lines.append("with torch.no_grad():\n    m.weight.copy_(gamma)\n    m.bias.copy_(beta)")
         lines += ["m.train()  # batch statistics, running statistics updated",
                   "for batch in batches:",
@@ -188,7 +191,7 @@ class _Torch(Adapter):
         if self.device != "cpu":
             tdt += f", device={self.device!r}"
         affine = case.affine != "none"
-        setp = case.affine == "random"
+        setp = case.sets_affine
         lines = []
         if case.op in ("layer_norm", "layer_norm_no_bias", "rms_norm"):
             axes = case.axes or lay.axes[-1]
@@ -208,7 +211,7 @@ class _Torch(Adapter):
                 lines.append(f"y = {fn}({xin}, {fmt(nshape)}, {', '.join(kw)}){back}")
             else:
                 cls = "LayerNorm" if ln else "RMSNorm"
-                kw = [fmt(nshape)] + eps + [f"elementwise_affine={affine}"] + \
+                kw = [fmt(nshape)] + eps + (option_kw(case, "elementwise_affine") or [f"elementwise_affine={affine}"]) + \
                     (["bias=False"] if ln and not has_bias else []) + [f"dtype={tdt}"]
                 lines.append(f"m = nn.{cls}({', '.join(kw)})")
                 if setp:
@@ -286,6 +289,8 @@ class TorchModules(_Torch):
     ops = _Torch.ops - {"l2_normalize"}
     missing_ops = {"l2_normalize": "torch.nn has no L2-normalization module; torch.nn.functional.normalize "
                                    "(the torch-functional column) is the API"}
+    #: the modules' constructor argument (the functional forms take weight=None instead)
+    options = {op: frozenset({"elementwise_affine"}) for op in ("layer_norm", "layer_norm_no_bias", "rms_norm")}
 
 
 class TorchFunctional(_Torch):

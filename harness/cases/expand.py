@@ -13,10 +13,14 @@ import math
 from dataclasses import dataclass
 from typing import Callable
 
-from harness import ops
-from harness.ops.layouts import Layout
+import ml_dtypes
 
-from .model import Case, fmt_number
+from harness import ops
+from harness.ops.dtypes import np_dtype
+from harness.ops.layouts import Layout
+from harness.ops.semantics import param_shape
+
+from .model import AffineValues, Case, ParamValues, fmt_number
 from .yamlsource import CaseError
 
 #: what each input distribution needs
@@ -30,7 +34,9 @@ def _token(key, value) -> str:
     if key in ops.PARAMS:
         return ops.PARAMS[key][1](value)
     if key == "affine":
-        return f"affine-{value}"
+        return f"affine-{value}" if isinstance(value, str) else f"affine-{AffineValues.parse(value).token()}"
+    if key == "options":
+        return "-".join(ops.OPTIONS[k].token(v) for k, v in sorted(value.items()))
     if key == "seed":
         return f"seed{value}"
     if key == "epsilon":
@@ -98,6 +104,16 @@ def check_entry(e: CaseEntry) -> ops.Op:
                                       "(the probability that a position is masked)", sub)
             if "axis" in m and "lengths" not in m:
                 raise e.error("mask", "axis applies to a lengths mask only", sub + ("axis",))
+    for aff in _as_list(entry.get("affine", [])):
+        if isinstance(aff, dict) and "beta" in aff and not op.bias:
+            raise CaseError(e.file, e.where("affine", _affine_sub(e, aff, "beta")), "affine.beta",
+                            f"{op.name} has no bias: give gamma only")
+        for name in ("gamma", "beta") if isinstance(aff, dict) else ():
+            try:
+                ParamValues.parse(aff[name]) if name in aff else None
+            except ValueError as err:
+                raise CaseError(e.file, e.where("affine", _affine_sub(e, aff, name)), f"affine.{name}",
+                                str(err)) from None
     dist = entry["input"].get("distribution", "normal")
     for k in DISTRIBUTION_KEYS[dist]:
         if k not in entry["input"]:
@@ -136,7 +152,11 @@ def expand(e: CaseEntry) -> list[Case]:
                  if key in entry]
         grid += [(f"input.{k}", _as_list(entry["input"][k])) for k in _GRID_INPUT_KEYS if k in entry["input"]]
         grid += [(key, _as_list(entry[key])) for key in ("epsilon", "dtype") if key in entry]
+        if "options" in entry:
+            grid.append(("options", _as_list(entry["options"])))
         shown = {k for k, vals in grid if len(vals) > 1} | ({"layout"} if len(layouts) > 1 else set()) | always
+        # given affine values and options are always named
+        shown |= {k for k, vals in grid if k in ("affine", "options") and any(isinstance(v, dict) for v in vals)}
         for combo in itertools.product(*(vals for _, vals in grid)):
             out.append(_case(e, op, layout, dict(zip((k for k, _ in grid), combo)), grid, shown))
     return out
@@ -211,11 +231,12 @@ def _case(e: CaseEntry, op: ops.Op, layout: Layout, p: dict, grid, shown) -> Cas
     for k in _GRID_INPUT_KEYS:
         if f"input.{k}" in p:
             inp[k] = float(p[f"input.{k}"])
-    return Case(
+    case = Case(
         id=cid, description=entry["description"], source=entry["source"], op=op.name,
         layout=layout.name, sizes=tuple((a, int(sizes[a])) for a in layout.axes),
         dtype=p["dtype"], epsilon=None if p.get("epsilon", "default") == "default" else float(p["epsilon"]),
-        affine=p.get("affine", "none"), seed=int(p["seed"]), input=tuple(sorted(inp.items())), groups=groups,
+        affine=(lambda a: a if isinstance(a, str) else AffineValues.parse(a))(p.get("affine", "none")),
+        seed=int(p["seed"]), input=tuple(sorted(inp.items())), groups=groups,
         axes=axes, affine_axes=affine_axes,
         check=entry["check"],
         momentum=None if p.get("momentum") is None else float(p["momentum"]),
@@ -223,6 +244,37 @@ def _case(e: CaseEntry, op: ops.Op, layout: Layout, p: dict, grid, shown) -> Cas
         tolerance=tuple(sorted(entry.get("tolerance", {}).items())),
         expect=tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in entry.get("expect", {}).items())),
         tags=tuple(entry["tags"]), skip=entry.get("skip", ""), file=str(e.file), line=e.line,
-        mask=p.get("mask", ()), params=tuple(p.items()),
+        mask=p.get("mask", ()), options=tuple(sorted((p.get("options") or {}).items())),
+        params=tuple(p.items()),
         op_args=tuple((k, p[k]) for k in op.own_keys if k in p),
     )
+    if isinstance(case.affine, AffineValues):
+        _check_affine(e, case, p["affine"])
+    return case
+
+
+def _affine_sub(e: CaseEntry, raw, name: str) -> tuple:
+    """The sub-path of ``affine``'s ``name`` in the file: under the grid value ``raw`` when it is a list."""
+    grid = e.entry["affine"]
+    if not isinstance(grid, list):
+        return (name,)
+    return (next((i for i, v in enumerate(grid) if v is raw), 0), name)
+
+
+def _check_affine(e: CaseEntry, case: Case, raw):
+    """Given affine values fit the case: a list has one value per parameter element, and every value
+    fits the case dtype."""
+    shape = param_shape(case.semantics, case.size)
+    n = math.prod(shape)
+    biggest = float(ml_dtypes.finfo(np_dtype(case.dtype)).max)  # numpy's finfo knows no bfloat16 before numpy 2
+    for name, values in case.affine.items():
+        key, sub = f"affine.{name}", _affine_sub(e, raw, name)
+        if values.kind == "list" and len(values.args) != n:
+            raise CaseError(e.file, e.where("affine", sub), key,
+                            f"{len(values.args)} values for {n} parameters (shape {list(shape)}: the sizes of "
+                            f"{','.join(Layout(case.layout).ordered(case.semantics.affine_axes))} in layout "
+                            f"order) (case {case.id})")
+        if values.bound() >= biggest:
+            raise CaseError(e.file, e.where("affine", sub), key,
+                            f"values up to {values.bound():g} do not fit {case.dtype} (largest finite "
+                            f"{biggest:g}) (case {case.id})")

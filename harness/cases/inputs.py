@@ -5,6 +5,9 @@ fixed stream number, so a case's inputs are the same on every machine and can
 be rebuilt from its result record alone. Values are drawn in float64 and then
 rounded to the case dtype; the reference sees the rounded values.
 
+Given affine values (``affine: {gamma: ..., beta: ...}``) are constants, lists, or draws from
+gamma's stream (1) and beta's stream (2), as ``affine: random`` draws them.
+
 Checks beyond the forward output draw more streams: ``check: backward`` an
 upstream gradient ``dy`` (standard normal, stream 3), ``check: running_stats``
 one training batch per step (the case's input distribution, streams 16, 17,
@@ -52,6 +55,27 @@ def draw(spec: dict, shape, gen: np.random.Generator) -> np.ndarray:
     if dist == "constant":
         return np.full(shape, float(spec["value"]))
     raise ValueError(f"unknown distribution {dist!r}")
+
+
+def param_values(spec, shape, seed: int, stream: int, missing: float) -> np.ndarray:
+    """Given gamma or beta values (:class:`harness.cases.model.ParamValues`) as a float64 array of
+    ``shape``; ``missing`` everywhere when none are given. Distributions and magnitudes draw from the
+    parameter's own stream; a list fills the shape in C order (the parameters' layout order)."""
+    if spec is None:
+        return np.full(shape, missing)
+    if spec.kind == "constant":
+        return np.full(shape, spec.args[0])
+    if spec.kind == "list":
+        return np.asarray(spec.args, dtype=np.float64).reshape(shape)
+    gen = rng(seed, stream)
+    if spec.kind == "normal":
+        return spec.args[0] + spec.args[1] * gen.standard_normal(shape)
+    if spec.kind == "uniform":
+        return gen.uniform(spec.args[0], spec.args[1], shape)
+    if spec.kind == "magnitude":  # |value| in [m, 2m), the sign of u
+        u = gen.uniform(-1.0, 1.0, shape)
+        return np.copysign(spec.args[0] * (1.0 + np.abs(u)), u)
+    raise ValueError(f"unknown parameter values {spec.kind!r}")
 
 
 @dataclass(frozen=True)
@@ -115,9 +139,12 @@ def make_inputs(case) -> Inputs:
     pshape = param_shape(case.semantics, case.size)
     if case.affine == "ones":
         g, b = np.ones(pshape), np.zeros(pshape)
-    else:
+    elif case.affine == "random":
         g = 1.0 + 0.5 * rng(case.seed, STREAM_GAMMA).standard_normal(pshape)
         b = 0.5 * rng(case.seed, STREAM_BETA).standard_normal(pshape)
+    else:  # given values
+        g = param_values(case.affine.gamma, pshape, case.seed, STREAM_GAMMA, 1.0)
+        b = param_values(case.affine.beta, pshape, case.seed, STREAM_BETA, 0.0)
     if not case.spec.bias:
         b = None
     return Inputs(x, round_to(g, case.dtype), None if b is None else round_to(b, case.dtype), **extra)

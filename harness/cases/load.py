@@ -35,6 +35,34 @@ _INPUT = {
     },
 }
 
+_NUMBER = {"type": "number"}
+#: given gamma or beta values: a constant, one value per parameter element, a distribution or a magnitude
+PARAM_VALUES = {"anyOf": [
+    _NUMBER,
+    {"type": "array", "items": _NUMBER, "minItems": 1},
+    {"type": "object", "additionalProperties": False, "minProperties": 1,
+     "properties": {"distribution": {"enum": ["normal", "uniform"]}, "mean": _NUMBER,
+                    "std": {"type": "number", "minimum": 0}, "low": _NUMBER, "high": _NUMBER,
+                    "magnitude": {"type": "number", "exclusiveMinimum": 0}},
+     "allOf": [
+         {"if": {"required": ["magnitude"]}, "then": {"maxProperties": 1},
+          "else": {"required": ["distribution"]}},
+         {"if": {"required": ["distribution"], "properties": {"distribution": {"const": "normal"}}},
+          "then": {"required": ["mean", "std"]}},
+         {"if": {"required": ["distribution"], "properties": {"distribution": {"const": "uniform"}}},
+          "then": {"required": ["low", "high"]}},
+     ]},
+]}
+#: ``affine``: a kind, or given values (a missing gamma is ones, a missing beta zeros)
+AFFINE = {"anyOf": [
+    {"enum": list(AFFINES)},
+    {"type": "object", "additionalProperties": False, "minProperties": 1,
+     "properties": {"gamma": PARAM_VALUES, "beta": PARAM_VALUES}},
+]}
+#: ``options``: framework options by name, each value checked against the registry's schema
+OPTIONS = {"type": "object", "additionalProperties": False, "minProperties": 1,
+           "properties": {name: o.schema for name, o in ops.OPTIONS.items()}}
+
 _TOLERANCE = {
     "type": "object",
     "additionalProperties": False,
@@ -83,7 +111,8 @@ _CASE_PROPERTIES = {
     },
     "epsilon": one_or_list({"anyOf": [{"type": "number", "exclusiveMinimum": 0}, {"const": "default"}]}),
     "dtype": one_or_list({"enum": list(DTYPES)}),
-    "affine": one_or_list({"enum": list(AFFINES)}),
+    "affine": one_or_list(AFFINE),
+    "options": one_or_list(OPTIONS),
     # op-specific keys, from the registry: a grid of values unless the key is not part of case ids
     **{k: one_or_list(schema) if k != "affine_axes" else schema for k, (schema, _) in ops.PARAMS.items()},
     "tolerance": _TOLERANCE,

@@ -1,6 +1,7 @@
 """The case model: one expanded case, every parameter a single value."""
 from __future__ import annotations
 
+import hashlib
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -11,6 +12,120 @@ from harness.ops.semantics import DefaultEpsilon, Semantics
 
 AFFINES = ("none", "ones", "random")
 DISTRIBUTIONS = ("normal", "uniform", "constant")
+#: the forms given gamma or beta values take besides a constant and a list
+PARAM_FORMS = {"normal": ("mean", "std"), "uniform": ("low", "high"), "magnitude": ("magnitude",)}
+
+
+def _num_token(v: float) -> str:
+    return fmt_number(float(v)).replace("e+", "e")
+
+
+@dataclass(frozen=True)
+class ParamValues:
+    """Given values of gamma or beta: a ``constant`` (one value everywhere), a ``list`` (one value per
+    parameter element, in the parameters' layout order), a ``normal`` (mean, std) or ``uniform`` (low,
+    high) draw, or a ``magnitude`` m: values m·(1+|u|) with the sign of u, u uniform in (-1, 1), so
+    every |value| lies in [m, 2m). Draws are seeded on the parameter's own stream."""
+
+    kind: str  # constant | list | normal | uniform | magnitude
+    args: tuple[float, ...]
+
+    @classmethod
+    def parse(cls, v) -> ParamValues:
+        """From a case file's (or record's) form: a number, a list of numbers, ``{distribution: normal,
+        mean, std}``, ``{distribution: uniform, low, high}`` or ``{magnitude: m}``."""
+        if isinstance(v, ParamValues):
+            return v
+        if isinstance(v, (int, float)) and not isinstance(v, bool):
+            return cls("constant", (float(v),))
+        if isinstance(v, (list, tuple)) and v and all(isinstance(x, (int, float)) and not isinstance(x, bool)
+                                                      for x in v):
+            return cls("list", tuple(float(x) for x in v))
+        if isinstance(v, dict):
+            kind = "magnitude" if "magnitude" in v else v.get("distribution")
+            keys = PARAM_FORMS.get(kind)
+            if keys and set(v) - {"distribution"} != set(keys):
+                extra = sorted(set(v) - {"distribution"} - set(keys))
+                raise ValueError(f"{kind} takes {' and '.join(keys)}" + (f", not {', '.join(extra)}" if extra else ""))
+            if keys and all(isinstance(v[k], (int, float)) and not isinstance(v[k], bool) for k in keys):
+                return cls(kind, tuple(float(v[k]) for k in keys))
+        raise ValueError(f"{v!r} is not a number, a list of numbers, a normal or uniform distribution "
+                         "or a magnitude")
+
+    def to_json(self):
+        if self.kind == "constant":
+            return self.args[0]
+        if self.kind == "list":
+            return list(self.args)
+        d = dict(zip(PARAM_FORMS[self.kind], self.args))
+        return d if self.kind == "magnitude" else {"distribution": self.kind, **d}
+
+    def token(self) -> str:
+        if self.kind == "constant":
+            return _num_token(self.args[0])
+        if self.kind == "list":
+            digest = hashlib.sha256(",".join(repr(v) for v in self.args).encode()).hexdigest()[:8]
+            return f"list{len(self.args)}-{digest}"
+        if self.kind == "magnitude":
+            return f"mag{_num_token(self.args[0])}"
+        return "-".join([self.kind] + [f"{k}{_num_token(v)}" for k, v in zip(PARAM_FORMS[self.kind], self.args)])
+
+    def text(self) -> str:
+        if self.kind == "constant":
+            return fmt_number(self.args[0])
+        if self.kind == "list":
+            shown = [fmt_number(v) for v in self.args[:8]]
+            return "[" + ",".join(shown) + (f",...({len(self.args)} values)" if len(self.args) > 8 else "") + "]"
+        return f"{self.kind}(" + ",".join(fmt_number(v) for v in self.args) + ")"
+
+    def bound(self) -> float:
+        """The largest magnitude the values reach (a normal draw: its mean plus 10 standard deviations)."""
+        if self.kind == "normal":
+            return abs(self.args[0]) + 10 * self.args[1]
+        if self.kind == "magnitude":
+            return 2 * self.args[0]
+        return max(abs(v) for v in self.args)
+
+
+@dataclass(frozen=True)
+class AffineValues:
+    """Given affine parameters (``affine: {gamma: ..., beta: ...}``); a missing gamma is ones, a missing
+    beta zeros."""
+
+    gamma: ParamValues | None = None
+    beta: ParamValues | None = None
+
+    @classmethod
+    def parse(cls, d: dict) -> AffineValues:
+        if not isinstance(d, dict) or not d or set(d) - {"gamma", "beta"}:
+            raise ValueError(f"{d!r} does not map gamma and/or beta to values")
+        return cls(*(None if d.get(k) is None else ParamValues.parse(d[k]) for k in ("gamma", "beta")))
+
+    def items(self):
+        return [(k, v) for k, v in (("gamma", self.gamma), ("beta", self.beta)) if v is not None]
+
+    def to_json(self) -> dict:
+        return {k: v.to_json() for k, v in self.items()}
+
+    def token(self) -> str:
+        return "-".join(k[0] + v.token() for k, v in self.items())
+
+    def __str__(self) -> str:
+        return "{" + ",".join(f"{k}:{v.text()}" for k, v in self.items()) + "}"
+
+
+def parse_affine(v) -> str | AffineValues:
+    """A case's ``affine``: one of :data:`AFFINES`, or given values."""
+    if isinstance(v, (str, AffineValues)):
+        if isinstance(v, str) and v not in AFFINES:
+            raise ValueError(f"unknown affine {v!r} (known: {', '.join(AFFINES)}, or given values)")
+        return v
+    return AffineValues.parse(v)
+
+
+def affine_json(v):
+    """A case's ``affine`` as a case file or record writes it."""
+    return v.to_json() if isinstance(v, AffineValues) else v
 
 
 @dataclass(frozen=True)
@@ -25,7 +140,7 @@ class Case:
     sizes: tuple[tuple[str, int], ...]
     dtype: str
     epsilon: float | None  # None: the framework's default (``epsilon: default``)
-    affine: str
+    affine: str | AffineValues  # none | ones | random, or given values
     seed: int
     input: tuple[tuple[str, Any], ...]
     groups: int | None = None
@@ -41,6 +156,8 @@ class Case:
     expect: tuple[tuple[str, Any], ...] = ()
     tags: tuple[str, ...] = ()
     skip: str = ""
+    #: framework options passed to the API (``options:``; the names in the registry's OPTIONS)
+    options: tuple[tuple[str, Any], ...] = ()
     file: str = ""
     line: int = 0
     params: tuple[tuple[str, Any], ...] = field(default=(), compare=False)
@@ -67,6 +184,16 @@ class Case:
     def arg(self, name: str):
         """The value of one of the op's own keys (None when the case has none)."""
         return dict(self.op_args).get(name)
+
+    @property
+    def sets_affine(self) -> bool:
+        """Whether the call must set gamma/beta: random or given values, not the API's initial ones and
+        zeros (``ones``) nor no affine transform (``none``)."""
+        return self.affine not in ("none", "ones")
+
+    @property
+    def option_spec(self) -> dict[str, Any]:
+        return dict(self.options)
 
     @property
     def semantics(self) -> Semantics | Formula:
@@ -103,7 +230,7 @@ class Case:
         d = {
             "id": self.id, "description": self.description, "source": self.source,
             "op": self.op, "layout": self.layout, "shape": dict(self.sizes),
-            "dtype": self.dtype, "epsilon": self.epsilon, "affine": self.affine,
+            "dtype": self.dtype, "epsilon": self.epsilon, "affine": affine_json(self.affine),
             "seed": self.seed, "input": dict(self.input), "groups": self.groups,
             "axes": self.axes, "affine_axes": self.affine_axes, "check": self.check,
             "tolerance": dict(self.tolerance) or None, "expect": dict(self.expect) or None,
@@ -114,6 +241,8 @@ class Case:
             d.update(momentum=self.momentum, steps=self.steps)
         if self.mask:
             d["mask"] = self.mask_spec
+        if self.options:
+            d["options"] = dict(self.options)
         d.update(self.op_args)
         return d
 
@@ -125,7 +254,7 @@ class Case:
             op=d["op"], layout=d["layout"],
             sizes=tuple((a, int(d["shape"][a])) for a in lay.axes),
             dtype=d["dtype"], epsilon=None if d.get("epsilon") in (None, "default") else float(d["epsilon"]),
-            affine=d["affine"],
+            affine=parse_affine(d["affine"]),
             seed=int(d["seed"]), input=tuple(sorted(d["input"].items())),
             groups=d.get("groups"), axes=d.get("axes"), affine_axes=d.get("affine_axes"),
             check=d.get("check", "forward"),
@@ -134,6 +263,7 @@ class Case:
             tolerance=tuple(sorted((d.get("tolerance") or {}).items())),
             expect=tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in (d.get("expect") or {}).items())),
             tags=tuple(d.get("tags", ())), skip=d.get("skip", ""), file=d.get("file", ""),
+            options=tuple(sorted(dict(d.get("options") or {}).items())),
             line=int(d.get("line", 0)), mask=mask_tuple(d.get("mask")),
             op_args=tuple((k, d[k]) for k in ops.get(d["op"]).own_keys if d.get(k) is not None),
         )
@@ -183,12 +313,28 @@ def params_text(case: dict) -> str:
         p.append(f"eps={'default' if eps in (None, 'default') else fmt_number(eps)}")
     p.append(f"dtype={case.get('dtype')}")
     if op is None or op.affine:
-        p.append(f"affine={case.get('affine')}")
+        p.append(f"affine={affine_text(case.get('affine'))}")
     p.append(f"seed={case.get('seed')}")
+    if case.get("options"):
+        p.append("options=" + ",".join(f"{k}:{_option_text(v)}" for k, v in sorted(case["options"].items())))
     inp = case.get("input") or {}
     if inp:
         p.append("input=" + ",".join(f"{k}:{fmt_number(v)}" for k, v in sorted(inp.items())))
     return " ".join(p)
+
+
+def affine_text(v) -> str:
+    """``ones``, or given values as ``{gamma:1e+10,beta:0.5}`` (from a record's form too)."""
+    if isinstance(v, dict):
+        try:
+            return str(AffineValues.parse(v))
+        except ValueError:
+            return repr(v)
+    return str(v)
+
+
+def _option_text(v) -> str:
+    return str(v).lower() if isinstance(v, bool) else str(v)
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,13 @@ def schema_error(file, data, lines, schema: dict) -> CaseError | None:
         branch = 1 if isinstance(err.instance, list) else 0
         sub = [e for e in err.context if e.schema_path and e.schema_path[0] == branch] or list(err.context)
         err = jsonschema.exceptions.best_match(sub) or err
+    parent = err.parent
+    if err.validator == "type" and isinstance(err.instance, dict) and parent is not None \
+            and parent.validator == "anyOf":
+        # a mapping where other forms (a number, a list) are allowed too: explain against the mapping's form
+        sub = [e for e in parent.context
+               if e.schema_path and parent.validator_value[e.schema_path[0]].get("type") == "object"]
+        err = jsonschema.exceptions.best_match(sub) or err
     path = list(err.absolute_path)
     tail = []
     keyed = path

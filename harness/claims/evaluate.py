@@ -10,7 +10,7 @@ import itertools
 from harness.claims import running
 from harness.results.record import ClaimResult
 
-from .load import INPUTS, VARIANTS, Claim
+from .load import VARIANTS, Claim
 from .sides import NotApplicable, side_case
 from .trial import Trial, Verdict, call, forward_trial
 
@@ -81,7 +81,8 @@ def _measure(claim: Claim, pool, adapter: str, timeout=120.0) -> tuple[Verdict, 
         return Verdict("holds", max_diff=max_diff, trials=trials, per_input=per_input,
                        explanation=f"equal on every input within what stable {claim.dtype} implementations "
                                    "reach"), versions
-    explanation = "; ".join(f"on {INPUTS[i][2]}: {t.note}" for i, t in base.items() if not t.holds and t.note)
+    words = {name: w for name, (_, _, w) in claim.input_table.items()}
+    explanation = "; ".join(f"on {words[i]}: {t.note}" for i, t in base.items() if not t.holds and t.note)
     # smallest variant sets that make the claim hold on every input where they apply
     found: list[tuple[str, ...]] = []
     for k in range(1, len(claim.variants) + 1):
@@ -110,7 +111,7 @@ def _measure(claim: Claim, pool, adapter: str, timeout=120.0) -> tuple[Verdict, 
                 found.append(combo)
     if found:
         return Verdict("holds only when", condition_text(found), max_diff, explanation, trials, per_input), versions
-    holding = [INPUTS[i][2] for i, t in base.items() if t.holds]
+    holding = [words[i] for i, t in base.items() if t.holds]
     if holding:
         return Verdict("holds only when", f"the input is {' or '.join(holding)}", max_diff, explanation, trials,
                        per_input), versions

@@ -22,13 +22,20 @@ followed by the smallest set of conditions that makes it hold.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import ml_dtypes
+
 from harness import ops
+from harness.cases.expand import DISTRIBUTION_KEYS
+from harness.cases.load import AFFINE, OPTIONS
+from harness.cases.model import DISTRIBUTIONS, AffineValues, parse_affine
 from harness.cases.validate import line_of, load_valid
 from harness.cases.yamlsource import CaseError
-from harness.ops.dtypes import DTYPES
+from harness.ops.dtypes import DTYPES, np_dtype
+from harness.ops.layouts import LAYOUTS, Layout
 
 if TYPE_CHECKING:
     pass
@@ -50,13 +57,17 @@ RELATIONS = ("equal", "reference", "raises")
 DTYPE = "float32"  # unless the claim names its own dtype
 #: which side keys each op takes (from the registry); any other key would be ignored, so it is refused
 _CHECK_KEYS = {k for keys in ops.CHECK_PARAMS.values() for k in keys}
-_SIDE_KEYS = {name: {"op", "epsilon"} | (op.params - _CHECK_KEYS)
+_SIDE_KEYS = {name: {"op", "epsilon", "options"} | (op.params - _CHECK_KEYS)
               | ({"check"} | _CHECK_KEYS if "running_stats" in op.checks else set()) for name, op in ops.OPS.items()}
 #: what a running-statistics claim can state: the estimator of the running variance, and what the API's
 #: momentum argument weights (the adapter passes the case momentum in that convention)
 RUNNING_VAR = ("biased", "unbiased")
 MOMENTUM_ARGUMENT = ("new_batch", "old_value")
 SEED = 5
+#: the input distribution of a claim's sides unless the claim gives its own (``input:``)
+INPUT = {"distribution": "normal", "mean": 0.5, "std": 1.0}
+#: the most elements a claim's own input (``layout`` and ``shape``) may have
+MAX_ELEMENTS = 1 << 16
 
 _SIDE = {
     "type": "object",
@@ -71,7 +82,16 @@ _SIDE = {
         "check": {"enum": ["running_stats"]},
         "momentum": ops.PARAMS["momentum"][0],
         "steps": ops.PARAMS["steps"][0],
+        "options": OPTIONS,
     },
+}
+_NUMBER = {"type": "number"}
+#: a claim's own input distribution: one value per key (no grid)
+_INPUT = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {"distribution": {"enum": list(DISTRIBUTIONS)}, "mean": _NUMBER,
+                   "std": {"type": "number", "minimum": 0}, "low": _NUMBER, "high": _NUMBER, "value": _NUMBER},
 }
 _EXPECT = {
     "type": "object",
@@ -110,6 +130,11 @@ _CLAIM = {
         "epsilon": {"type": "number", "exclusiveMinimum": 0},
         "dtype": {"enum": list(DTYPES)},
         "inputs": {"type": "array", "items": {"enum": list(INPUTS)}, "minItems": 1},
+        "input": _INPUT,
+        "layout": {"enum": list(LAYOUTS)},
+        "shape": {"type": "object", "propertyNames": {"pattern": "^[A-Z]$"},
+                  "additionalProperties": {"type": "integer", "minimum": 1}},
+        "affine": AFFINE,
         "variants": {"type": "array", "items": {"enum": list(VARIANTS)}},
     },
 }
@@ -146,15 +171,56 @@ class Claim:
     dtype: str = DTYPE
     file: str = ""
     line: int = 0
+    #: the sides' input distribution (``input:``), its layout and sizes (``layout``/``shape``: one input
+    #: of the claim's own instead of the named ones), and the affine parameters (random unless given)
+    input: tuple = tuple(sorted(INPUT.items()))
+    layout: str = ""
+    shape: tuple = ()
+    affine: object = "random"
+
+    @property
+    def input_spec(self) -> dict:
+        return dict(self.input)
+
+    @property
+    def input_table(self) -> dict:
+        """Name -> (layout, sizes, words) of every input the claim runs on."""
+        if not self.layout:
+            return INPUTS
+        lay = Layout(self.layout)
+        sizes = dict(self.shape)
+        return {own_input_name(self.layout, sizes): (
+            self.layout, sizes, f"[{','.join(lay.axes)}] " + "x".join(f"{a}{sizes[a]}" for a in lay.axes))}
 
     def to_dict(self) -> dict:
-        return {"id": self.id, "catalog": self.catalog, "framework": self.framework, "api": self.api,
-                "quote": self.quote, "source": self.source, "relation": self.relation, "note": self.note,
-                "headline": self.headline,
-                "left": dict(self.left), "right": dict(self.right) if self.right else None,
-                "expect": dict(self.expect) if self.expect else None, "inputs": list(self.inputs),
-                "variants": list(self.variants), "dtype": self.dtype, "quote_in": self.quote_in,
-                "file": self.file, "line": self.line}
+        d = {"id": self.id, "catalog": self.catalog, "framework": self.framework, "api": self.api,
+             "quote": self.quote, "source": self.source, "relation": self.relation, "note": self.note,
+             "headline": self.headline,
+             "left": _side_dict(self.left), "right": _side_dict(self.right) if self.right else None,
+             "expect": dict(self.expect) if self.expect else None, "inputs": list(self.inputs),
+             "variants": list(self.variants), "dtype": self.dtype, "quote_in": self.quote_in,
+             "file": self.file, "line": self.line}
+        if self.input_spec != INPUT:
+            d["input"] = self.input_spec
+        if self.layout:
+            d.update(layout=self.layout, shape=dict(self.shape))
+        if self.affine != "random":
+            d["affine"] = self.affine.to_json() if isinstance(self.affine, AffineValues) else self.affine
+        return d
+
+
+def _side(side: dict) -> tuple:
+    """A side as a hashable tuple (its options as sorted pairs)."""
+    return tuple(sorted((k, tuple(sorted(v.items())) if k == "options" else v) for k, v in side.items()))
+
+
+def _side_dict(side) -> dict:
+    return {k: dict(v) if k == "options" else v for k, v in side}
+
+
+def own_input_name(layout: str, sizes: dict) -> str:
+    """The name of a claim's own input: ``btf-B2xT4xF64``."""
+    return layout.lower() + "-" + "x".join(f"{a}{sizes[a]}" for a in Layout(layout).axes)
 
 
 def load_claims(path, display=None) -> list[Claim]:
@@ -181,24 +247,77 @@ def load_claims(path, display=None) -> list[Claim]:
         if "expect" in c and not running:
             exp = c["expect"]
             op = exp.get("op", c["left"]["op"]) if exp["semantics"] == "op" else None
-            allowed = {"semantics"} | (_SIDE_KEYS[op] - {"epsilon", "affine_axes"} if op else set())
+            allowed = {"semantics"} | (_SIDE_KEYS[op] - {"epsilon", "affine_axes", "options"} if op else set())
             extra = sorted(set(exp) - allowed)
             if extra:
                 raise CaseError(file, line_of(lines, ("claims", i, "expect", extra[0])), f"expect.{extra[0]}",
                                 f"expect {exp['semantics']}{' ' + op if op else ''} does not take {extra[0]} "
                                 f"(claim '{c['id']}'; it would be ignored)")
         default_vars = [] if rel == "raises" or running else list(VARIANTS)
+        own = _own_input(c, i, file, lines)
         out.append(Claim(
             id=c["id"], framework=c["framework"], adapters=tuple(c["adapters"]), api=c["api"], quote=c["quote"],
-            source=c["source"], relation=rel, left=tuple(sorted(c["left"].items())),
-            right=tuple(sorted(c["right"].items())) if "right" in c else None,
+            source=c["source"], relation=rel, left=_side(c["left"]),
+            right=_side(c["right"]) if "right" in c else None,
             expect=tuple(sorted(c["expect"].items())) if "expect" in c else None,
             error=tuple(sorted(c["error"].items())) if "error" in c else None,
             epsilon=float(c.get("epsilon", 1e-5)),
-            inputs=tuple(c.get("inputs", ["btf"] if rel == "raises" else list(INPUTS))),
+            inputs=own["inputs"] or tuple(c.get("inputs", ["btf"] if rel == "raises" else list(INPUTS))),
             variants=tuple(c.get("variants", default_vars)), catalog=c.get("catalog", ""),
             note=c.get("note", ""), headline=bool(c.get("headline", False)), quote_in=c.get("quote_in", ""), dtype=c.get("dtype", DTYPE), file=file,
-            line=line))
+            line=line, input=own["input"], layout=own["layout"], shape=own["shape"], affine=own["affine"]))
+    return out
+
+
+def _own_input(c: dict, i: int, file: str, lines) -> dict:
+    """A claim's own input distribution, layout and sizes, and affine parameters, checked (one-line errors)."""
+    def err(key, sub, message):
+        return CaseError(file, line_of(lines, ("claims", i, key) + sub), ".".join((key,) + sub),
+                         f"{message} (claim '{c['id']}')")
+
+    inp = dict(c.get("input") or INPUT)
+    dist = inp.setdefault("distribution", "normal")
+    for k in DISTRIBUTION_KEYS[dist]:
+        if k not in inp:
+            raise err("input", (), f"distribution {dist} needs {k}")
+    extra = sorted(set(inp) - {"distribution", *DISTRIBUTION_KEYS[dist]})
+    if extra:
+        raise err("input", (extra[0],), f"distribution {dist} does not take {extra[0]}")
+    inp = {k: v if k == "distribution" else float(v) for k, v in inp.items()}
+    out = {"input": tuple(sorted(inp.items())), "layout": "", "shape": (), "inputs": (), "affine": "random"}
+    if ("layout" in c) != ("shape" in c):
+        key = "shape" if "layout" in c else "layout"
+        raise err(key, (), "a claim's own input needs both layout and shape")
+    if "layout" in c:
+        if "inputs" in c:
+            raise err("inputs", (), "a claim with its own layout and shape runs on that input only")
+        lay = Layout(c["layout"])
+        if set(c["shape"]) != set(lay.axes):
+            raise err("shape", (), f"layout {lay.name} needs a size for each of {', '.join(lay.axes)}, and no other")
+        if math.prod(c["shape"].values()) > MAX_ELEMENTS:
+            raise err("shape", (), f"more than {MAX_ELEMENTS} elements")
+        sizes = {a: int(c["shape"][a]) for a in lay.axes}
+        out.update(layout=lay.name, shape=tuple(sizes.items()), inputs=(own_input_name(lay.name, sizes),))
+    if "affine" in c:
+        aff = c["affine"]
+        if isinstance(aff, dict):
+            for name in aff:
+                try:
+                    affine = parse_affine({name: aff[name]})
+                except ValueError as e:
+                    raise err("affine", (name,), str(e)) from None
+                values = getattr(affine, name)
+                if values.kind == "list":
+                    raise err("affine", (name,), "a claim's inputs differ in parameter shape: give a constant, a "
+                                                 "distribution or a magnitude, not a list")
+                biggest = float(ml_dtypes.finfo(np_dtype(c.get("dtype", DTYPE))).max)
+                if values.bound() >= biggest:
+                    raise err("affine", (name,), f"values up to {values.bound():g} do not fit "
+                                                 f"{c.get('dtype', DTYPE)}")
+            for side in ("left", "right"):
+                if "beta" in aff and side in c and not ops.get(c[side]["op"]).bias:
+                    raise err("affine", ("beta",), f"the {side} side's {c[side]['op']} has no bias: give gamma only")
+        out["affine"] = parse_affine(aff)
     return out
 
 

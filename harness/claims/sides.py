@@ -10,7 +10,7 @@ from harness import ops
 from harness.cases.model import Case
 from harness.ops.layouts import Layout
 
-from .load import INPUTS, SEED, Claim
+from .load import SEED, Claim
 
 
 def _resolve_axes(spec, lay: Layout):
@@ -42,7 +42,7 @@ class NotApplicable(Exception):
 
 
 def side_case(claim: Claim, side: dict, input_name: str, variants: frozenset, tag: str) -> Case:
-    layout, sizes, _ = INPUTS[input_name]
+    layout, sizes, _ = claim.input_table[input_name]
     sizes = dict(sizes)
     if "fold-spatial" in variants:
         lay = Layout(layout)
@@ -66,8 +66,8 @@ def side_case(claim: Claim, side: dict, input_name: str, variants: frozenset, ta
     return Case.from_dict({
         "id": f"claim-{claim.id}-{input_name}-{tag}", "description": claim.api, "source": claim.source,
         "op": op.name, "layout": layout, "shape": sizes, "dtype": claim.dtype, "epsilon": eps,
-        "affine": "ones" if "initial-params" in variants else "random", "seed": SEED,
-        "input": {"distribution": "normal", "mean": 0.5, "std": 1.0},
+        "affine": "ones" if "initial-params" in variants else claim.affine, "seed": SEED,
+        "input": claim.input_spec, "options": dict(side.get("options") or ()),
         "groups": groups if "groups" in op.params else None,
         "axes": (_group_axes if op.grouped else _resolve_axes)(axes, lay) if "axes" in op.params else None,
         "affine_axes": _affine_axes(side.get("affine_axes"), lay) if "affine_axes" in op.params else None,

@@ -155,6 +155,8 @@ class Fuzzer:
         for k in ("epsilon", "dtype", "affine", "seed"):
             if getattr(case, k) != getattr(d, k):
                 out.append((f"{k} {getattr(d, k)}", replace(case, **{k: getattr(d, k)})))
+        if case.options:
+            out.append(("no options", replace(case, options=())))
         inp, base = case.input_spec, d.input_spec
         if inp != base:
             out.append(("input " + ",".join(f"{k}:{v}" for k, v in sorted(base.items())), replace(case, input=d.input)))

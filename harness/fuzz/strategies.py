@@ -4,8 +4,9 @@ A drawn case is a case-file entry (a dict as a case file would hold it) built
 from the operator registry (:mod:`harness.ops`: the ops, each op's keys, which
 it requires, its checks, whether it needs a spatial axis or splits channels
 into groups) and the case schema (:data:`harness.cases.load.SCHEMA`: layouts,
-dtypes, affine kinds, input distributions, epsilon's forms, each op key's JSON
-schema). A new op, layout, dtype or op key is drawn without a change here;
+dtypes, affine kinds and the forms of given gamma/beta values, input
+distributions, epsilon's forms, each op key's JSON schema) and the registry's
+framework options (each with a value from its schema). A new op, layout, dtype or op key is drawn without a change here;
 only a key whose valid values depend on others needs a rule (``groups`` must
 divide the channel size; a grouped op's ``axes`` include the channel; a
 check's own keys go with that check; a ``mask``, forward cells only, gives one
@@ -31,9 +32,10 @@ from hypothesis import strategies as st
 from harness import ops
 from harness.cases.expand import DISTRIBUTION_KEYS
 from harness.cases.load import SCHEMA, load_file
-from harness.cases.model import Case, fmt_number
+from harness.cases.model import Case, affine_json, fmt_number
 from harness.ops.dtypes import np_dtype
 from harness.ops.layouts import Layout
+from harness.ops.semantics import param_shape
 
 CASE_PROPERTIES = SCHEMA["properties"]["cases"]["items"]["properties"]
 
@@ -61,8 +63,10 @@ def scalar(schema: dict) -> dict:
 
 
 def values(key: str) -> list:
-    """The enumerated values of a case key (``layout``, ``dtype``, ``affine``, ``check``)."""
-    return list(scalar(CASE_PROPERTIES[key])["enum"])
+    """The enumerated values of a case key (``layout``, ``dtype``, ``affine``, ``check``); for a key that
+    also takes a mapping (``affine``), the values of its enumerated form."""
+    s = scalar(CASE_PROPERTIES[key])
+    return list(s["enum"] if "enum" in s else next(b["enum"] for b in s["anyOf"] if "enum" in b))
 
 
 def _in_bounds(schema: dict, v) -> bool:
@@ -88,6 +92,8 @@ def from_schema(schema: dict, layout: Layout | None = None) -> st.SearchStrategy
     if "enum" in s:
         return st.sampled_from(s["enum"])
     kind = s.get("type")
+    if kind == "boolean":
+        return st.booleans()
     if kind == "integer":
         lo = int(s.get("minimum", 0))
         return st.integers(lo, min(int(s.get("maximum", lo + INT_SPAN)), lo + INT_SPAN))
@@ -156,6 +162,54 @@ def inputs(draw, dtype: str) -> dict:
     return {"distribution": dist, **out}
 
 
+#: given gamma/beta values: constants (huge, tiny, negative, zero), spreads and magnitudes
+PARAM_CONSTANTS = (2.0, -1.0, 0.0, 1e-3, 1e4, 1e10, -1e10, 1e-20, 0.5)
+PARAM_MAGNITUDES = (1e-20, 1e-3, 1e3, 1e10)
+
+
+def _affine_forms() -> list[str]:
+    """The forms of given gamma/beta values, from the schema: constant, list, and each mapping form."""
+    branches = CASE_PROPERTIES["affine"]["anyOf"][0]["anyOf"][1]["properties"]["gamma"]["anyOf"]
+    mapping = next(b for b in branches if b.get("type") == "object")["properties"]
+    return ["constant", "list"] + list(mapping["distribution"]["enum"]) + ["magnitude"]
+
+
+@st.composite
+def param_values(draw, n: int, dtype: str):
+    """Given values of one parameter of ``n`` elements, in a form the schema takes, that fit ``dtype``."""
+    big = float(ml_dtypes.finfo(np_dtype(dtype)).max) / 4
+    form = draw(st.sampled_from(_affine_forms()))
+    if form == "constant":
+        return draw(st.sampled_from([v for v in PARAM_CONSTANTS if abs(v) < big]))
+    if form == "list":
+        pool = [v for v in PARAM_CONSTANTS if abs(v) < big]
+        return draw(st.lists(st.sampled_from(pool), min_size=n, max_size=n))
+    if form == "normal":
+        return {"distribution": "normal", "mean": draw(st.sampled_from([0.0, 1.0, -1.0])),
+                "std": draw(st.sampled_from([0.5, 1.0, 1e-3]))}
+    if form == "uniform":
+        low, high = draw(st.sampled_from([(-1.0, 1.0), (0.5, 2.0), (-3.0, -1.0)]))
+        return {"distribution": "uniform", "low": low, "high": high}
+    return {"magnitude": draw(st.sampled_from([m for m in PARAM_MAGNITUDES if 2 * m < big]))}
+
+
+@st.composite
+def affines(draw, op: ops.Op, n: int, dtype: str):
+    """``affine``: a kind from the schema's list, or (one draw in three) given gamma and/or beta values."""
+    if draw(st.integers(0, 2)) != 2:
+        return draw(st.sampled_from(values("affine")))
+    names = ["gamma", "beta"] if op.bias else ["gamma"]
+    given = draw(st.lists(st.sampled_from(names), min_size=1, max_size=len(names), unique=True))
+    return {k: draw(param_values(n, dtype)) for k in names if k in given}
+
+
+@st.composite
+def options(draw) -> dict:
+    """``options``: one framework option of the registry with a value from its schema."""
+    name = draw(st.sampled_from(sorted(ops.OPTIONS)))
+    return {name: draw(from_schema(ops.OPTIONS[name].schema))}
+
+
 def _sometimes(draw) -> bool:
     """An optional key is given in about half of the draws."""
     return draw(st.booleans())
@@ -209,9 +263,12 @@ def case_entries(draw, op_names=None, max_elements: int = DEFAULT_MAX_ELEMENTS) 
         entry["epsilon"] = draw(from_schema(CASE_PROPERTIES["epsilon"]))
     entry["dtype"] = draw(st.sampled_from(values("dtype")))
     if op.affine:
-        entry["affine"] = draw(st.sampled_from(values("affine")))
+        sem = op.semantics(layout.name, axes=entry.get("axes"), groups=groups, affine_axes=entry.get("affine_axes"))
+        entry["affine"] = draw(affines(op, math.prod(param_shape(sem, shape)), entry["dtype"]))
     entry["input"] = draw(inputs(entry["dtype"]))
     entry["seed"] = draw(st.integers(0, 999))
+    if _rarely(draw):
+        entry["options"] = draw(options())
     return entry
 
 
@@ -234,7 +291,9 @@ def base_id(entry: dict) -> str:
     if entry.get("check", "forward") != "forward":
         parts.append(entry["check"].replace("_", "-"))
         parts += [ops.PARAMS[k][1](entry[k]).replace("+", "") for k in ("momentum", "steps") if k in entry]
-    parts += [f"affine-{entry.get('affine', 'ones')}"] if op.affine else []
+    aff = entry.get("affine", "ones")
+    # given values (like options) are named by the loader, after the always-shown epsilon and dtype
+    parts += [f"affine-{aff}"] if op.affine and isinstance(aff, str) else []
     parts.append(f"seed{entry.get('seed', 0)}")
     inp = entry.get("input") or {}
     parts.append(inp.get("distribution", "normal"))
@@ -259,9 +318,11 @@ def entry_of(case: Case) -> dict:
     inp = {"distribution": dist, **{k: inp[k] for k in DISTRIBUTION_KEYS.get(dist, inp) if k in inp}}
     e.update(dtype=case.dtype, input=inp, seed=int(case.seed))
     if case.spec.affine:
-        e["affine"] = case.affine
+        e["affine"] = affine_json(case.affine)
     if case.mask:
         e["mask"] = case.mask_spec
+    if case.options:
+        e["options"] = dict(case.options)
     return e
 
 

@@ -17,8 +17,10 @@ from .registry import (
     NAMED_SEMANTICS,
     NAMES,
     OPS,
+    OPTIONS,
     PARAMS,
     Op,
+    Option,
     get,
     op_semantics,
     paper_layer_norm,
@@ -27,5 +29,5 @@ from .registry import (
 )
 from .semantics import Semantics, param_shape
 
-__all__ = ["CHECKS", "CHECK_PARAMS", "DTYPES", "Convention", "Definition", "Formula", "Key", "LAYOUTS", "NAMED_SEMANTICS", "NAMES", "OPS", "PARAMS", "Layout", "Op",
+__all__ = ["CHECKS", "CHECK_PARAMS", "DTYPES", "Convention", "Definition", "Formula", "Key", "LAYOUTS", "NAMED_SEMANTICS", "NAMES", "OPS", "OPTIONS", "PARAMS", "Layout", "Op", "Option",
            "Semantics", "get", "np_dtype", "op_semantics", "paper_layer_norm", "param_shape", "takers", "words"]

@@ -47,6 +47,42 @@ CHECK_PARAMS = {"running_stats": {"momentum": 0.1, "steps": 3}}
 
 
 @dataclass(frozen=True)
+class Option:
+    """A framework option a case can pass (``options: {name: value}``): an argument of the API that
+    changes its numerics. Adapters declare the ones they understand (``Adapter.options``); on any other
+    adapter a case with the option is unsupported."""
+
+    name: str
+    schema: dict  # JSON schema of its value
+    meaning: str  # one line: which APIs take it and what it does
+
+    def token(self, value) -> str:
+        """The id token of ``name: value``: ``opt-use_fast_variance-false``."""
+        v = str(value).lower() if isinstance(value, bool) else str(value)
+        return f"opt-{self.name}-{v}"
+
+
+#: the framework options a case can pass, by name
+OPTIONS: dict[str, Option] = {o.name: o for o in (
+    Option("use_fast_variance", {"type": "boolean"},
+           "Flax BatchNorm, LayerNorm, GroupNorm, InstanceNorm, RMSNorm (linen and nnx): true (the default) "
+           "computes the variance in one pass as E[x²]−E[x]², false as E[(x−E[x])²] (RMSNorm does not centre)"),
+    Option("algorithm", {"enum": ["fast", "stable"]},
+           "jax.nn.standardize: 'fast' (the default) computes the variance as mean(x²)−mean(x)², 'stable' as "
+           "mean((x−mean(x))²)"),
+    Option("rms_scaling", {"type": "boolean"},
+           "Keras LayerNormalization and keras.ops.layer_normalization (deprecated): scale x by gamma and "
+           "1/sqrt(var(x)+epsilon), no offset; what a user porting RMSNorm to Keras writes"),
+    Option("elementwise_affine", {"type": "boolean"},
+           "torch.nn.LayerNorm and torch.nn.RMSNorm: whether the module has a learnable weight (and bias); "
+           "false: none, the affine transform is the identity"),
+    Option("stash_type", {"enum": [1, 10, 11, 16]},
+           "ONNX LayerNormalization, GroupNormalization-21, RMSNormalization: the element type of stage one "
+           "(statistics and normalization): 1 float32 (the default), 10 float16, 11 float64, 16 bfloat16"),
+)}
+
+
+@dataclass(frozen=True)
 class Op:
     name: str
     title: str  # what a user calls it: "LayerNorm"

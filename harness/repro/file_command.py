@@ -30,6 +30,7 @@ from pathlib import Path
 
 from harness import ops
 from harness.cases.inputs import make_inputs
+from harness.cases.model import affine_json
 from harness.execution.runner import Runner
 from harness.expectations import Expectations, discover
 from harness.results.parts import EpsilonDoc
@@ -141,7 +142,7 @@ def _cell_evidence(ex, merged, headers, args, log) -> tuple[filing.Evidence, dic
                          scope=gather.scope(ex.cells), n_cells=len(ex.cells), how=choice.how,
                          header=headers.get(rec.env, {}))
     prov = {"cell": {"env": rec.env, "adapter": adapter, "case_id": rec.case_id, "status": rec.status},
-            "chosen": choice.how, "shrink": note, "shrunk_to": describe(case), "affine": case.affine,
+            "chosen": choice.how, "shrink": note, "shrunk_to": describe(case), "affine": affine_json(case.affine),
             "case": case.to_dict(),
             "siblings": [{"env": r.env, "adapter": r.adapter, "status": r.status} for r in ev.siblings]}
     return ev, prov

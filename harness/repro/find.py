@@ -15,13 +15,18 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import jsonschema
+
 from harness import ops
 from harness.adapters import load_adapter, registry
-from harness.cases.model import AFFINES, DISTRIBUTIONS, Case
+from harness.cases.inputs import param_values
+from harness.cases.load import AFFINE, OPTIONS
+from harness.cases.model import DISTRIBUTIONS, AffineValues, Case
 from harness.cases.yamlsource import CaseError
 from harness.claims.load import load_claims
 from harness.ops.dtypes import DTYPES
 from harness.ops.layouts import LAYOUTS, Layout
+from harness.ops.semantics import param_shape
 from harness.results.read import read_many
 from harness.text.inert import comment
 
@@ -48,9 +53,13 @@ def validated_case(d) -> Case:
     """A Case from a results record's ``case`` dict, refusing anything a case file could not hold."""
     if not isinstance(d, dict):
         raise ReproError("the record has no case")
-    for key, ok in (("op", ops.NAMES), ("layout", LAYOUTS), ("dtype", DTYPES), ("affine", AFFINES)):
+    for key, ok in (("op", ops.NAMES), ("layout", LAYOUTS), ("dtype", DTYPES)):
         if d.get(key) not in ok:
             raise ReproError(f"recorded case: unknown {key} {comment(repr(d.get(key)), 60)}")
+    for key, schema in (("affine", AFFINE), ("options", OPTIONS)):
+        if key in d and not (key == "options" and d[key] is None) \
+                and not jsonschema.Draft202012Validator(schema).is_valid(d[key]):
+            raise ReproError(f"recorded case: bad {key} {comment(repr(d.get(key)), 60)}")
     if not isinstance(d.get("id"), str) or not _ID.match(d["id"]):
         raise ReproError("recorded case: bad id")
     lay = Layout(d["layout"])
@@ -120,8 +129,13 @@ def validated_case(d) -> Case:
     try:
         case = Case.from_dict(d)
         case.semantics  # noqa: B018 - raises on an inconsistent op/layout/axes
+        if isinstance(case.affine, AffineValues):  # a list must fill the parameters' shape
+            for values in (case.affine.gamma, case.affine.beta):
+                param_values(values, param_shape(case.semantics, case.size), case.seed, 0, 0.0)
     except (KeyError, TypeError, ValueError) as e:
         raise ReproError(f"recorded case: {comment(e, 200)}") from None
+    if isinstance(case.affine, AffineValues) and case.affine.beta is not None and not op.bias:
+        raise ReproError(f"recorded case: {op.name} has no bias, so no beta")
     return case
 
 

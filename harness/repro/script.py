@@ -24,7 +24,7 @@ import textwrap
 from importlib import resources
 from string import Template
 
-from harness.cases.model import Case
+from harness.cases.model import Case, affine_json
 from harness.claims.sides import expected_semantics
 from harness.numerics.achievable import UNIT_ROUNDOFF, accumulation_dtype
 from harness.numerics.verdict import FACTOR, FLOOR
@@ -80,7 +80,7 @@ def inputs_block(name: str, case: Case) -> str:
         if k in case.input_spec:
             inp[k] = float(case.input_spec[k])
     pshape = param_shape(case.semantics, case.size) if case.affine != "none" else ()
-    d = {"shape": tuple(case.shape), "seed": int(case.seed), "input": inp, "affine": case.affine,
+    d = {"shape": tuple(case.shape), "seed": int(case.seed), "input": inp, "affine": affine_json(case.affine),
          "param_shape": tuple(int(v) for v in pshape), "bias": case.spec.bias}
     return f"{name} = {py(d)}"
 
@@ -182,7 +182,8 @@ def case_lines(case: Case, eps: float, epsilon_doc: EpsilonDoc | None, header_li
     lines = [f"case {case.id}: {case.description}", f"source: {case.source}",
              f"op {case.op}, layout {case.layout}, shape {'x'.join(f'{a}{n}' for a, n in case.sizes)}, "
              f"dtype {case.dtype}, affine {case.affine}, seed {case.seed}"
-             + (f", groups {case.groups}" if case.groups is not None else "") + more]
+             + (f", groups {case.groups}" if case.groups is not None else "")
+             + (", options " + ", ".join(f"{k}={v!r}" for k, v in case.options) if case.options else "") + more]
     if case.epsilon is None and epsilon_doc:
         lines.append(f"epsilon: omitted in the call; the reference uses the documented default "
                      f"{eps!r}: \"{epsilon_doc.quote}\" ({epsilon_doc.source})")

@@ -19,7 +19,8 @@ the bug (:func:`refusal` before a candidate runs, :func:`accepted` after):
   already (nor a group to one channel): there every normalized value is 0 and the
   output is just the bias, whatever the bug was;
 * affine parameters stay random (a candidate with ``affine: ones`` or none is refused
-  when the original had random ones).
+  when the original had random ones), and given values stay as given (a list of
+  values also keeps the parameters' shape).
 
 The search is bounded by a budget of adapter calls; when nothing smaller keeps
 the explanation, the original case is kept.
@@ -33,10 +34,13 @@ covered by an expectation).
 """
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field, replace
 
+from harness.cases.model import AffineValues
 from harness.ops.layouts import Layout
+from harness.ops.semantics import param_shape
 
 DEFAULT_BUDGET = 40
 _NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
@@ -130,8 +134,12 @@ def refusal(candidate, original) -> str:
             what = "a group of one channel" if a == Layout(candidate.layout).channel and candidate.groups else \
                 f"one element on the normalized axis {a}"
             return f"{what}: every normalized value would be 0 and the output just the bias"
-    if original.affine == "random" and candidate.affine != "random":
-        return "affine parameters must stay random (a misplaced scale or offset stays visible)"
+    if original.sets_affine and candidate.affine != original.affine:
+        return (f"affine parameters must stay {original.affine} (a misplaced scale or offset stays visible)")
+    if isinstance(candidate.affine, AffineValues) and any(
+            v.kind == "list" and len(v.args) != math.prod(param_shape(candidate.semantics, candidate.size))
+            for _, v in candidate.affine.items()):
+        return "a list of affine values fixes the parameters' shape"
     return ""
 
 
@@ -235,7 +243,7 @@ def shrink(case, adapter: str, runner, budget: int = DEFAULT_BUDGET, log=None, *
             if attempt(cand):
                 return
 
-    if case.affine != "random":
+    if not case.sets_affine:
         attempt(replace(case, affine="random"), "affine random")
     if simpler is not None:
         progress = True

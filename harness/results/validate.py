@@ -60,12 +60,26 @@ def _mask(v):
     if "random" in v:
         return _is_num(v["random"]) and 0 <= v["random"] < 1
     return _is_str(v["axis"]) and _list_of(lambda n: _is_int(n) and n >= 0)(v["lengths"])
+def _param_values(v):
+    """Given gamma or beta values: a number, a non-empty list of numbers, or a distribution or magnitude."""
+    return _is_num(v) or (isinstance(v, list) and bool(v) and all(_is_num(x) for x in v)) or (
+        _str_dict(v) and bool(v) and all(_is_num(x) or isinstance(x, str) for x in v.values()))
+
+
+def _affine(v):
+    """``none``, ``ones``, ``random`` (any text: the reader of the case checks its vocabulary), or given values."""
+    return _is_str(v) or (_str_dict(v) and bool(v) and set(v) <= {"gamma", "beta"}
+                          and all(_param_values(x) for x in v.values()))
+
+
+def _options(v):
+    return _str_dict(v) and all(isinstance(x, (str, int, float, bool)) for x in v.values())
 
 
 _CASE_TYPES = {
     "id": _is_str, "description": _is_str, "source": _is_str, "op": _is_str, "layout": _is_str,
     "shape": lambda v: _str_dict(v) and all(_is_int(x) for x in v.values()),
-    "dtype": _is_str, "epsilon": _opt(_is_num), "affine": _is_str, "seed": _is_int,
+    "dtype": _is_str, "epsilon": _opt(_is_num), "affine": _affine, "seed": _is_int, "options": _options,
     "input": lambda v: _str_dict(v) and all(_is_num(x) or isinstance(x, str) for x in v.values()),
     "groups": _opt(_is_int), "axes": _opt(_is_str), "affine_axes": _opt(_is_str), "check": _is_str,
     "tags": _list_of(_is_str), "skip": _opt(_is_str), "file": _is_str, "line": _is_int, "mask": _opt(_mask),

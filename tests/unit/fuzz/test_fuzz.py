@@ -35,7 +35,7 @@ NORMALIZATIONS = [n for n in ops.NAMES if ops.OPS[n].definition is None]
 REPO = Path(__file__).resolve().parents[3]
 ADAPTERS = "tests.planted_adapters:SPECS,tests.fault_adapters:SPECS"
 #: the search-power run: judged cells per adapter, seed, largest input
-BUDGET, SEED, MAX_ELEMENTS = 200, 1, 256
+BUDGET, SEED, MAX_ELEMENTS = 200, 4, 256
 
 
 @pytest.fixture(autouse=True)
@@ -68,7 +68,13 @@ def test_draws_cover_the_schema_and_the_registry():
     assert {c.op for c in cases} == set(ops.NAMES)
     assert {c.layout for c in cases} == set(fs.values("layout"))
     assert {c.dtype for c in cases} == set(fs.values("dtype"))
-    assert {c.affine for c in cases} == set(fs.values("affine"))
+    assert {c.affine for c in cases if isinstance(c.affine, str)} == set(fs.values("affine"))
+    given = [c for c in cases if not isinstance(c.affine, str)]
+    assert {v.kind for c in given for _, v in c.affine.items()} == {"constant", "list", "normal", "uniform",
+                                                                   "magnitude"}
+    assert all(c.affine.beta is None for c in given if not c.spec.bias)
+    assert any(c.affine.beta is not None for c in given) and all(c.sets_affine for c in given)
+    assert {k for c in cases for k in c.option_spec} == set(ops.OPTIONS)
     assert {c.input_spec["distribution"] for c in cases} == {"normal", "uniform", "constant"}
     assert any(c.epsilon is None for c in cases) and any(c.epsilon not in (None, 1e-5) for c in cases)
     sizes = Counter(n for c in cases for _, n in c.sizes)
@@ -102,7 +108,7 @@ def test_an_op_added_to_the_registry_is_drawn_without_new_code(monkeypatch):
     monkeypatch.setitem(ops.OPS, new.name, new)
     monkeypatch.setattr(ops, "NAMES", ops.NAMES + (new.name,))
     monkeypatch.setitem(fs.CASE_PROPERTIES, "op", {"enum": list(ops.NAMES)})
-    cases = draw_cases(40, 3, op_names=None)
+    cases = draw_cases(40, 5, op_names=None)
     mine = [c for c in cases if c.op == new.name]
     assert mine, "the new op was never drawn"
     assert all(c.id.startswith("fuzz-sct-") and c.check == "forward" for c in mine)
