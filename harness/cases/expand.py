@@ -16,7 +16,7 @@ from typing import Callable
 from harness import ops
 from harness.ops.layouts import Layout
 
-from .model import Case, fmt_number
+from .model import Case, fmt_number, freeze_statistics
 from .yamlsource import CaseError
 
 #: what each input distribution needs
@@ -77,10 +77,9 @@ def check_entry(e: CaseEntry) -> ops.Op:
     check = entry["check"]
     if check not in op.checks:
         raise e.error("check", f"{op.name} supports check {', '.join(op.checks)}, not {check}")
-    for c, keys in ops.CHECK_PARAMS.items():
-        for key in keys:
-            if key in entry and check != c:
-                raise e.error(key, f"{key} applies to check: {c} only (this case checks {check})")
+    for key, allowed in ops.PARAM_CHECKS.items():
+        if key in entry and check not in allowed:
+            raise e.error(key, f"{key} applies to check: {ops.words(allowed)} only (this case checks {check})")
     dist = entry["input"].get("distribution", "normal")
     for k in DISTRIBUTION_KEYS[dist]:
         if k not in entry["input"]:
@@ -112,8 +111,8 @@ def expand(e: CaseEntry) -> list[Case]:
         if "axes" in entry:
             grid.append(("axes", _as_list(entry["axes"])))
         grid += [(f"shape.{axis}", _as_list(entry["shape"][axis])) for axis in layout.axes]
-        grid += [(key, _as_list(entry[key])) for key in ("groups", "momentum", "steps", "affine", "seed")
-                 if key in entry]
+        grid += [(key, _as_list(entry[key])) for key in ("groups", "momentum", "steps", "statistics", "affine",
+                                                        "seed") if key in entry]
         grid += [(f"input.{k}", _as_list(entry["input"][k])) for k in _GRID_INPUT_KEYS if k in entry["input"]]
         grid += [(key, _as_list(entry[key])) for key in ("epsilon", "dtype")]
         shown = {k for k, vals in grid if len(vals) > 1} | ({"layout"} if len(layouts) > 1 else set()) | always
@@ -150,6 +149,7 @@ def _case(e: CaseEntry, op: ops.Op, layout: Layout, p: dict, grid, shown) -> Cas
     affine_axes = _axes(e, op, layout, "affine_axes", entry.get("affine_axes"), cid)
     if op.needs_spatial and not layout.spatial:
         raise e.error("layout", f"{op.name} needs a spatial axis; layout {layout.name} has none (case {cid})")
+    statistics = _statistics(e, p["statistics"], sizes[layout.channel], cid) if "statistics" in p else None
     dist = entry["input"].get("distribution", "normal")
     inp = {**entry["input"], "distribution": dist}
     for k in _GRID_INPUT_KEYS:
@@ -162,10 +162,39 @@ def _case(e: CaseEntry, op: ops.Op, layout: Layout, p: dict, grid, shown) -> Cas
         affine=p["affine"], seed=int(p["seed"]), input=tuple(sorted(inp.items())), groups=groups,
         axes=axes, affine_axes=affine_axes,
         check=entry["check"],
-        momentum=None if p.get("momentum") is None else float(p["momentum"]),
+        momentum=None if "momentum" not in p else ops.CUMULATIVE if p["momentum"] is None else float(p["momentum"]),
+        statistics=statistics,
         steps=None if p.get("steps") is None else int(p["steps"]),
         tolerance=tuple(sorted(entry.get("tolerance", {}).items())),
         expect=tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in entry.get("expect", {}).items())),
         tags=tuple(entry["tags"]), skip=entry.get("skip", ""), file=str(e.file), line=e.line,
         params=tuple(p.items()),
     )
+
+
+def _statistics(e: CaseEntry, value: dict, channels: int, cid: str):
+    """``statistics`` checked against the channel count (a list holds one value per channel; a variance is
+    never negative, so it is a number, a list or a uniform distribution at or above 0), frozen."""
+    for name, spec in value.items():
+        sub = (name,)
+        if isinstance(spec, list) and len(spec) != channels:
+            raise e.error("statistics", f"{name}: {len(spec)} values for {channels} channels (case {cid})", sub)
+        if isinstance(spec, dict):
+            need = DISTRIBUTION_KEYS[spec["distribution"]]
+            missing = [k for k in need if k not in spec]
+            extra = sorted(set(spec) - set(need) - {"distribution"})
+            if missing or extra:
+                raise e.error("statistics", f"{name}: distribution {spec['distribution']} takes "
+                                            f"{' and '.join(need)}" + (f", not {extra[0]}" if extra else "")
+                                            + f" (case {cid})", sub)
+            if spec["distribution"] == "uniform" and spec["low"] > spec["high"]:
+                raise e.error("statistics", f"{name}: uniform low {spec['low']:g} above high {spec['high']:g} "
+                                            f"(case {cid})", sub)
+        if name == "var":
+            if isinstance(spec, dict) and spec["distribution"] != "uniform":
+                raise e.error("statistics", "var: a normal distribution draws negative variances; use a uniform "
+                                            f"one with low >= 0 (case {cid})", sub)
+            low = spec["low"] if isinstance(spec, dict) else min(spec) if isinstance(spec, list) else spec
+            if low < 0:
+                raise e.error("statistics", f"var: a variance is never negative ({low:g}) (case {cid})", sub)
+    return freeze_statistics(value)

@@ -8,7 +8,9 @@ rounded to the case dtype; the reference sees the rounded values.
 Checks beyond the forward output draw more streams: ``check: backward`` an
 upstream gradient ``dy`` (standard normal, stream 3), ``check: running_stats``
 one training batch per step (the case's input distribution, streams 16, 17,
-...), each the shape of x.
+...), each the shape of x; ``check: inference`` the given running mean (stream 4)
+and variance (stream 5), one value per channel, from ``statistics`` (a number for
+every channel, a list, or a distribution drawn like x).
 """
 from __future__ import annotations
 
@@ -17,10 +19,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from harness.ops.dtypes import np_dtype
+from harness.ops.layouts import Layout
 from harness.ops.semantics import param_shape
 
 STREAM_X, STREAM_GAMMA, STREAM_BETA = 0, 1, 2
 STREAM_DY = 3
+#: check inference: the given running mean and variance
+STREAM_MEAN, STREAM_VAR = 4, 5
 #: the stream of training step k's batch is STREAM_BATCH + k
 STREAM_BATCH = 16
 
@@ -57,6 +62,18 @@ class Inputs:
     beta: np.ndarray | None
     dy: np.ndarray | None = None
     batches: tuple = ()
+    running_mean: np.ndarray | None = None
+    running_var: np.ndarray | None = None
+
+
+def statistic(spec, channels: int, gen: np.random.Generator) -> np.ndarray:
+    """One running statistic (float64, one value per channel) from its spec: a number, a list, or a
+    distribution (``normal``: mean, std; ``uniform``: low, high)."""
+    if isinstance(spec, dict):
+        return np.asarray(draw(spec, (channels,), gen), np.float64)
+    if isinstance(spec, (list, tuple)):
+        return np.asarray(spec, np.float64)
+    return np.full(channels, float(spec))
 
 
 def make_inputs(case) -> Inputs:
@@ -69,6 +86,11 @@ def make_inputs(case) -> Inputs:
         extra["batches"] = tuple(
             round_to(draw(case.input_spec, case.shape, rng(case.seed, STREAM_BATCH + k)), case.dtype)
             for k in range(case.steps))
+    elif check == "inference":
+        spec = case.statistics_spec
+        channels = case.size[Layout(case.layout).channel]
+        extra["running_mean"] = round_to(statistic(spec["mean"], channels, rng(case.seed, STREAM_MEAN)), case.dtype)
+        extra["running_var"] = round_to(statistic(spec["var"], channels, rng(case.seed, STREAM_VAR)), case.dtype)
     if case.affine == "none":
         return Inputs(x, None, None, **extra)
     pshape = param_shape(case.semantics, case.size)

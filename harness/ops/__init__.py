@@ -12,18 +12,22 @@ from .layouts import LAYOUTS, Layout
 from .registry import (
     CHECK_PARAMS,
     CHECKS,
+    CUMULATIVE,
+    DEFAULT_STATISTICS,
     NAMED_SEMANTICS,
     NAMES,
     OPS,
+    PARAM_CHECKS,
     PARAMS,
     Op,
     get,
     op_semantics,
     paper_layer_norm,
+    statistics_token,
     takers,
     words,
 )
 from .semantics import Semantics, param_shape
 
-__all__ = ["CHECKS", "CHECK_PARAMS", "DTYPES", "LAYOUTS", "NAMED_SEMANTICS", "NAMES", "OPS", "PARAMS", "Layout", "Op",
-           "Semantics", "get", "np_dtype", "op_semantics", "paper_layer_norm", "param_shape", "takers", "words"]
+__all__ = ["CHECKS", "CHECK_PARAMS", "CUMULATIVE", "DEFAULT_STATISTICS", "PARAM_CHECKS", "DTYPES", "LAYOUTS", "NAMED_SEMANTICS", "NAMES", "OPS", "PARAMS", "Layout", "Op",
+           "Semantics", "get", "np_dtype", "op_semantics", "paper_layer_norm", "param_shape", "statistics_token", "takers", "words"]
