@@ -55,6 +55,15 @@ class Adapter:
     checks: frozenset = frozenset({"forward"})
     #: op -> why the API lacks it and where a user finds it instead
     missing_ops: dict = {}
+    #: ops whose running statistics the API keeps (checks running_stats and inference)
+    stats_ops: frozenset = frozenset({"batch_norm"})
+    #: whether the API takes batch norm's momentum (a case giving one is n/a where it does not);
+    #: None: where it runs check running_stats
+    takes_momentum: bool | None = None
+    #: whether it takes ``momentum: null``, the cumulative moving average
+    cumulative_momentum: bool = False
+    #: why a check or a key is n/a: keys a check, "momentum" or "cumulative", alone or as (op, key)
+    missing_checks: dict = {}
     #: whether layer/RMS norm parameters can span other axes than the reduced ones
     decoupled_affine: bool = False
     #: whether group norm statistics can span other axes than the group's channels and every spatial axis
@@ -76,9 +85,20 @@ class Adapter:
         if self.layouts is not None and case.layout not in self.layouts:
             return f"{self.name} does not run layout {case.layout}"
         if case.check not in self.checks:
-            return f"{self.name} does not run check {case.check}"
+            return self.missing_check(case, case.check) or f"{self.name} does not run check {case.check}"
         if case.dtype not in self.dtypes:
             return f"{self.name} does not run dtype {case.dtype}"
+        if case.check in ("running_stats", "inference") and case.op not in self.stats_ops:
+            return self.missing_check(case, case.check) or \
+                f"{self.name}: its {case.spec.title} keeps no running statistics"
+        if case.momentum is not None and case.check != "inference":
+            takes = self.takes_momentum if self.takes_momentum is not None else "running_stats" in self.checks
+            if not takes or case.op not in self.stats_ops:
+                return self.missing_check(case, "momentum") or \
+                    f"{self.name}: its {case.spec.title} takes no momentum (it keeps no running statistics)"
+            if case.cumulative and not self.cumulative_momentum:
+                return self.missing_check(case, "cumulative") or \
+                    f"{self.name} has no cumulative moving average (momentum: null)"
         if case.epsilon is None and self.documented_epsilon(case) is None:
             return f"{self.name} documents no default epsilon for {case.op}"
         sem, op = case.semantics, case.spec
@@ -95,6 +115,10 @@ class Adapter:
 
     def supports_case(self, case) -> str | None:
         return None
+
+    def missing_check(self, case, key: str) -> str | None:
+        """Why ``key`` (a check, "momentum" or "cumulative") is n/a for ``case``'s op, if the adapter says."""
+        return self.missing_checks.get((case.op, key)) or self.missing_checks.get(key)
 
     def documented_epsilon(self, case) -> dict | None:
         """The documented default epsilon for ``case`` (value, quote, source), or None."""
