@@ -39,12 +39,15 @@ def run_tf(adapter_name: str, src: str, inputs, **extra) -> Output:
         "beta": None if inputs.beta is None else tf.constant(inputs.beta),
         "dy": None if getattr(inputs, "dy", None) is None else tf.constant(inputs.dy),
         "batches": [tf.constant(b) for b in getattr(inputs, "batches", ())],
+        "running_mean": None if getattr(inputs, "running_mean", None) is None else tf.constant(inputs.running_mean),
+        "running_var": None if getattr(inputs, "running_var", None) is None else tf.constant(inputs.running_var),
     }
     run_snippet(adapter_name, src, ns)
     if "dx" in ns:
         return Output(np.asarray(ns["dx"].numpy()), src,
                       arrays={k: np.asarray(tf.convert_to_tensor(ns[k]).numpy()) for k in ("dgamma", "dbeta")
                               if ns.get(k) is not None})
-    arrays = {k: np.asarray(tf.convert_to_tensor(ns[k]).numpy()) for k in ("running_mean", "running_var") if k in ns}
+    arrays = {k: np.asarray(tf.convert_to_tensor(ns[k]).numpy()) for k in ("running_mean", "running_var")
+              if ns.get(k) is not None and getattr(inputs, "running_mean", None) is None}
     info = {"path": ns["path"]} if isinstance(ns.get("path"), str) else {}
     return Output(np.asarray(ns["y"].numpy()), src, info=info, arrays=arrays)

@@ -63,7 +63,18 @@ class TfKeras(Adapter):
     ops = frozenset({"batch_norm", "layer_norm", "layer_norm_no_bias", "group_norm", "instance_norm"})
     dtypes = frozenset({"float16", "bfloat16", "float32", "float64"})
     default_epsilons = DEFAULT_EPSILONS
-    checks = frozenset({"forward", "backward", "running_stats"})
+    checks = frozenset({"forward", "backward", "running_stats", "inference"})
+    takes_momentum = True
+    missing_checks = {
+        "cumulative": "tf.keras BatchNormalization has no cumulative average: its momentum is a number "
+                      "(moving_mean = moving_mean * momentum + mean(batch) * (1 - momentum))",
+        ("instance_norm", "running_stats"): "tf.keras GroupNormalization(groups=-1) keeps no running statistics: "
+                                            "it normalizes with each instance's own statistics in inference too",
+        ("instance_norm", "inference"): "tf.keras GroupNormalization(groups=-1) keeps no running statistics: it "
+                                        "normalizes with each instance's own statistics in inference too",
+        ("instance_norm", "momentum"): "tf.keras GroupNormalization(groups=-1) takes no momentum (it keeps no "
+                                       "running statistics)",
+    }
 
     def versions(self):
         return {"tensorflow": tf.__version__, "keras": _tf_keras_version()}
@@ -92,6 +103,8 @@ class TfKeras(Adapter):
     def code(self, case) -> str:
         if case.check == "running_stats":
             return self.running_code(case)
+        if case.check == "inference":
+            return self.inference_code(case)
         fwd = self.forward_code(case)
         if case.check != "backward":
             return fwd
@@ -120,6 +133,22 @@ class TfKeras(Adapter):
                   "path = 'fused' if m.fused else 'non-fused'  # the kernel tf.keras chose"]
         return "\n".join(lines)
 
+    def inference_code(self, case) -> str:
+        """BatchNormalization with its moving statistics set to the given ones, called with training=False;
+        ``fused`` is left to tf.keras (None: the fused kernel for 4-D input where it can)."""
+        lay = Layout(case.layout)
+        common = ", ".join([f"axis={_axis_code(lay, lay.channel)}"] + eps_kw(case, "epsilon")
+                           + (["center=False", "scale=False"] if case.affine == "none" else [])
+                           + [f"dtype={case.dtype!r}"])
+        lines = [f"m = tf.keras.layers.BatchNormalization({common})", "m.build(x.shape)"]
+        if case.affine == "random":
+            lines += ["m.gamma.assign(tf.cast(gamma, m.gamma.dtype))", "m.beta.assign(tf.cast(beta, m.beta.dtype))"]
+        lines += ["m.moving_mean.assign(tf.cast(running_mean, m.moving_mean.dtype))",
+                  "m.moving_variance.assign(tf.cast(running_var, m.moving_variance.dtype))",
+                  "y = m(x, training=False)  # moving statistics",
+                  "path = 'fused' if m.fused else 'non-fused'  # the kernel tf.keras chose"]
+        return "\n".join(lines)
+
     def forward_code(self, case) -> str:
         lay = Layout(case.layout)
         common = ", ".join(eps_kw(case, "epsilon")
@@ -134,7 +163,8 @@ class TfKeras(Adapter):
         else:
             axis = _axis_code(lay, lay.channel)
             if case.op == "batch_norm":
-                lines.append(f"m = tf.keras.layers.BatchNormalization(axis={axis}, {common})")
+                mom = "" if case.momentum is None else f"momentum={1 - case.momentum!r}, "  # 1 - the new batch's weight
+                lines.append(f"m = tf.keras.layers.BatchNormalization(axis={axis}, {mom}{common})")
                 call = "m(x, training=True)  # batch statistics"
             elif case.op == "group_norm":
                 lines.append(f"m = tf.keras.layers.GroupNormalization(groups={case.groups}, axis={axis}, {common})")
