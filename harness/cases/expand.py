@@ -176,25 +176,23 @@ def _statistics(e: CaseEntry, value: dict, channels: int, cid: str):
     """``statistics`` checked against the channel count (a list holds one value per channel; a variance is
     never negative, so it is a number, a list or a uniform distribution at or above 0), frozen."""
     for name, spec in value.items():
-        sub = (name,)
+        def bad(message, name=name):
+            return CaseError(e.file, e.where("statistics", (name,)), f"statistics.{name}", f"{message} (case {cid})")
         if isinstance(spec, list) and len(spec) != channels:
-            raise e.error("statistics", f"{name}: {len(spec)} values for {channels} channels (case {cid})", sub)
+            raise bad(f"{len(spec)} values for {channels} channels")
         if isinstance(spec, dict):
             need = DISTRIBUTION_KEYS[spec["distribution"]]
             missing = [k for k in need if k not in spec]
             extra = sorted(set(spec) - set(need) - {"distribution"})
             if missing or extra:
-                raise e.error("statistics", f"{name}: distribution {spec['distribution']} takes "
-                                            f"{' and '.join(need)}" + (f", not {extra[0]}" if extra else "")
-                                            + f" (case {cid})", sub)
+                raise bad(f"distribution {spec['distribution']} takes {' and '.join(need)}"
+                          + (f", not {extra[0]}" if extra else ""))
             if spec["distribution"] == "uniform" and spec["low"] > spec["high"]:
-                raise e.error("statistics", f"{name}: uniform low {spec['low']:g} above high {spec['high']:g} "
-                                            f"(case {cid})", sub)
+                raise bad(f"uniform low {spec['low']:g} above high {spec['high']:g}")
         if name == "var":
             if isinstance(spec, dict) and spec["distribution"] != "uniform":
-                raise e.error("statistics", "var: a normal distribution draws negative variances; use a uniform "
-                                            f"one with low >= 0 (case {cid})", sub)
+                raise bad("a normal distribution draws negative variances; use a uniform one with low >= 0")
             low = spec["low"] if isinstance(spec, dict) else min(spec) if isinstance(spec, list) else spec
             if low < 0:
-                raise e.error("statistics", f"var: a variance is never negative ({low:g}) (case {cid})", sub)
+                raise bad(f"a variance is never negative ({low:g})")
     return freeze_statistics(value)
