@@ -29,6 +29,27 @@ from .registry import (
 )
 from .semantics import Semantics, param_shape
 
-__all__ = ["CHECKS", "CHECK_PARAMS", "CUMULATIVE", "DEFAULT_STATISTICS", "DTYPES", "LAYOUTS", "Layout",
-           "NAMED_SEMANTICS", "NAMES", "OPS", "Op", "PARAMS", "PARAM_CHECKS", "Semantics", "get", "np_dtype",
-           "op_semantics", "paper_layer_norm", "param_shape", "statistics_token", "takers", "words"]
+__all__ = [
+    "CHECKS",
+    "CHECK_PARAMS",
+    "CUMULATIVE",
+    "DEFAULT_STATISTICS",
+    "DTYPES",
+    "LAYOUTS",
+    "NAMED_SEMANTICS",
+    "NAMES",
+    "OPS",
+    "PARAMS",
+    "PARAM_CHECKS",
+    "Layout",
+    "Op",
+    "Semantics",
+    "get",
+    "np_dtype",
+    "op_semantics",
+    "paper_layer_norm",
+    "param_shape",
+    "statistics_token",
+    "takers",
+    "words",
+]
