@@ -36,6 +36,10 @@ STAT_SPEC = {"anyOf": [
 ]}
 
 
+#: a numeric momentum: the weight of the new batch
+MOMENTUM_NUMBER = {"type": "number", "exclusiveMinimum": 0, "maximum": 1}
+
+
 def _num_token(v) -> str:
     return f"{v:g}" if isinstance(v, float) else str(v)
 
@@ -59,7 +63,7 @@ PARAMS: dict[str, tuple[dict, Callable[[object], str]]] = {
     "axes": ({"type": "string", "pattern": "^[A-Z]+$"}, lambda v: f"over-{v}"),
     "affine_axes": ({"type": "string", "pattern": "^[A-Z]+$"}, lambda v: f"affine-over-{v}"),
     # null: the cumulative moving average (CUMULATIVE)
-    "momentum": ({"anyOf": [{"type": "number", "exclusiveMinimum": 0, "maximum": 1}, {"type": "null"}]},
+    "momentum": ({"anyOf": [MOMENTUM_NUMBER, {"type": "null"}]},
                  lambda v: "mom-cumulative" if v is None or v == CUMULATIVE else f"mom{v:g}"),
     "steps": ({"type": "integer", "minimum": 1, "maximum": 1000}, lambda v: f"steps{v}"),
     "statistics": ({"type": "object", "additionalProperties": False, "minProperties": 1,
