@@ -153,11 +153,14 @@ class KerasBase(Adapter):
             ns["dy"] = _to_tensor(inputs.dy, case.dtype)
         if case.check == "running_stats":
             ns["batches"] = [_to_tensor(b, case.dtype) for b in inputs.batches]
+        if case.check == "inference":  # the given running statistics
+            ns["running_mean"] = _to_tensor(inputs.running_mean, case.dtype)
+            ns["running_var"] = _to_tensor(inputs.running_var, case.dtype)
         run_snippet(self.name, src, ns)
         if case.check == "backward":
             return Output(_to_numpy(ns["dx"], case.dtype), src,
                           arrays={k: _to_numpy(ns[k], case.dtype) for k in ("dgamma", "dbeta") if k in ns})
         arrays = {k: _to_numpy(keras.ops.convert_to_tensor(ns[k]), case.dtype)
-                  for k in ("running_mean", "running_var") if k in ns}
+                  for k in ("running_mean", "running_var") if k in ns and case.check == "running_stats"}
         return Output(_to_numpy(ns["y"], case.dtype), src, arrays=arrays,
                       info={"momentum_argument": "old_value"} if case.check == "running_stats" else {})

@@ -117,8 +117,30 @@ class OnnxBase(Adapter):
 
     @property
     def checks(self):
-        # training mode of BatchNormalization outputs the running statistics; no node has a backward
-        return frozenset({"forward"} if self.mvn else {"forward", "running_stats"})
+        # training mode of BatchNormalization outputs the running statistics; no node has a backward;
+        # inference mode (training_mode=0) normalizes with given input_mean and input_var
+        return frozenset({"forward"} if self.mvn else {"forward", "running_stats", "inference"})
+
+    @property
+    def takes_momentum(self):
+        return not self.mvn
+
+    _NO_STATS = ("ONNX InstanceNormalization has no running statistics (no mean or variance inputs); a model "
+                 "with tracked statistics normalizes them with BatchNormalization")
+    missing_checks = {
+        "cumulative": "ONNX BatchNormalization has no cumulative average: its momentum is a FLOAT attribute "
+                      "(running_mean = input_mean * momentum + current_mean * (1 - momentum))",
+        "momentum": "MeanVarianceNormalization takes no momentum (it keeps no running statistics)",
+        "running_stats": "MeanVarianceNormalization keeps no running statistics (use BatchNormalization)",
+        "inference": "MeanVarianceNormalization takes no given statistics (use BatchNormalization, training_mode=0)",
+        ("instance_norm", "running_stats"): _NO_STATS, ("instance_norm", "inference"): _NO_STATS,
+        ("instance_norm", "momentum"): "ONNX InstanceNormalization takes no momentum (it has no running statistics)",
+    }
+
+    def missing_check(self, case, key):
+        if self.mvn:  # MeanVarianceNormalization's own reasons, whatever the op
+            return self.missing_checks.get(key)
+        return super().missing_check(case, key)
 
     def supports_case(self, case):
         if self.mvn:
@@ -150,7 +172,37 @@ class OnnxBase(Adapter):
     def code(self, case) -> str:
         if case.check == "running_stats":
             return self.running_code(case)
+        if case.check == "inference":
+            return self.inference_code(case)
         return self.forward_code(case)
+
+    def inference_code(self, case) -> str:
+        """A BatchNormalization node in inference mode (training_mode=0, the default) normalizing x with the
+        given running statistics as input_mean and input_var."""
+        lay = Layout(case.layout)
+        target = channels_first(lay.name)
+        fwd, back = _perm(lay.name, target)
+        C = case.size[lay.channel]
+        affine = case.affine != "none"
+        eps = [] if case.epsilon is None else [f"epsilon={fmt(case.epsilon)}"]
+        names = ["X", "scale", "bias", "input_mean", "input_var"]
+        lines = [f"# {lay.name} -> {target}: ONNX wants channels at dim 1"] if fwd else []
+        lines += [
+            f"X = np.ascontiguousarray(x{fwd})",
+            f"scale, bias = {'gamma, beta' if affine else f'np.ones({C}, X.dtype), np.zeros({C}, X.dtype)'}",
+            "# training_mode=0 (the default): normalize with input_mean and input_var, the running statistics",
+            f"nodes = [helper.make_node('BatchNormalization', {names!r}, ['Y']{''.join(', ' + e for e in eps)})]",
+            "feeds = {'X': X, 'scale': scale, 'bias': bias, 'input_mean': running_mean, 'input_var': running_var}",
+            "T = helper.np_dtype_to_tensor_dtype(X.dtype)",
+            "graph = helper.make_graph(nodes, 'normconf', [helper.make_tensor_value_info(k, T, v.shape) "
+            "for k, v in feeds.items()], [helper.make_tensor_value_info('Y', T, None)])",
+            f"# opset {self.opset}: BatchNormalization-{self.op_version('BatchNormalization')}",
+            f"model = helper.make_model(graph, opset_imports=[helper.make_opsetid('', {self.opset})], "
+            f"ir_version={_IR[self.opset]})",
+            *self.run_model_code(),
+            f"y = outs[0]{back}",
+        ]
+        return "\n".join(lines)
 
     def running_code(self, case) -> str:
         """Train a BatchNormalization node (training_mode=1) on ``batches``, feeding each step's
@@ -295,6 +347,8 @@ class OnnxBase(Adapter):
                 names += ["input_mean", "input_var"]
                 feeds += [f"'input_mean': np.zeros({C}, X.dtype)", f"'input_var': np.ones({C}, X.dtype)"]
                 attrs.append("training_mode=1")
+                if case.momentum is not None:  # the case's momentum weights the new batch; ONNX's the old value
+                    attrs.append(f"momentum={1 - case.momentum!r}")
                 lines.append("# training_mode=1: normalize with the batch's statistics (input_mean/input_var only "
                              "feed the running averages, which training mode must output)")
             outs = ["Y", "running_mean", "running_var"] if op == "BatchNormalization" else ["Y"]
@@ -325,7 +379,8 @@ class OnnxBase(Adapter):
     def run(self, case, inputs):
         src = self.code(case)
         ns = self.namespace()
-        ns.update(np=np, x=inputs.x, gamma=inputs.gamma, beta=inputs.beta, batches=inputs.batches)
+        ns.update(np=np, x=inputs.x, gamma=inputs.gamma, beta=inputs.beta, batches=inputs.batches,
+                  running_mean=inputs.running_mean, running_var=inputs.running_var)
         run_snippet(self.name, src, ns)
         if case.check == "running_stats":
             return Output(np.asarray(ns["y"]), src, info={"momentum_argument": "old_value"},

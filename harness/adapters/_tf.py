@@ -39,6 +39,8 @@ def run_tf(adapter_name: str, src: str, inputs, **extra) -> Output:
         "beta": None if inputs.beta is None else tf.constant(inputs.beta),
         "dy": None if getattr(inputs, "dy", None) is None else tf.constant(inputs.dy),
         "batches": [tf.constant(b) for b in getattr(inputs, "batches", ())],
+        "running_mean": None if getattr(inputs, "running_mean", None) is None else tf.constant(inputs.running_mean),
+        "running_var": None if getattr(inputs, "running_var", None) is None else tf.constant(inputs.running_var),
     }
     if getattr(inputs, "mask", None) is not None:  # the positions, x's shape without the channel axis
         ns["mask"] = tf.constant(inputs.mask)
@@ -47,6 +49,7 @@ def run_tf(adapter_name: str, src: str, inputs, **extra) -> Output:
         return Output(np.asarray(ns["dx"].numpy()), src,
                       arrays={k: np.asarray(tf.convert_to_tensor(ns[k]).numpy()) for k in ("dgamma", "dbeta")
                               if ns.get(k) is not None})
-    arrays = {k: np.asarray(tf.convert_to_tensor(ns[k]).numpy()) for k in ("running_mean", "running_var") if k in ns}
+    arrays = {k: np.asarray(tf.convert_to_tensor(ns[k]).numpy()) for k in ("running_mean", "running_var")
+              if ns.get(k) is not None and getattr(inputs, "running_mean", None) is None}
     info = {"path": ns["path"]} if isinstance(ns.get("path"), str) else {}
     return Output(np.asarray(ns["y"].numpy()), src, info=info, arrays=arrays)

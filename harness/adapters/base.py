@@ -66,6 +66,15 @@ class Adapter:
     masks: frozenset = frozenset()
     #: op -> the API a mask case would call, for the reason it is unsupported ("torch.nn.LayerNorm")
     mask_apis: dict = {}
+    #: ops whose running statistics the API keeps (checks running_stats and inference)
+    stats_ops: frozenset = frozenset({"batch_norm"})
+    #: whether the API takes batch norm's momentum (a case giving one is n/a where it does not);
+    #: None: where it runs check running_stats
+    takes_momentum: bool | None = None
+    #: whether it takes ``momentum: null``, the cumulative moving average
+    cumulative_momentum: bool = False
+    #: why a check or a key is n/a: keys a check, "momentum" or "cumulative", alone or as (op, key)
+    missing_checks: dict = {}
     #: whether layer/RMS norm parameters can span other axes than the reduced ones
     decoupled_affine: bool = False
     #: whether group norm statistics can span other axes than the group's channels and every spatial axis
@@ -93,9 +102,20 @@ class Adapter:
         if self.layouts is not None and case.layout not in self.layouts:
             return f"{self.name} does not run layout {case.layout}"
         if case.check not in self.checks:
-            return f"{self.name} does not run check {case.check}"
+            return self.missing_check(case, case.check) or f"{self.name} does not run check {case.check}"
         if case.dtype not in self.dtypes:
             return f"{self.name} does not run dtype {case.dtype}"
+        if case.check in ("running_stats", "inference") and case.op not in self.stats_ops:
+            return self.missing_check(case, case.check) or \
+                f"{self.name}: its {case.spec.title} keeps no running statistics"
+        if case.momentum is not None and case.check != "inference":
+            takes = self.takes_momentum if self.takes_momentum is not None else "running_stats" in self.checks
+            if not takes or case.op not in self.stats_ops:
+                return self.missing_check(case, "momentum") or \
+                    f"{self.name}: its {case.spec.title} takes no momentum (it keeps no running statistics)"
+            if case.cumulative and not self.cumulative_momentum:
+                return self.missing_check(case, "cumulative") or \
+                    f"{self.name} has no cumulative moving average (momentum: null)"
         if case.epsilon is None and case.spec.takes_epsilon and self.documented_epsilon(case) is None:
             return f"{self.name} documents no default epsilon for {case.op}"
         if case.spec.definition is not None:
@@ -122,6 +142,10 @@ class Adapter:
         """Why a ``mask:`` case is unsupported: the API it would call takes no mask."""
         api = self.mask_apis.get(case.op)
         return f"{api} takes no mask" if api else f"{self.name} {case.spec.title} takes no mask"
+
+    def missing_check(self, case, key: str) -> str | None:
+        """Why ``key`` (a check, "momentum" or "cumulative") is n/a for ``case``'s op, if the adapter says."""
+        return self.missing_checks.get((case.op, key)) or self.missing_checks.get(key)
 
     def documented_epsilon(self, case) -> dict | None:
         """The documented default epsilon for ``case`` (value, quote, source), or None."""

@@ -66,8 +66,19 @@ class _Flax(JaxBase):
     masks = frozenset(_CLASSES)  # every module's __call__ takes mask=
     #: every Flax normalization module takes use_fast_variance (RMSNorm too, where it changes nothing)
     options = {op: frozenset({"use_fast_variance"}) for op in _CLASSES}
-    checks = frozenset({"forward", "backward", "running_stats"})
+    checks = frozenset({"forward", "backward", "running_stats", "inference"})
+    takes_momentum = True
     api = ""  # "linen" or "nnx"
+
+    @property
+    def missing_checks(self):
+        why = (f"flax.{self.api}.InstanceNorm keeps no running statistics: it normalizes with each instance's own "
+               "statistics")
+        return {"cumulative": f"flax.{self.api}.BatchNorm has no cumulative average: its momentum is a number "
+                              "(ra = momentum * ra + (1 - momentum) * batch)",
+                ("instance_norm", "running_stats"): why, ("instance_norm", "inference"): why,
+                ("instance_norm", "momentum"): f"flax.{self.api}.InstanceNorm takes no momentum (it keeps no running "
+                                               "statistics)"}
     decoupled_affine = True  # LayerNorm/RMSNorm take feature_axes apart from reduction_axes
     group_axes = True  # GroupNorm takes reduction_axes
 
@@ -102,7 +113,9 @@ class _Flax(JaxBase):
         else:
             nfeat, multi = C, False
             if case.op == "batch_norm":
-                kw = ["use_running_average=False", f"axis={c}"]
+                kw = [f"use_running_average={case.check == 'inference'}", f"axis={c}"]
+                if case.momentum is not None and case.check != "running_stats":
+                    kw.append(f"momentum={1 - case.momentum!r}")  # the case's momentum weights the new batch
             elif case.op == "instance_norm":
                 kw = [f"feature_axes={c}"]
             else:  # group_norm: channels must be the last axis
@@ -156,6 +169,15 @@ class _Flax(JaxBase):
         if case.mask:
             lines += self._mask_lines(case, xin)
             mk = ", mask=mask_x"
+        if case.check == "inference":
+            if self.api == "linen":
+                lines += ["# the given running statistics",
+                          "variables = {**variables, 'batch_stats': {'mean': running_mean, 'var': running_var}}",
+                          f"y = m.apply(variables, {xin}){back}"]
+            else:
+                lines += ["m.mean[...] = running_mean  # the given running statistics", "m.var[...] = running_var",
+                          f"y = m({xin}){back}"]
+            return "\n".join(lines)
         if self.api == "linen":
             if case.op == "batch_norm":
                 lines.append(f"y, updates = m.apply(variables, {xin}{mk}, mutable=['batch_stats'])")

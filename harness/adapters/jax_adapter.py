@@ -119,11 +119,14 @@ class JaxBase(Adapter):
         ns = {"jax": jax, "jnp": jnp, "np": np, "nn": self.nn_module,
               "x": put(inputs.x), "gamma": put(inputs.gamma), "beta": put(inputs.beta),
               "mask": put(getattr(inputs, "mask", None)),
-              "dy": put(getattr(inputs, "dy", None)), "batches": [put(b) for b in getattr(inputs, "batches", ())]}
+              "dy": put(getattr(inputs, "dy", None)), "batches": [put(b) for b in getattr(inputs, "batches", ())],
+              "running_mean": put(getattr(inputs, "running_mean", None)),
+              "running_var": put(getattr(inputs, "running_var", None))}
         with jax.default_device(dev):
             run_snippet(self.name, src, ns)
         main = "dx" if case.check == "backward" else "y"
-        names = ("dgamma", "dbeta") if case.check == "backward" else ("running_mean", "running_var")
+        names = ("dgamma", "dbeta") if case.check == "backward" else \
+            ("running_mean", "running_var") if case.check == "running_stats" else ()
         arrays = {k: np.asarray(jax.block_until_ready(ns[k])) for k in names if ns.get(k) is not None}
         info = {"momentum_argument": "old_value"} if case.check == "running_stats" else {}  # Flax's decay rate
         return Output(np.asarray(jax.block_until_ready(ns[main])), src, arrays=arrays, info=info)
@@ -149,7 +152,13 @@ class JaxNN(JaxBase):
                     "use flax.linen.RMSNorm or flax.nnx.RMSNorm")
         return None
 
-    checks = frozenset({"forward", "backward"})  # jax.nn keeps no running statistics
+    # jax.nn keeps no running statistics; standardize takes given ones (inference)
+    checks = frozenset({"forward", "backward", "inference"})
+    stats_ops = frozenset({"batch_norm", "instance_norm"})
+    takes_momentum = False
+    missing_checks = {"running_stats": "jax.nn.standardize keeps no state, so there are no running statistics to "
+                                       "check; use flax.linen.BatchNorm or flax.nnx.BatchNorm",
+                      "momentum": "jax.nn.standardize takes no momentum (it keeps no running statistics)"}
 
     def code(self, case) -> str:
         fwd = self.forward_code(case)
@@ -186,6 +195,11 @@ class JaxNN(JaxBase):
             lines.append(f"# split {lay.channel}={C} into ({G} groups, {C // G} channels per group)")
             lines.append(f"xg = x.reshape{fmt(gshape)}")
             lines.append(f"y = jax.nn.standardize(xg, axis={axis_arg(red)}{eps}).reshape(x.shape)")
+        elif case.check == "inference":  # the given running statistics, shaped to broadcast against x
+            red = lay.indices(lay.ordered(sem.stat_axes))
+            m = affine_operand("running_mean", lay, sem.affine_axes, sizes)
+            v = affine_operand("running_var", lay, sem.affine_axes, sizes)
+            lines.append(f"y = jax.nn.standardize(x, axis={axis_arg(red)}, mean={m}, variance={v}{eps})")
         else:
             red = lay.indices(lay.ordered(sem.stat_axes))
             lines.append(f"y = jax.nn.standardize(x, axis={axis_arg(red)}{eps})")

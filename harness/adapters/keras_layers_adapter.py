@@ -47,7 +47,18 @@ class KerasLayers(KerasBase):
     """keras.layers.{LayerNormalization, GroupNormalization, BatchNormalization, RMSNormalization}."""
 
     prefix = "keras"
-    checks = frozenset({"forward", "backward", "running_stats"})
+    checks = frozenset({"forward", "backward", "running_stats", "inference"})
+    takes_momentum = True
+    missing_checks = {
+        "cumulative": "Keras BatchNormalization has no cumulative average: its momentum is a number (moving_mean = "
+                      "moving_mean * momentum + mean(batch) * (1 - momentum))",
+        ("instance_norm", "running_stats"): "Keras GroupNormalization(groups=-1) keeps no running statistics: it "
+                                            "normalizes with each instance's own statistics in inference too",
+        ("instance_norm", "inference"): "Keras GroupNormalization(groups=-1) keeps no running statistics: it "
+                                        "normalizes with each instance's own statistics in inference too",
+        ("instance_norm", "momentum"): "Keras GroupNormalization(groups=-1) takes no momentum (it keeps no running "
+                                       "statistics)",
+    }
     ops = frozenset({"batch_norm", "layer_norm", "layer_norm_no_bias", "group_norm", "instance_norm", "rms_norm",
                      "l2_normalize"})
     default_epsilons = LAYER_EPSILONS
@@ -77,6 +88,8 @@ class KerasLayers(KerasBase):
     def code(self, case) -> str:
         if case.check == "running_stats":
             return self.running_code(case)
+        if case.check == "inference":
+            return self.inference_code(case)
         lines, call, weights = self.layer(case)
         if case.check == "backward":
             return self.layer_backward(case, lines, call.split("  #")[0], weights)
@@ -98,6 +111,21 @@ class KerasLayers(KerasBase):
         lines += ["for batch in batches:", "    m(batch, training=True)  # batch statistics, moving statistics updated",
                   "y = m(x, training=False)  # moving statistics",
                   "running_mean, running_var = m.moving_mean, m.moving_variance"]
+        return "\n".join(lines)
+
+    def inference_code(self, case) -> str:
+        """BatchNormalization with its moving statistics set to the given ones, called with training=False."""
+        lay = Layout(case.layout)
+        eps = "".join(", " + k for k in eps_kw(case, "epsilon"))
+        aff = ", center=False, scale=False" if case.affine == "none" else ""
+        lines = self._prelude(case)
+        lines.append(f"m = keras.layers.BatchNormalization(axis={axis_arg(lay, lay.channel)}{eps}{aff}, "
+                     f"dtype={case.dtype!r})")
+        lines.append("m.build(x.shape)")
+        if case.sets_affine:
+            lines += ["m.gamma.assign(gamma)", "m.beta.assign(beta)"]
+        lines += ["m.moving_mean.assign(running_mean)", "m.moving_variance.assign(running_var)",
+                  "y = m(x, training=False)  # moving statistics"]
         return "\n".join(lines)
 
     def layer_backward(self, case, lines, call, weights) -> str:
@@ -161,7 +189,9 @@ class KerasLayers(KerasBase):
             ax = axis_arg(lay, lay.channel)
             aff = ", center=False, scale=False" if noaff else ""
             if case.op == "batch_norm":
-                lines.append(f"m = keras.layers.BatchNormalization(axis={ax}{eps}{aff}, {dt})")
+                mom = "" if case.momentum is None else \
+                    f", momentum={1 - case.momentum!r}"  # the case's momentum weights the new batch
+                lines.append(f"m = keras.layers.BatchNormalization(axis={ax}{mom}{eps}{aff}, {dt})")
                 call = "m(x, training=True)  # batch statistics"
                 if case.mask:
                     call = "m(x, training=True, mask=mask)  # batch statistics of the unmasked positions"

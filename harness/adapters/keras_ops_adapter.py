@@ -34,7 +34,8 @@ class KerasOps(KerasBase):
     """keras.ops.{layer_normalization, rms_normalization, moments + batch_normalization}."""
 
     prefix = "keras-ops"
-    checks = frozenset({"forward", "backward"})  # keras.ops keeps no running statistics
+    # keras.ops keeps no running statistics; batch_normalization takes given ones (inference)
+    checks = frozenset({"forward", "backward", "inference"})
     ops = frozenset({"batch_norm", "layer_norm", "layer_norm_no_bias", "rms_norm", "l2_normalize"})
     default_epsilons = OPS_EPSILONS
     mask_apis = {"batch_norm": "keras.ops.moments", "layer_norm": "keras.ops.layer_normalization",
@@ -50,6 +51,9 @@ class KerasOps(KerasBase):
     def supports(self, case):
         if case.check == "running_stats":
             return ("keras.ops functions keep no state, so there are no running statistics to check; use "
+                    f"keras.layers.BatchNormalization (adapter keras-{BACKEND_TAGS.get(self.backend, '')})")
+        if case.momentum is not None:
+            return ("keras.ops.batch_normalization takes no momentum (it keeps no running statistics); use "
                     f"keras.layers.BatchNormalization (adapter keras-{BACKEND_TAGS.get(self.backend, '')})")
         return super().supports(case)
 
@@ -115,9 +119,12 @@ class KerasOps(KerasBase):
         elif case.op == "batch_norm":
             red = [lay.index(a) for a in lay.axes if a != lay.channel]
             ax = axis_arg(lay, lay.channel)
-            lines.append(f"mean, variance = keras.ops.moments(x, axes={red})  # batch statistics")
             ob = ", offset=beta, scale=gamma" if affine else ""
-            lines.append(f"y = keras.ops.batch_normalization(x, mean, variance, axis={ax}{ob}{eps})")
+            if case.check == "inference":  # the given running statistics
+                lines.append(f"y = keras.ops.batch_normalization(x, running_mean, running_var, axis={ax}{ob}{eps})")
+            else:
+                lines.append(f"mean, variance = keras.ops.moments(x, axes={red})  # batch statistics")
+                lines.append(f"y = keras.ops.batch_normalization(x, mean, variance, axis={ax}{ob}{eps})")
         else:
             raise ValueError(f"keras.ops has no {case.op}")
         return "\n".join(lines)

@@ -69,12 +69,23 @@ class TfKeras(Adapter):
     default_epsilons = DEFAULT_EPSILONS
     missing_ops = {"local_response_norm": "tf.keras 2 has no local response normalization layer; "
                                           "tf.nn.local_response_normalization (the tensorflow column) is the API"}
-    checks = frozenset({"forward", "backward", "running_stats"})
     masks = frozenset({"batch_norm"})  # only BatchNormalization.call takes a mask for its statistics
     mask_apis = {"layer_norm": "tf.keras.layers.LayerNormalization.call",
                  "layer_norm_no_bias": "tf.keras.layers.LayerNormalization.call",
                  "group_norm": "tf.keras.layers.GroupNormalization.call",
                  "instance_norm": "tf.keras.layers.GroupNormalization.call"}
+    checks = frozenset({"forward", "backward", "running_stats", "inference"})
+    takes_momentum = True
+    missing_checks = {
+        "cumulative": "tf.keras BatchNormalization has no cumulative average: its momentum is a number "
+                      "(moving_mean = moving_mean * momentum + mean(batch) * (1 - momentum))",
+        ("instance_norm", "running_stats"): "tf.keras GroupNormalization(groups=-1) keeps no running statistics: "
+                                            "it normalizes with each instance's own statistics in inference too",
+        ("instance_norm", "inference"): "tf.keras GroupNormalization(groups=-1) keeps no running statistics: it "
+                                        "normalizes with each instance's own statistics in inference too",
+        ("instance_norm", "momentum"): "tf.keras GroupNormalization(groups=-1) takes no momentum (it keeps no "
+                                       "running statistics)",
+    }
 
     def versions(self):
         return {"tensorflow": tf.__version__, "keras": _tf_keras_version()}
@@ -106,6 +117,8 @@ class TfKeras(Adapter):
     def code(self, case) -> str:
         if case.check == "running_stats":
             return self.running_code(case)
+        if case.check == "inference":
+            return self.inference_code(case)
         fwd = self.forward_code(case)
         if case.check != "backward":
             return fwd
@@ -134,6 +147,22 @@ class TfKeras(Adapter):
                   "path = 'fused' if m.fused else 'non-fused'  # the kernel tf.keras chose"]
         return "\n".join(lines)
 
+    def inference_code(self, case) -> str:
+        """BatchNormalization with its moving statistics set to the given ones, called with training=False;
+        ``fused`` is left to tf.keras (None: the fused kernel for 4-D input where it can)."""
+        lay = Layout(case.layout)
+        common = ", ".join([f"axis={_axis_code(lay, lay.channel)}"] + eps_kw(case, "epsilon")
+                           + (["center=False", "scale=False"] if case.affine == "none" else [])
+                           + [f"dtype={case.dtype!r}"])
+        lines = [f"m = tf.keras.layers.BatchNormalization({common})", "m.build(x.shape)"]
+        if case.sets_affine:
+            lines += ["m.gamma.assign(tf.cast(gamma, m.gamma.dtype))", "m.beta.assign(tf.cast(beta, m.beta.dtype))"]
+        lines += ["m.moving_mean.assign(tf.cast(running_mean, m.moving_mean.dtype))",
+                  "m.moving_variance.assign(tf.cast(running_var, m.moving_variance.dtype))",
+                  "y = m(x, training=False)  # moving statistics",
+                  "path = 'fused' if m.fused else 'non-fused'  # the kernel tf.keras chose"]
+        return "\n".join(lines)
+
     def forward_code(self, case) -> str:
         lay = Layout(case.layout)
         common = ", ".join(eps_kw(case, "epsilon")
@@ -154,7 +183,8 @@ class TfKeras(Adapter):
         else:
             axis = _axis_code(lay, lay.channel)
             if case.op == "batch_norm":
-                lines.append(f"m = tf.keras.layers.BatchNormalization(axis={axis}, {common})")
+                mom = "" if case.momentum is None else f"momentum={1 - case.momentum!r}, "  # 1 - the new batch's weight
+                lines.append(f"m = tf.keras.layers.BatchNormalization(axis={axis}, {mom}{common})")
                 call = "m(x, training=True)  # batch statistics"
                 if case.mask:
                     call = "m(x, training=True, mask=mask)  # batch statistics of the unmasked positions"

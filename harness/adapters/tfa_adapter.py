@@ -50,6 +50,10 @@ class TFAddons(Adapter):
     default_epsilons = DEFAULT_EPSILONS
     dtypes = frozenset({"float16", "bfloat16", "float32", "float64"})
     checks = frozenset({"forward", "backward"})  # no batch norm, so no running statistics
+    missing_checks = {
+        k: "tfa.layers.InstanceNormalization keeps no running statistics (it normalizes with each instance's own "
+           "statistics in inference too), and TFA has no batch norm; use tf.keras.layers.BatchNormalization"
+        for k in ("running_stats", "inference", "momentum")}
 
     def versions(self):
         # tf.keras 2.15 has no __version__: ask the package that defines its layers

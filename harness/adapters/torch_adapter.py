@@ -69,7 +69,9 @@ class _Torch(Adapter):
                      "l2_normalize", "local_response_norm"})
     dtypes = frozenset({"float16", "bfloat16", "float32", "float64"})
     default_epsilons = DEFAULT_EPSILONS
-    checks = frozenset({"forward", "backward", "running_stats"})
+    checks = frozenset({"forward", "backward", "running_stats", "inference"})
+    stats_ops = frozenset({"batch_norm", "instance_norm"})  # InstanceNorm*d(track_running_stats=True)
+    takes_momentum = True
     functional = False
     device = "cpu"
 
@@ -83,6 +85,15 @@ class _Torch(Adapter):
         return {"batch_norm": "torch.nn.BatchNorm1d/2d/3d", "layer_norm": "torch.nn.LayerNorm",
                 "layer_norm_no_bias": "torch.nn.LayerNorm", "group_norm": "torch.nn.GroupNorm",
                 "instance_norm": "torch.nn.InstanceNorm1d/2d/3d", "rms_norm": "torch.nn.RMSNorm"}
+
+    @property
+    def cumulative_momentum(self):
+        return not self.functional  # the modules count batches in num_batches_tracked
+
+    missing_checks = {
+        "cumulative": "torch.nn.functional.batch_norm and instance_norm take momentum as a float; the cumulative "
+                      "average (momentum=None) is the modules' (they count batches in num_batches_tracked)",
+    }
 
     def versions(self):
         v = {"torch": torch.__version__}
@@ -115,7 +126,46 @@ class _Torch(Adapter):
             return self.backward_code(case)
         if case.check == "running_stats":
             return self.running_code(case)
+        if case.check == "inference":
+            return self.inference_code(case)
         return self.forward_code(case)
+
+    @staticmethod
+    def momentum_kw(case) -> str:
+        """``, momentum=m`` (None for the cumulative average), or nothing when the case gives none."""
+        if case.momentum is None:
+            return ""
+        return ", momentum=None" if case.cumulative else f", momentum={case.momentum!r}"
+
+    def inference_code(self, case) -> str:
+        """Inference mode with the given running statistics: the module in eval() with its buffers set,
+        or the functional form with training=False (use_input_stats=False)."""
+        lay = Layout(case.layout)
+        target = channels_first(lay.name)
+        fwd, back = _perm_code(lay.name, target)
+        C = case.size[lay.channel]
+        tdt = f"torch.{case.dtype}" + (f", device={self.device!r}" if self.device != "cpu" else "")
+        affine = case.affine != "none"
+        eps = "".join(", " + k for k in eps_kw(case, "eps"))
+        lines = [f"# {lay.name} -> {target}: torch wants channels at dim 1"] if fwd else []
+        bn = case.op == "batch_norm"
+        if self.functional:
+            wb = "weight=gamma, bias=beta" if affine else "weight=None, bias=None"
+            call = (f"F.batch_norm(x{fwd}, running_mean, running_var, {wb}, training=False{eps})" if bn else
+                    f"F.instance_norm(x{fwd}, running_mean, running_var, {wb}, use_input_stats=False{eps})")
+            lines.append(f"y = {call}{back}")
+            return "\n".join(lines)
+        nd = max(len(lay.spatial), 1)
+        if bn:
+            lines.append(f"m = nn.BatchNorm{nd}d({C}{eps}, affine={affine}, dtype={tdt})")
+        else:
+            lines.append(f"m = nn.InstanceNorm{nd}d({C}{eps}, affine={affine}, track_running_stats=True, dtype={tdt})")
+        lines.append("with torch.no_grad():")
+        if case.sets_affine:
+            lines += ["    m.weight.copy_(gamma)", "    m.bias.copy_(beta)"]
+        lines += ["    m.running_mean.copy_(running_mean)", "    m.running_var.copy_(running_var)",
+                  "m.eval()  # normalize with the running statistics", f"y = m(x{fwd}){back}"]
+        return "\n".join(lines)
 
     def backward_code(self, case) -> str:
         """The forward call under torch.autograd: ``dy`` is the upstream gradient."""
@@ -131,8 +181,9 @@ class _Torch(Adapter):
         return "\n".join(lines)
 
     def running_code(self, case) -> str:
-        """Train batch norm on ``batches`` (momentum weights the new batch in torch too), then
-        normalize x in inference mode with the running statistics."""
+        """Train batch norm (instance norm with track_running_stats=True) on ``batches`` (momentum
+        weights the new batch in torch too; None: the modules' cumulative average), then normalize x in
+        inference mode with the running statistics."""
         lay = Layout(case.layout)
         target = channels_first(lay.name)
         fwd, back = _perm_code(lay.name, target)
@@ -140,18 +191,29 @@ class _Torch(Adapter):
         tdt = f"torch.{case.dtype}" + (f", device={self.device!r}" if self.device != "cpu" else "")
         affine = case.affine != "none"
         eps = "".join(", " + k for k in eps_kw(case, "eps"))
-        mom = f"momentum={case.momentum!r}"
+        mom = self.momentum_kw(case)[2:]
+        bn = case.op == "batch_norm"
         lines = [f"# {lay.name} -> {target}: torch wants channels at dim 1"] if fwd else []
         if self.functional:
             wb = "weight=gamma, bias=beta" if affine else "weight=None, bias=None"
             lines += [f"running_mean = torch.zeros({C}, dtype={tdt})",
                       f"running_var = torch.ones({C}, dtype={tdt})",
-                      "for batch in batches:",
-                      f"    F.batch_norm(batch{fwd}, running_mean, running_var, {wb}, training=True, {mom}{eps})",
-                      f"y = F.batch_norm(x{fwd}, running_mean, running_var, {wb}, training=False{eps}){back}"]
+                      "for batch in batches:"]
+            if bn:
+                lines += [f"    F.batch_norm(batch{fwd}, running_mean, running_var, {wb}, training=True, {mom}{eps})",
+                          f"y = F.batch_norm(x{fwd}, running_mean, running_var, {wb}, training=False{eps}){back}"]
+            else:
+                lines += [f"    F.instance_norm(batch{fwd}, running_mean, running_var, {wb}, use_input_stats=True, "
+                          f"{mom}{eps})",
+                          f"y = F.instance_norm(x{fwd}, running_mean, running_var, {wb}, use_input_stats=False{eps})"
+                          f"{back}"]
             return "\n".join(lines)
         nd = max(len(lay.spatial), 1)
-        lines.append(f"m = nn.BatchNorm{nd}d({C}{eps}, {mom}, affine={affine}, dtype={tdt})")
+        if bn:
+            lines.append(f"m = nn.BatchNorm{nd}d({C}{eps}, {mom}, affine={affine}, dtype={tdt})")
+        else:
+            lines.append(f"m = nn.InstanceNorm{nd}d({C}{eps}, {mom}, affine={affine}, track_running_stats=True, "
+                         f"dtype={tdt})")
         if case.sets_affine:
             lines.append("with torch.no_grad():\n    m.weight.copy_(gamma)\n    m.bias.copy_(beta)")
         lines += ["m.train()  # batch statistics, running statistics updated",
@@ -231,15 +293,16 @@ class _Torch(Adapter):
         w = "gamma" if affine else "None"
         b = "beta" if affine else "None"
         eps = "".join(", " + k for k in eps_kw(case, "eps"))
+        mom = self.momentum_kw(case)
         functional = {
-            "batch_norm": f"F.batch_norm({xin}, None, None, weight={w}, bias={b}, training=True{eps})",
+            "batch_norm": f"F.batch_norm({xin}, None, None, weight={w}, bias={b}, training=True{mom}{eps})",
             "group_norm": f"F.group_norm({xin}, {case.groups}, weight={w}, bias={b}{eps})",
-            "instance_norm": f"F.instance_norm({xin}, weight={w}, bias={b}{eps})",
+            "instance_norm": f"F.instance_norm({xin}, weight={w}, bias={b}{mom}{eps})",
         }[case.op]
         module = {
-            "batch_norm": f"nn.BatchNorm{max(nd, 1)}d({C}{eps}, affine={affine}, dtype={tdt})",
+            "batch_norm": f"nn.BatchNorm{max(nd, 1)}d({C}{eps}{mom}, affine={affine}, dtype={tdt})",
             "group_norm": f"nn.GroupNorm({case.groups}, {C}{eps}, affine={affine}, dtype={tdt})",
-            "instance_norm": f"nn.InstanceNorm{nd}d({C}{eps}, affine={affine}, dtype={tdt})",
+            "instance_norm": f"nn.InstanceNorm{nd}d({C}{eps}{mom}, affine={affine}, dtype={tdt})",
         }[case.op]
         if self.functional:
             lines.append(f"y = {functional}{back}")
@@ -277,9 +340,13 @@ class _Torch(Adapter):
             return Output(to_numpy(ns["dx"], case.dtype), src, arrays={
                 k: to_numpy(ns[k], case.dtype) for k in ("dgamma", "dbeta") if k in ns})
         ns["batches"] = [to_torch(b, case.dtype, self.device) for b in inputs.batches]
+        if case.check == "inference":  # the given running statistics
+            ns["running_mean"] = to_torch(inputs.running_mean, case.dtype, self.device)
+            ns["running_var"] = to_torch(inputs.running_var, case.dtype, self.device)
         with torch.no_grad():
             run_snippet(self.name, src, ns)
-        arrays = {k: to_numpy(ns[k], case.dtype) for k in ("running_mean", "running_var") if k in ns}
+        arrays = {k: to_numpy(ns[k], case.dtype) for k in ("running_mean", "running_var")
+                  if k in ns and case.check == "running_stats"}
         return Output(to_numpy(ns["y"], case.dtype), src, arrays=arrays,
                       info={"momentum_argument": "new_batch"} if case.check == "running_stats" else {})
 

@@ -28,7 +28,12 @@ _LAST = re.compile(r"^y = m\((?P<xin>.*?)\)(?P<back>(\.permute\([0-9, ]*\))?)$")
 class TorchOnnx(TorchModules):
     name = "torch-onnx"
     dtypes = frozenset({"float16", "float32", "float64"})
-    checks = frozenset({"forward"})  # an exported inference graph: no autodiff, no training step
+    # an exported inference graph: no autodiff, no training step; eval() with given running statistics
+    checks = frozenset({"forward", "inference"})
+    missing_checks = {**TorchModules.missing_checks,
+                      "backward": "an exported ONNX graph has no backward pass (run the torch column)",
+                      "running_stats": "torch.onnx.export writes an inference graph: no training step updates "
+                                       "the running statistics (run the torch column)"}
 
     def versions(self):
         from torch.onnx import _constants
@@ -64,6 +69,8 @@ class TorchOnnx(TorchModules):
             "torch": torch, "nn": torch.nn, "F": torch.nn.functional, "ort": ort,
             "x": to_torch(inputs.x, case.dtype), "gamma": to_torch(inputs.gamma, case.dtype),
             "beta": to_torch(inputs.beta, case.dtype),
+            "running_mean": to_torch(inputs.running_mean, case.dtype),
+            "running_var": to_torch(inputs.running_var, case.dtype),
         }
         with torch.no_grad():
             run_snippet(self.name, src, ns)

@@ -20,7 +20,7 @@ from harness.ops.dtypes import np_dtype
 from harness.ops.layouts import Layout
 from harness.ops.semantics import param_shape
 
-from .model import AffineValues, Case, ParamValues, fmt_number
+from .model import AffineValues, Case, ParamValues, fmt_number, freeze_statistics
 from .yamlsource import CaseError
 
 #: what each input distribution needs
@@ -88,10 +88,9 @@ def check_entry(e: CaseEntry) -> ops.Op:
     check = entry["check"]
     if check not in op.checks:
         raise e.error("check", f"{op.name} supports check {', '.join(op.checks)}, not {check}")
-    for c, keys in ops.CHECK_PARAMS.items():
-        for key in keys:
-            if key in entry and check != c:
-                raise e.error(key, f"{key} applies to check: {c} only (this case checks {check})")
+    for key, allowed in ops.PARAM_CHECKS.items():
+        if key in entry and check not in allowed:
+            raise e.error(key, f"{key} applies to check: {ops.words(allowed)} only (this case checks {check})")
     if "mask" in entry:
         if check != "forward":
             raise e.error("mask", f"a mask applies to check: forward only (this case checks {check})")
@@ -148,8 +147,8 @@ def expand(e: CaseEntry) -> list[Case]:
         grid += [(f"shape.{axis}", _as_list(entry["shape"][axis])) for axis in layout.axes]
         if "mask" in entry:
             grid.append(("mask", _as_list(entry["mask"])))
-        grid += [(key, _as_list(entry[key])) for key in ("groups", "momentum", "steps", *own, "affine", "seed")
-                 if key in entry]
+        grid += [(key, _as_list(entry[key])) for key in ("groups", "momentum", "steps", "statistics", *own, "affine",
+                                                        "seed") if key in entry]
         grid += [(f"input.{k}", _as_list(entry["input"][k])) for k in _GRID_INPUT_KEYS if k in entry["input"]]
         grid += [(key, _as_list(entry[key])) for key in ("epsilon", "dtype") if key in entry]
         if "options" in entry:
@@ -226,6 +225,7 @@ def _case(e: CaseEntry, op: ops.Op, layout: Layout, p: dict, grid, shown) -> Cas
     affine_axes = _axes(e, op, layout, "affine_axes", entry.get("affine_axes"), cid)
     if op.needs_spatial and not layout.spatial:
         raise e.error("layout", f"{op.name} needs a spatial axis; layout {layout.name} has none (case {cid})")
+    statistics = _statistics(e, p["statistics"], sizes[layout.channel], cid) if "statistics" in p else None
     dist = entry["input"].get("distribution", "normal")
     inp = {**entry["input"], "distribution": dist}
     for k in _GRID_INPUT_KEYS:
@@ -239,7 +239,8 @@ def _case(e: CaseEntry, op: ops.Op, layout: Layout, p: dict, grid, shown) -> Cas
         seed=int(p["seed"]), input=tuple(sorted(inp.items())), groups=groups,
         axes=axes, affine_axes=affine_axes,
         check=entry["check"],
-        momentum=None if p.get("momentum") is None else float(p["momentum"]),
+        momentum=None if "momentum" not in p else ops.CUMULATIVE if p["momentum"] is None else float(p["momentum"]),
+        statistics=statistics,
         steps=None if p.get("steps") is None else int(p["steps"]),
         tolerance=tuple(sorted(entry.get("tolerance", {}).items())),
         expect=tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in entry.get("expect", {}).items())),
@@ -278,3 +279,29 @@ def _check_affine(e: CaseEntry, case: Case, raw):
             raise CaseError(e.file, e.where("affine", sub), key,
                             f"values up to {values.bound():g} do not fit {case.dtype} (largest finite "
                             f"{biggest:g}) (case {case.id})")
+
+
+def _statistics(e: CaseEntry, value: dict, channels: int, cid: str):
+    """``statistics`` checked against the channel count (a list holds one value per channel; a variance is
+    never negative, so it is a number, a list or a uniform distribution at or above 0), frozen."""
+    for name, spec in value.items():
+        def bad(message, name=name):
+            return CaseError(e.file, e.where("statistics", (name,)), f"statistics.{name}", f"{message} (case {cid})")
+        if isinstance(spec, list) and len(spec) != channels:
+            raise bad(f"{len(spec)} values for {channels} channels")
+        if isinstance(spec, dict):
+            need = DISTRIBUTION_KEYS[spec["distribution"]]
+            missing = [k for k in need if k not in spec]
+            extra = sorted(set(spec) - set(need) - {"distribution"})
+            if missing or extra:
+                raise bad(f"distribution {spec['distribution']} takes {' and '.join(need)}"
+                          + (f", not {extra[0]}" if extra else ""))
+            if spec["distribution"] == "uniform" and spec["low"] > spec["high"]:
+                raise bad(f"uniform low {spec['low']:g} above high {spec['high']:g}")
+        if name == "var":
+            if isinstance(spec, dict) and spec["distribution"] != "uniform":
+                raise bad("a normal distribution draws negative variances; use a uniform one with low >= 0")
+            low = spec["low"] if isinstance(spec, dict) else min(spec) if isinstance(spec, list) else spec
+            if low < 0:
+                raise bad(f"a variance is never negative ({low:g})")
+    return freeze_statistics(value)

@@ -11,7 +11,9 @@ gamma's stream (1) and beta's stream (2), as ``affine: random`` draws them.
 Checks beyond the forward output draw more streams: ``check: backward`` an
 upstream gradient ``dy`` (standard normal, stream 3), ``check: running_stats``
 one training batch per step (the case's input distribution, streams 16, 17,
-...), each the shape of x.
+...), each the shape of x; ``check: inference`` the given running mean (stream 4)
+and variance (stream 5), one value per channel, from ``statistics`` (a number for
+every channel, a list, or a distribution drawn like x).
 
 A case with a ``mask`` also gets ``mask``: a boolean array of the positions, x's shape without the
 channel axis (``[B, T]`` for ``BTF``), True where a position counts for the statistics. A lengths
@@ -31,6 +33,8 @@ from harness.ops.semantics import param_shape
 
 STREAM_X, STREAM_GAMMA, STREAM_BETA = 0, 1, 2
 STREAM_DY = 3
+#: check inference: the given running mean and variance
+STREAM_MEAN, STREAM_VAR = 4, 5
 STREAM_MASK = 8
 #: the stream of training step k's batch is STREAM_BATCH + k
 STREAM_BATCH = 16
@@ -90,6 +94,8 @@ class Inputs:
     dy: np.ndarray | None = None
     batches: tuple = ()
     mask: np.ndarray | None = None  # the positions (x's shape without the channel axis), True where valid
+    running_mean: np.ndarray | None = None
+    running_var: np.ndarray | None = None
 
 
 def position_mask(case) -> np.ndarray | None:
@@ -121,6 +127,17 @@ def full_mask(mask: np.ndarray | None, layout: str, shape) -> np.ndarray | None:
     return np.broadcast_to(np.expand_dims(np.asarray(mask, bool), lay.index(lay.channel)), tuple(shape))
 
 
+def statistic(spec, channels: int, gen: np.random.Generator) -> np.ndarray:
+    """One running statistic (float64, one value per channel) from its spec: a number, a list, or a
+    distribution (``normal``: mean, std; ``uniform``: low, high)."""
+    if isinstance(spec, dict):
+        return np.asarray(draw(spec, (channels,), gen), np.float64)
+    if isinstance(spec, (list, tuple)):
+        return np.asarray(spec, np.float64)
+    return np.full(channels, float(spec))
+
+
+
 def make_inputs(case) -> Inputs:
     x = round_to(draw(case.input_spec, case.shape, rng(case.seed, STREAM_X)), case.dtype)
     extra = {}
@@ -134,6 +151,11 @@ def make_inputs(case) -> Inputs:
         extra["batches"] = tuple(
             round_to(draw(case.input_spec, case.shape, rng(case.seed, STREAM_BATCH + k)), case.dtype)
             for k in range(case.steps))
+    elif check == "inference":
+        spec = case.statistics_spec
+        channels = case.size[Layout(case.layout).channel]
+        extra["running_mean"] = round_to(statistic(spec["mean"], channels, rng(case.seed, STREAM_MEAN)), case.dtype)
+        extra["running_var"] = round_to(statistic(spec["var"], channels, rng(case.seed, STREAM_VAR)), case.dtype)
     if case.affine == "none":
         return Inputs(x, None, None, **extra)
     pshape = param_shape(case.semantics, case.size)

@@ -147,11 +147,15 @@ class Case:
     axes: str | None = None
     affine_axes: str | None = None
     check: str = "forward"
-    momentum: float | None = None  # check running_stats: the weight of the new batch
+    #: the weight of the new batch in the running statistics (a batch-norm cell's momentum argument);
+    #: ops.CUMULATIVE for ``momentum: null``, the cumulative moving average
+    momentum: float | str | None = None
     steps: int | None = None  # check running_stats: training steps
     #: the positions whose statistics count: ``(("axis", "T"), ("lengths", (5, 3)))`` or ``(("random", 0.3),)``
     #: (see :mod:`harness.cases.inputs`); empty: every position
     mask: tuple[tuple[str, Any], ...] = ()
+    #: check inference: the given running statistics (``statistics``), frozen (see :func:`freeze_statistics`)
+    statistics: tuple | None = None
     tolerance: tuple[tuple[str, Any], ...] = ()
     expect: tuple[tuple[str, Any], ...] = ()
     tags: tuple[str, ...] = ()
@@ -237,14 +241,29 @@ class Case:
             "tags": list(self.tags), "skip": self.skip,
             "file": self.file, "line": self.line,
         }
-        if self.check == "running_stats":
-            d.update(momentum=self.momentum, steps=self.steps)
+        if self.momentum is not None:
+            d["momentum"] = self.momentum
+        if self.steps is not None:
+            d["steps"] = self.steps
+        if self.statistics is not None:
+            d["statistics"] = thaw_statistics(self.statistics)
         if self.mask:
             d["mask"] = self.mask_spec
         if self.options:
             d["options"] = dict(self.options)
         d.update(self.op_args)
         return d
+
+    @property
+    def cumulative(self) -> bool:
+        """``momentum: null``: the running statistics are the plain average of the batches' statistics."""
+        return self.momentum == ops.CUMULATIVE
+
+    @property
+    def statistics_spec(self) -> dict:
+        """The running statistics a ``check: inference`` cell is given: the case's, each one it leaves out
+        at its default (:data:`harness.ops.DEFAULT_STATISTICS`)."""
+        return {**ops.DEFAULT_STATISTICS, **thaw_statistics(self.statistics or ())}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "Case":
@@ -258,7 +277,9 @@ class Case:
             seed=int(d["seed"]), input=tuple(sorted(d["input"].items())),
             groups=d.get("groups"), axes=d.get("axes"), affine_axes=d.get("affine_axes"),
             check=d.get("check", "forward"),
-            momentum=None if d.get("momentum") is None else float(d["momentum"]),
+            momentum=None if d.get("momentum") is None else ops.CUMULATIVE if d["momentum"] == ops.CUMULATIVE
+            else float(d["momentum"]),
+            statistics=None if d.get("statistics") is None else freeze_statistics(d["statistics"]),
             steps=None if d.get("steps") is None else int(d["steps"]),
             tolerance=tuple(sorted((d.get("tolerance") or {}).items())),
             expect=tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in (d.get("expect") or {}).items())),
@@ -291,6 +312,29 @@ def mask_text(mask: dict) -> str:
     return f"random:{fmt_number(mask.get('random'))}"
 
 
+def freeze_statistics(value: dict) -> tuple:
+    """``statistics`` as a hashable value: ((name, spec), ...) with a list as a tuple of floats and a
+    distribution as a tuple of sorted (key, value) pairs."""
+    def one(spec):
+        if isinstance(spec, dict):
+            return tuple(sorted((k, v if k == "distribution" else float(v)) for k, v in spec.items()))
+        if isinstance(spec, (list, tuple)):
+            return tuple(float(v) for v in spec)
+        return float(spec)
+    return tuple(sorted((k, one(v)) for k, v in dict(value).items()))
+
+
+def thaw_statistics(frozen) -> dict:
+    """The inverse of :func:`freeze_statistics`: {name: a number, a list, or a distribution dict}."""
+    def one(spec):
+        if isinstance(spec, tuple) and spec and isinstance(spec[0], tuple):
+            return dict(spec)
+        if isinstance(spec, tuple):
+            return list(spec)
+        return spec
+    return {k: one(v) for k, v in frozen}
+
+
 def fmt_number(v) -> str:
     return f"{v:g}" if isinstance(v, float) else str(v)
 
@@ -302,7 +346,7 @@ def params_text(case: dict) -> str:
          "shape=" + "x".join(f"{a}{n}" for a, n in shape.items())]
     for k in ops.PARAMS:
         if case.get(k) is not None:
-            p.append(f"{k}={fmt_number(case[k])}")
+            p.append(f"{k}={ops.statistics_token(case[k])[6:]}" if k == "statistics" else f"{k}={fmt_number(case[k])}")
     if case.get("check", "forward") != "forward":
         p.append(f"check={case['check']}")
     if case.get("mask"):

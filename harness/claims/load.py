@@ -80,7 +80,7 @@ _SIDE = {
         "affine_axes": {"type": "string", "pattern": "^([A-Z]+|channel)$"},
         "epsilon": {"type": "number", "exclusiveMinimum": 0},
         "check": {"enum": ["running_stats"]},
-        "momentum": ops.PARAMS["momentum"][0],
+        "momentum": ops.MOMENTUM_NUMBER,  # claims measure a numeric momentum
         "steps": ops.PARAMS["steps"][0],
         "options": OPTIONS,
     },

@@ -28,9 +28,16 @@ def check_words(case) -> list[str]:
         return ["  check: gradients of sum(y * dy) by x, gamma and beta (dy seeded, the shape of x)"]
     if case.check == "running_stats":
         m = case.momentum
+        rule = ("new = (1 - 1/k)*old + (1/k)*batch at step k (momentum None: the cumulative average)"
+                if case.cumulative else f"new = {1 - m:g}*old + {m:g}*batch (momentum {m:g} weights the new batch)")
+        per = " (per channel, the average of its instances' statistics)" if case.op == "instance_norm" else ""
         return [f"  check: {case.steps} training steps from running mean 0 and variance 1, "
-                f"new = {1 - m:g}*old + {m:g}*batch (momentum {m:g} weights the new batch), running variance "
-                "updated with the biased batch variance; y is the inference-mode output on x"]
+                f"{rule}, running variance updated with the biased batch variance{per}; y is the inference-mode "
+                "output on x"]
+    if case.check == "inference":
+        st = case.statistics_spec
+        return [f"  check: inference with the given running statistics (mean {st['mean']}, var {st['var']}): "
+                "y = (x - mean) / sqrt(var + eps) * gamma + beta"]
     return []
 
 

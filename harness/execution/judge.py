@@ -7,6 +7,8 @@ This is the one home of a cell's verdict, for every check:
   :mod:`harness.numerics.masked`) under the verdict rule
   (:func:`harness.numerics.verdict.judge`: error <= FACTOR x achievable + floor, NaN/inf only where the
   reference has them, or the case's own tolerance);
+* ``inference``: the output with the given running statistics against the float64 inference-mode
+  reference, by the same rule (its achievable error from stable inference forms in the case dtype);
 * ``backward`` (dx, dgamma, dbeta) and ``running_stats`` (the inference output y, running_mean,
   running_var): each named output by the same rule against its own achievable error; the cell agrees when
   every output does. The metrics are those of the worst output (the report and the explanation read them
@@ -24,11 +26,15 @@ from typing import Callable
 from harness.cases.inputs import full_mask
 from harness.fingerprint.forward import fingerprint
 from harness.fingerprint.masked import fingerprint_masked
-from harness.fingerprint.training import fingerprint_backward, fingerprint_running_stats
+from harness.fingerprint.training import (
+    fingerprint_backward,
+    fingerprint_inference,
+    fingerprint_running_stats,
+)
 from harness.numerics import running
 from harness.numerics.achievable_backward import achievable_grad_errors
 from harness.numerics.backward import grads
-from harness.numerics.verdict import judge, judge_outputs, metrics_of
+from harness.numerics.verdict import compare, judge, judge_outputs, metrics_of
 from harness.results.parts import Fingerprint
 
 
@@ -64,7 +70,8 @@ def judge_cell(case, inputs, reply) -> Judged:
         metrics["epsilon_default"] = doc
         eps = float(doc["value"])
     sem = case.semantics_with(eps)
-    judged = _training(case, inputs, reply, sem) if case.check != "forward" else _forward(case, inputs, reply, sem)
+    judged = _forward(case, inputs, reply, sem) if case.check == "forward" else \
+        _inference(case, inputs, reply, sem) if case.check == "inference" else _training(case, inputs, reply, sem)
     judged.metrics = metrics | judged.metrics
     return judged
 
@@ -87,7 +94,25 @@ def _forward(case, inputs, reply, sem) -> Judged:
 
 
 def _update(case) -> running.Update:
-    return running.Update(float(case.momentum))
+    return running.from_case(case)
+
+
+def _inference(case, inputs, reply, sem) -> Judged:
+    """Inference with the given running statistics: y against :func:`harness.numerics.running.inference`."""
+    mean, var = inputs.running_mean, inputs.running_var
+    ref = running.inference(inputs.x, mean, var, sem, inputs.gamma, inputs.beta)
+    ach = running.inference_achievable(inputs.x, mean, var, ref, sem, case.dtype, inputs.gamma, inputs.beta)
+    cmp = compare(reply.y, ref, case.dtype, achievable=ach, tolerance=case.tolerance_spec)
+    metrics = cmp.metrics()
+    metrics["output_dtype"] = str(getattr(reply.y, "dtype", type(reply.y).__name__))
+    if isinstance((reply.info or {}).get("path"), str):
+        metrics["path"] = reply.info["path"]
+    why = None
+    if not cmp.shape_mismatch:
+        def why():
+            return fingerprint_inference(inputs.x, reply.y, sem, case.dtype, mean, var, inputs.gamma, inputs.beta,
+                                         cmp)
+    return Judged("agree" if cmp.ok else "diverge", metrics, why)
 
 
 def _training(case, inputs, reply, sem) -> Judged:

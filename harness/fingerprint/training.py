@@ -21,7 +21,7 @@ import numpy as np
 from harness.numerics import running
 from harness.numerics.achievable_backward import achievable_grad_errors
 from harness.numerics.backward import affine_broadcast, grads, row_stats
-from harness.numerics.reference import rows
+from harness.numerics.reference import normalize, rows
 from harness.numerics.verdict import compare
 from harness.ops.layouts import Layout
 from harness.ops.semantics import Semantics
@@ -101,12 +101,17 @@ def fingerprint_backward(x, actual: dict, expected: Semantics, dtype: str, dy, g
     return {"matches": [{"explanation": w} for w, _ in found], "explanation": expl}
 
 
-def update_words(found: running.Update, expected: running.Update, n: int) -> str:
+def update_words(found: running.Update, expected: running.Update, n: int, per: str = "channel") -> str:
     parts = []
     if found.ddof != expected.ddof:
-        parts.append(f"running variance updated with the unbiased (n/(n-1), n={n} values per channel) batch "
+        parts.append(f"running variance updated with the unbiased (n/(n-1), n={n} values per {per}) batch "
                      "variance while the batch is normalized with the biased one" if found.ddof == 1 else
                      "running variance updated with the biased batch variance")
+    if expected.cumulative and not found.cumulative:
+        parts.append("the running statistics are never updated (momentum None taken as 0: they keep their "
+                     "initial mean 0 and variance 1)" if found.momentum == 0 else
+                     f"an exponential average with momentum {found.momentum:g} instead of the cumulative one")
+        return "; ".join(parts)
     if found.old_weight != expected.old_weight:
         m = expected.momentum
         parts.append(f"momentum {m:g} applied as the weight of the old value "
@@ -118,11 +123,14 @@ def fingerprint_running_stats(x, actual: dict, sem: Semantics, dtype: str, expec
                               gamma, beta, comparisons: dict, refs: dict) -> dict:
     """Update rules that reproduce the running statistics and inference output ``actual``."""
     n = running.values_per_channel(batches, sem)
+    per = "instance" if running.per_instance(sem) else "channel"
     matches, seen = [], {(sem.eps, expected.ddof, expected.new_weight)}
     # a momentum held in float32: the weight of the new batch rounded (tf.keras's decay), or the
     # weight of the old value rounded and the new one taken as 1 minus it (Flax's momentum)
     moms = [expected.momentum]
-    if dtype == "float64":
+    if expected.cumulative:  # an API that takes None for something else: no update, or its default momentum
+        moms += [0.0, 0.1]
+    elif dtype == "float64":
         for v in (float(np.float32(expected.momentum)), 1.0 - float(np.float32(1.0 - expected.momentum))):
             if v not in moms:
                 moms.append(v)
@@ -132,6 +140,8 @@ def fingerprint_running_stats(x, actual: dict, sem: Semantics, dtype: str, expec
         for mom in moms:
             for ddof in (0, 1):
                 for old in (False, True):
+                    if old and (mom is None or expected.cumulative):
+                        continue  # the cumulative average has no old-value convention
                     cand = running.Update(mom, ddof, old)
                     if (csem.eps, cand.ddof, cand.new_weight) in seen:
                         continue  # momentum 0.5 weighs old and new alike
@@ -139,8 +149,9 @@ def fingerprint_running_stats(x, actual: dict, sem: Semantics, dtype: str, expec
                     cref = running.reference(x, batches, csem, cand, gamma, beta)
                     ach = running.achievable_errors(x, batches, cref, csem, dtype, cand, gamma, beta)
                     if _all_ok(actual, cref, dtype, ach):
-                        words = [update_words(cand, running.Update(mom, expected.ddof, expected.old_weight), n)]
-                        if mom != expected.momentum:
+                        words = [update_words(cand, expected if expected.cumulative else
+                                              running.Update(mom, expected.ddof, expected.old_weight), n, per)]
+                        if mom != expected.momentum and not expected.cumulative:
                             words.insert(0, f"momentum weight rounded to float32 ({mom!r} instead of "
                                             f"{expected.momentum!r})")
                         if csem.eps != sem.eps:
@@ -159,3 +170,60 @@ def fingerprint_running_stats(x, actual: dict, sem: Semantics, dtype: str, expec
     else:
         expl = f"no running-statistics update rule of the family reproduces these outputs ({off})"
     return {"matches": matches, "explanation": expl}
+
+
+#: epsilons a framework may use instead of the case's (documented defaults of the APIs normconf calls)
+OTHER_EPSILONS = (1e-3, 1e-5, 1e-6, 1e-12, 0.0)
+
+
+def _inference_candidates(x, sem: Semantics, dtype: str, mean, var, gamma, beta):
+    """(words, float64 output) of the members of the inference family other than the case's."""
+    m64, v64 = np.asarray(mean, np.float64), np.asarray(var, np.float64)
+    x64 = np.asarray(x, np.float64)
+    with np.errstate(all="ignore"):
+        mb = affine_broadcast(m64, sem, x64.shape)
+        vb = affine_broadcast(v64, sem, x64.shape)
+        g = affine_broadcast(gamma, sem, x64.shape) if gamma is not None else 1.0
+        b = affine_broadcast(beta, sem, x64.shape) if beta is not None and sem.bias else 0.0
+        yield "epsilon added outside the square root ((x - mean) / (sqrt(var) + eps))", \
+            (x64 - mb) / (np.sqrt(vb) + sem.eps) * g + b
+        yield "the variance used as the standard deviation ((x - mean) / (var + eps))", (x64 - mb) / (vb + sem.eps) * g + b
+    for e in OTHER_EPSILONS + tuple(float32_epsilons(sem) if dtype == "float64" else ()):
+        if e != sem.eps:
+            words = "epsilon ignored (0)" if e == 0 else \
+                f"epsilon rounded to float32 ({e!r} instead of {sem.eps!r})" if e == float(np.float32(sem.eps)) \
+                else f"epsilon {e:g} instead of {sem.eps:g}"
+            yield words, running.inference(x, m64, v64, replace(sem, eps=e), gamma, beta)
+    if dtype == "float64":
+        yield "the running statistics held in float32 (the given float64 mean and variance rounded to float32)", \
+            running.inference(x, m64.astype(np.float32), v64.astype(np.float32), sem, gamma, beta)
+    if dtype in ("float16", "bfloat16"):
+        for form in ("divide", "rsqrt", "fold"):
+            words = {"divide": "computed in {d} (no float32 intermediate)",
+                     "rsqrt": "1/sqrt(var + eps) and the products computed in {d} (rsqrt, then multiply)",
+                     "fold": "folded to x * k + (beta - mean * k) with k = gamma / sqrt(var + eps) in {d}"}[form]
+            yield words.format(d=dtype), running.inference_stable(x, m64, v64, sem, dtype, gamma, beta, form=form,
+                                                                  acc=dtype)
+    yield "normalized with the batch's own statistics, not the given running statistics", \
+        normalize(x, running.channel_semantics(sem) if not running.per_instance(sem) else sem, gamma, beta)
+
+
+def fingerprint_inference(x, y, sem: Semantics, dtype: str, mean, var, gamma, beta, comparison) -> dict:
+    """Members of the inference family (epsilon placement or value, statistics held in float32, half
+    precision forms, batch statistics used instead of the given ones) that reproduce ``y``."""
+    off = f"error {comparison.max_abs:.3g}, allowed {comparison.allowed:.3g}"
+    ref = running.inference(x, mean, var, sem, gamma, beta)
+    found = []
+    for words, cand in _inference_candidates(x, sem, dtype, mean, var, gamma, beta):
+        with np.errstate(all="ignore"):
+            if not np.all(np.isfinite(cand)):
+                continue
+        if compare(y, cand, dtype, achievable=comparison.achievable).ok:
+            found.append(words)
+    if not found and dtype == "float64" and compare(y, ref, dtype, achievable=running.inference_achievable(
+            x, mean, var, ref, sem, "float32", gamma, beta)).ok:
+        return {"matches": [], "explanation": f"output {LOWER} ({off})"}
+    if found:
+        return {"matches": [{"explanation": w} for w in found], "explanation": "; or ".join(found[:3]) + f" ({off})"}
+    return {"matches": [], "explanation": f"no member of the inference family reproduces this output; the cause is "
+                                          f"not identified ({off})"}

@@ -148,7 +148,7 @@ class Fuzzer:
         d = self._loader_defaults(case)
         out = []
         if case.check != d.check:
-            out.append((f"check {d.check}", replace(case, check=d.check, momentum=None, steps=None)))
+            out.append((f"check {d.check}", replace(case, check=d.check, momentum=None, steps=None, statistics=None)))
         for k in ("axes", "affine_axes"):
             if getattr(case, k) is not None and k not in case.spec.required:
                 out.append((f"no {k}", replace(case, **{k: None})))

@@ -32,7 +32,7 @@ from hypothesis import strategies as st
 from harness import ops
 from harness.cases.expand import DISTRIBUTION_KEYS
 from harness.cases.load import SCHEMA, load_file
-from harness.cases.model import Case, affine_json, fmt_number
+from harness.cases.model import Case, affine_json, fmt_number, thaw_statistics
 from harness.ops.dtypes import np_dtype
 from harness.ops.layouts import Layout
 from harness.ops.semantics import param_shape
@@ -89,6 +89,8 @@ def from_schema(schema: dict, layout: Layout | None = None) -> st.SearchStrategy
         return st.one_of([from_schema(b, layout) for b in s["anyOf"]])
     if "const" in s:
         return st.just(s["const"])
+    if s.get("type") == "null":  # momentum: null, the cumulative average
+        return st.just(None)
     if "enum" in s:
         return st.sampled_from(s["enum"])
     kind = s.get("type")
@@ -132,10 +134,33 @@ def sizes(draw, layout: Layout, max_elements: int, grouped: bool = False) -> tup
     return out, groups
 
 
+#: running statistics a ``statistics`` spec draws: large means, tiny and large variances
+STAT_MEANS = (0.0, 1.0, -3.0, 1000.0, 10000.0)
+STAT_VARS = (1.0, 0.25, 1e-8, 1e-3, 100.0)
+
+
+def _statistic(draw, name: str, channels: int):
+    """One running statistic's spec: a number, one number per channel, or a distribution (a variance:
+    uniform at or above 0)."""
+    pool = STAT_MEANS if name == "mean" else STAT_VARS
+    kind = draw(st.sampled_from(["number", "list", "distribution"]))
+    if kind == "number":
+        return draw(st.sampled_from(pool))
+    if kind == "list":
+        return draw(st.lists(st.sampled_from(pool), min_size=channels, max_size=channels))
+    if name == "mean":
+        return {"distribution": "normal", "mean": draw(st.sampled_from(pool)), "std": draw(st.sampled_from(STDS))}
+    low = draw(st.sampled_from(pool))
+    return {"distribution": "uniform", "low": low, "high": low * draw(st.sampled_from([1.0, 2.0, 16.0]))}
+
+
 def _param(draw, key: str, op: ops.Op, layout: Layout, shape: dict, groups: int | None):
     """One op-specific key's value; the keys whose values depend on others have their rule here."""
     if key == "groups":  # drawn with the sizes: it divides the channel size
         return groups
+    if key == "statistics":  # a list holds one value per channel
+        names = draw(st.sampled_from([("mean",), ("var",), ("mean", "var")]))
+        return {n: _statistic(draw, n, shape[layout.channel]) for n in names}
     value = draw(from_schema(ops.PARAMS[key][0], layout))
     if key == "axes" and op.grouped and layout.channel not in value:
         value = "".join(layout.ordered(set(value) | {layout.channel}))
@@ -249,9 +274,8 @@ def case_entries(draw, op_names=None, max_elements: int = DEFAULT_MAX_ELEMENTS) 
     layout = Layout(draw(st.sampled_from(layouts)))
     shape, groups = draw(sizes(layout, max_elements, op.grouped))
     entry: dict = {"op": op.name, "layout": layout.name, "shape": shape}
-    check_keys = {k: c for c, keys in ops.CHECK_PARAMS.items() for k in keys}
     for key in sorted(op.params):
-        if key in check_keys and check_keys[key] != check:
+        if check not in ops.PARAM_CHECKS.get(key, (check,)):
             continue
         if key in op.required or _sometimes(draw):
             entry[key] = _param(draw, key, op, layout, shape, groups)
@@ -290,7 +314,7 @@ def base_id(entry: dict) -> str:
     parts += [f"{a}{n}" for a, n in entry["shape"].items()]
     if entry.get("check", "forward") != "forward":
         parts.append(entry["check"].replace("_", "-"))
-        parts += [ops.PARAMS[k][1](entry[k]).replace("+", "") for k in ("momentum", "steps") if k in entry]
+        parts += [ops.PARAMS[k][1](entry[k]).replace("+", "") for k in ("momentum", "steps", "statistics") if k in entry]
     aff = entry.get("affine", "ones")
     # given values (like options) are named by the loader, after the always-shown epsilon and dtype
     parts += [f"affine-{aff}"] if op.affine and isinstance(aff, str) else []
@@ -306,9 +330,8 @@ def entry_of(case: Case) -> dict:
     e: dict = {"op": case.op, "layout": case.layout, "shape": dict(case.sizes)}
     for key in ops.PARAMS:
         v = case.arg(key) if key in case.spec.own_keys else getattr(case, key, None)
-        if v is not None and key in case.spec.params and not (key in ("momentum", "steps")
-                                                               and case.check != "running_stats"):
-            e[key] = v
+        if v is not None and key in case.spec.params and case.check in ops.PARAM_CHECKS.get(key, (case.check,)):
+            e[key] = None if v == ops.CUMULATIVE else thaw_statistics(v) if key == "statistics" else v
     if case.check != "forward":
         e["check"] = case.check
     if case.spec.takes_epsilon:

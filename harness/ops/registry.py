@@ -31,7 +31,44 @@ from .layouts import Layout
 from .semantics import Semantics
 
 #: checks a case can ask for (``check:``); each op lists the ones it supports
-CHECKS = ("forward", "backward", "running_stats")
+CHECKS = ("forward", "backward", "running_stats", "inference")
+
+#: ``momentum: null``: the cumulative moving average (PyTorch's ``momentum=None``: every batch seen so
+#: far weighs the same); a case holds it as this word
+CUMULATIVE = "cumulative"
+
+#: a running statistic's spec (``statistics: {mean: SPEC, var: SPEC}``, check inference): one number for
+#: every channel, a list of one number per channel, or a seeded distribution
+STAT_SPEC = {"anyOf": [
+    {"type": "number"},
+    {"type": "array", "minItems": 1, "items": {"type": "number"}},
+    {"type": "object", "additionalProperties": False, "required": ["distribution"],
+     "properties": {"distribution": {"enum": ["normal", "uniform"]}, "mean": {"type": "number"},
+                    "std": {"type": "number", "minimum": 0}, "low": {"type": "number"},
+                    "high": {"type": "number"}}},
+]}
+
+
+#: a numeric momentum: the weight of the new batch
+MOMENTUM_NUMBER = {"type": "number", "exclusiveMinimum": 0, "maximum": 1}
+
+
+def _num_token(v) -> str:
+    return f"{v:g}" if isinstance(v, float) else str(v)
+
+
+def stat_token(spec) -> str:
+    """The id token of one statistic's spec: ``1000``, ``1_2_3``, ``normal0_1``, ``uniform0.5_2``."""
+    if isinstance(spec, dict):
+        keys = ("mean", "std") if spec.get("distribution") == "normal" else ("low", "high")
+        return spec.get("distribution", "") + "_".join(_num_token(spec.get(k)) for k in keys)
+    if isinstance(spec, (list, tuple)):
+        return "_".join(_num_token(v) for v in spec)
+    return _num_token(spec)
+
+
+def statistics_token(v) -> str:
+    return "stats-" + "-".join(f"{k}{stat_token(v[k])}" for k in ("mean", "var") if k in v)
 
 #: op-specific case keys: JSON schema of one value, and the id token of a value (the keys of the ops'
 #: own definitions are added below, from the registry)
@@ -39,11 +76,21 @@ PARAMS: dict[str, tuple[dict, Callable[[object], str]]] = {
     "groups": ({"type": "integer", "minimum": 1}, lambda v: f"g{v}"),
     "axes": ({"type": "string", "pattern": "^[A-Z]+$"}, lambda v: f"over-{v}"),
     "affine_axes": ({"type": "string", "pattern": "^[A-Z]+$"}, lambda v: f"affine-over-{v}"),
-    "momentum": ({"type": "number", "exclusiveMinimum": 0, "maximum": 1}, lambda v: f"mom{v:g}"),
+    # null: the cumulative moving average (CUMULATIVE)
+    "momentum": ({"anyOf": [MOMENTUM_NUMBER, {"type": "null"}]},
+                 lambda v: "mom-cumulative" if v is None or v == CUMULATIVE else f"mom{v:g}"),
     "steps": ({"type": "integer", "minimum": 1, "maximum": 1000}, lambda v: f"steps{v}"),
+    "statistics": ({"type": "object", "additionalProperties": False, "minProperties": 1,
+                    "properties": {"mean": STAT_SPEC, "var": STAT_SPEC}}, statistics_token),
 }
 #: keys a check needs, with their defaults
 CHECK_PARAMS = {"running_stats": {"momentum": 0.1, "steps": 3}}
+#: the checks each check-dependent key applies to (a key not named here applies to every check)
+PARAM_CHECKS = {"momentum": ("forward", "backward", "running_stats"), "steps": ("running_stats",),
+                "statistics": ("inference",)}
+#: ``statistics`` when a case leaves it (or one of its two) out
+DEFAULT_STATISTICS = {"mean": {"distribution": "normal", "mean": 0.0, "std": 1.0},
+                      "var": {"distribution": "uniform", "low": 0.5, "high": 2.0}}
 
 
 @dataclass(frozen=True)
@@ -172,15 +219,17 @@ class Op:
 
 
 _AXES = frozenset({"axes", "affine_axes"})
+_STATS = frozenset({"momentum", "steps", "statistics"})  # ops with running statistics
 _REGISTRY: tuple[Op, ...] = (
-    Op("batch_norm", "BatchNorm", "bn", "non-channel", params=frozenset({"momentum", "steps"}),
-       checks=("forward", "backward", "running_stats")),
+    Op("batch_norm", "BatchNorm", "bn", "non-channel", params=_STATS,
+       checks=("forward", "backward", "running_stats", "inference")),
     Op("layer_norm", "LayerNorm", "ln", "axes", params=_AXES, checks=("forward", "backward")),
     Op("layer_norm_no_bias", "LayerNorm without bias", "ln-nobias", "axes", params=_AXES, bias=False,
        checks=("forward", "backward")),
     Op("group_norm", "GroupNorm", "gn", "group", params=frozenset({"groups", "axes"}),
        required=frozenset({"groups"}), checks=("forward", "backward")),
-    Op("instance_norm", "InstanceNorm", "in", "spatial", checks=("forward", "backward")),
+    Op("instance_norm", "InstanceNorm", "in", "spatial", params=_STATS,
+       checks=("forward", "backward", "running_stats", "inference")),
     Op("rms_norm", "RMSNorm", "rms", "axes", params=_AXES, center=False, bias=False,
        checks=("forward", "backward")),
     Op("l2_normalize", "L2 normalization", "l2", "axes", params=frozenset({"axes"}), center=False, bias=False,

@@ -82,7 +82,7 @@ def repro_case(found: Found, adapter: str, *, shrink_it=True, budget=40, timeout
     if rec.snippet and rec.snippet.strip() != parts["call"].strip() and result is rec:
         header_lines.append("The recorded call differs from what the installed adapter generates; this script "
                             "makes the installed adapter's call.")
-    if case.check == "forward":
+    if case.check in ("forward", "inference"):
         text = case_script(case, adapter, parts, eps=eps, epsilon_doc=epsdoc, record=rec, header_lines=header_lines,
                            recorded_metrics=result.metrics)
     else:

@@ -37,6 +37,30 @@ _AXES = re.compile(r"^[A-Z]+$")
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
+
+def _statistics(v) -> None:
+    """A recorded ``statistics``: {mean, var} each a number, a list of at most 4096 numbers, or a normal or
+    uniform distribution with numeric parameters."""
+    if v is None:
+        return
+    if not isinstance(v, dict) or not set(v) <= {"mean", "var"}:
+        raise ReproError("recorded case: statistics must map mean and var")
+    for name, spec in v.items():
+        if isinstance(spec, list):
+            if not 0 < len(spec) <= 4096:
+                raise ReproError(f"recorded case: statistics.{name} must hold 1 to 4096 values")
+            for x in spec:
+                _num(x, f"statistics.{name}")
+        elif isinstance(spec, dict):
+            if spec.get("distribution") not in ("normal", "uniform") or \
+                    not set(spec) <= {"distribution", "mean", "std", "low", "high"}:
+                raise ReproError(f"recorded case: statistics.{name} has a bad distribution")
+            for k, x in spec.items():
+                if k != "distribution":
+                    _num(x, f"statistics.{name}.{k}")
+        else:
+            _num(spec, f"statistics.{name}")
+
 def _num(v, what) -> float:
     if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(float(v)):
         raise ReproError(f"recorded case: {what} is not a finite number")
@@ -95,11 +119,13 @@ def validated_case(d) -> Case:
     check = d.get("check", "forward")
     if check not in op.checks:
         raise ReproError(f"recorded case: {op.name} has no check {comment(repr(check), 40)}")
-    if check == "running_stats" or d.get("momentum") is not None or d.get("steps") is not None:
-        if not 0 < _num(d.get("momentum"), "momentum") <= 1:
-            raise ReproError("recorded case: momentum must be in (0, 1]")
-        if _int(d.get("steps"), "steps", 1) > 1000:
-            raise ReproError("recorded case: more than 1000 steps")
+    numeric = d.get("momentum") != ops.CUMULATIVE
+    if (check == "running_stats" or d.get("momentum") is not None) and numeric \
+            and not 0 < _num(d.get("momentum"), "momentum") <= 1:
+        raise ReproError("recorded case: momentum must be in (0, 1] or 'cumulative'")
+    if (check == "running_stats" or d.get("steps") is not None) and _int(d.get("steps"), "steps", 1) > 1000:
+        raise ReproError("recorded case: more than 1000 steps")
+    _statistics(d.get("statistics"))
     for key in ("axes", "affine_axes"):
         v = d.get(key)
         if v is not None and (not isinstance(v, str) or not _AXES.match(v) or any(a not in lay.axes for a in v)):

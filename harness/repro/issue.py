@@ -16,7 +16,8 @@ from harness.text.inert import comment, fence, fmt, md, md_link
 
 from .script_training import output_axes
 
-_CHECK_WORDS = {"backward": "gradients", "running_stats": "running statistics"}
+_CHECK_WORDS = {"backward": "gradients", "running_stats": "running statistics",
+                "inference": "inference-mode outputs with given running statistics"}
 #: how a cell that returned no output ended, for a title
 _ENDS = {"error": "raises", "crash": "crashes the process", "timeout": "does not finish"}
 

@@ -36,6 +36,7 @@ from harness.ops.layouts import Layout
 from harness.text.inert import comment, comment_block, py
 
 from . import literal
+from .find import ReproError
 from .script import (
     COMMON_MARK,
     common,
@@ -59,16 +60,28 @@ class Expected:
     allowed: dict
 
 
+def unwritten(case: Case) -> None:
+    """Refuse, in one line, a cell whose check the literal scripts cannot express: inference with given
+    statistics, and running statistics other than batch norm's with a numeric momentum."""
+    if case.check == "inference":
+        raise ReproError(f"{case.id}: normconf file writes no script of a check: inference cell yet; "
+                         "normconf repro writes one")
+    if case.check == "running_stats" and (case.cumulative or case.op != "batch_norm"):
+        raise ReproError(f"{case.id}: the running-statistics scripts know batch norm with a numeric momentum only "
+                         "(this cell: " + ("momentum: null" if case.cumulative else case.op) + ")")
+
+
 def expected_for(case: Case, inputs: Inputs, eps: float) -> Expected:
     """The reference outputs of ``case`` on ``inputs`` and their allowed errors, as the harness judges them."""
     sem = case.semantics_with(eps)
+    unwritten(case)
     if case.expect:  # the call should raise: there is no output to expect
         return Expected({}, {}, {})
     if case.check == "backward":
         refs = grads(inputs.x, sem, inputs.dy, inputs.gamma, inputs.beta)
         ach = achievable_grad_errors(inputs.x, refs, sem, case.dtype, inputs.dy, inputs.gamma, inputs.beta)
     elif case.check == "running_stats":
-        upd = running.Update(float(case.momentum))
+        upd = running.from_case(case)
         refs = running.reference(inputs.x, inputs.batches, sem, upd, inputs.gamma, inputs.beta)
         ach = running.achievable_errors(inputs.x, inputs.batches, refs, sem, case.dtype, upd, inputs.gamma,
                                         inputs.beta)

@@ -24,6 +24,9 @@ import textwrap
 from importlib import resources
 from string import Template
 
+import numpy as np
+
+from harness.cases.inputs import make_inputs
 from harness.cases.model import Case, affine_json
 from harness.claims.sides import expected_semantics
 from harness.numerics.achievable import UNIT_ROUNDOFF, accumulation_dtype
@@ -95,12 +98,13 @@ def common(dtype: str, *helpers: str) -> str:
     return "\n" + text + "".join(template(h).substitute() for h in helpers or ("forward.py.tmpl",))
 
 
-def call_function(name: str, parts: dict, doc: str) -> str:
+def call_function(name: str, parts: dict, doc: str, extra: tuple = ()) -> str:
     body = textwrap.indent(parts["call"].rstrip("\n"), "    ")
+    names = ", ".join(("x", "gamma", "beta") + tuple(extra))
     return "\n".join([
-        f"def {name}(x, gamma, beta):",
+        f"def {name}({names}):",
         f"    {comment(doc, 200)!r}",
-        "    x, gamma, beta = [None if a is None else to_framework(a) for a in (x, gamma, beta)]",
+        f"    {names} = [None if a is None else to_framework(a) for a in ({names})]",
         "    # --- the call, exactly as the adapter generated and ran it ---",
         body,
         "    # ---",
@@ -207,8 +211,18 @@ def case_script(case: Case, adapter: str, parts: dict, *, eps: float, epsilon_do
     out = [header(title, lines), "", "import contextlib", "import sys", "", "import numpy as np",
            guarded_imports(parts["imports"]), "", f"CASE_ID = {case.id!r}", f"ADAPTER = {adapter!r}",
            f"AXES = {py(tuple(lay.axes))}  # names of x's dims",
-           COMMON_MARK, inputs_block("INPUTS", case), "", op_block("OP", sem, case.size), "",
-           call_function("call", parts, f"{adapter}: x, gamma, beta are numpy arrays in DTYPE."), ""]
+           COMMON_MARK, inputs_block("INPUTS", case), "", op_block("OP", sem, case.size), ""]
+    infer = case.check == "inference"
+    if infer:  # the given running statistics, as the case drew them and rounded them to its dtype
+        given = make_inputs(case)
+        out += [f"# the given running statistics (statistics: {comment(repr(case.statistics_spec), 160)}), "
+                "rounded to DTYPE",
+                f"RUNNING_MEAN = np.array({py([float(v) for v in np.asarray(given.running_mean, np.float64)])})",
+                f"RUNNING_VAR = np.array({py([float(v) for v in np.asarray(given.running_var, np.float64)])})", ""]
+        out += [call_function("call", parts, f"{adapter}: x, gamma, beta and the running statistics are numpy "
+                                             "arrays in DTYPE.", extra=("running_mean", "running_var")), ""]
+    else:
+        out += [call_function("call", parts, f"{adapter}: x, gamma, beta are numpy arrays in DTYPE."), ""]
     rec = ""
     if recorded_metrics and recorded_metrics.max_abs is not None:
         m = recorded_metrics
@@ -240,18 +254,27 @@ def case_script(case: Case, adapter: str, parts: dict, *, eps: float, epsilon_do
                  "    print(f'DIVERGES: expected {expected_type}, but the call returned an output')",
                  "    return 1"]
     else:
-        main += guarded_call([f"    with {context(parts)}:", "        y = to_numpy(call(x, gamma, beta))"],
-                             error_type(record))
-        main += ["    ref = reference(x, gamma, beta, OP)",
-                 "    v = judge(y, ref, achievable(x, gamma, beta, OP, ref))",
-                 "    report(v, AXES)"]
+        if infer:
+            main += guarded_call([f"    with {context(parts)}:",
+                                  "        y = to_numpy(call(x, gamma, beta, in_dtype(RUNNING_MEAN), "
+                                  "in_dtype(RUNNING_VAR)))"], error_type(record))
+            main += ["    ref = inference_reference(x, gamma, beta, RUNNING_MEAN, RUNNING_VAR, OP)",
+                     "    v = judge(y, ref, inference_achievable(x, gamma, beta, RUNNING_MEAN, RUNNING_VAR, OP, ref))",
+                     "    report(v, AXES)"]
+        else:
+            main += guarded_call([f"    with {context(parts)}:", "        y = to_numpy(call(x, gamma, beta))"],
+                                 error_type(record))
+            main += ["    ref = reference(x, gamma, beta, OP)",
+                     "    v = judge(y, ref, achievable(x, gamma, beta, OP, ref))",
+                     "    report(v, AXES)"]
         if rec:
             main.append(f"    print({'normconf recorded: ' + rec!r})")
         main += ["    print('DIVERGES' if not v['ok'] else 'agrees')",
                  "    return 0 if v['ok'] else 1"]
     main += ["", "", "def VERSIONS():", f"    return {parts['versions']}", "", "",
              'if __name__ == "__main__":', "    sys.exit(main())", ""]
-    return "\n".join(out).replace(COMMON_MARK, common(case.dtype)) + "\n".join(main)
+    helpers = ("forward.py.tmpl", "inference.py.tmpl") if infer else ()
+    return "\n".join(out).replace(COMMON_MARK, common(case.dtype, *helpers)) + "\n".join(main)
 
 
 def claim_script(claim, adapter: str, left, right, parts_l: dict, parts_r: dict | None, input_name: str,

@@ -118,6 +118,10 @@ def training_script(case: Case, adapter: str, parts: dict, *, eps: float, epsilo
         raise ReproError(f"{case.id} with {adapter}: normconf repro writes no reproducer of a check: {case.check} "
                          "cell that expects an error")
     check_call(case, adapter, parts)
+    if case.check == "running_stats" and (case.cumulative or case.op != "batch_norm"):
+        raise ReproError(f"{case.id} with {adapter}: the running-statistics reproducer knows batch norm with a "
+                         "numeric momentum only (this cell: "
+                         + ("momentum: null" if case.cumulative else case.op) + "); rerun it with normconf run")
     sem = case.semantics_with(eps)
     names = [k for k in OUTPUTS[case.check]]
     lines = [(f"Needs only numpy and {framework_names(parts)}; exits 1 when any of {', '.join(names)} diverges "

@@ -37,6 +37,8 @@ def test_the_catalog_file_loads():
 @pytest.mark.parametrize("text,key,words", [
     (CLAIM.replace("check: running_stats, ", "") % "biased", "left.momentum", "applies to check: running_stats"),
     (CLAIM.replace("running_var: %s", "running_var: %s, axes: F") % "biased", "expect.axes", "does not take axes"),
+    (CLAIM.replace("momentum: 0.1", "momentum: null") % "biased", "left.momentum",
+     "None is not of type 'number'"),
     (CLAIM.replace("expect: {semantics: running_stats, running_var: %s}", "expect: {semantics: op}"),
      "left.check", "needs relation: reference with expect"),
     (CLAIM.replace("op: batch_norm, check", "op: layer_norm, check") % "biased", "left.check",

@@ -195,18 +195,34 @@ def _sum_params(a, other):
     return out
 
 
-def running(x, batches, sem, momentum: float, ddof=0, gamma=None, beta=None):
+def instances(a, sem) -> list:
+    """Per channel (affine axis), the list of its instances' rows: the values each statistic of the op is
+    taken over (one instance per channel for batch norm; one per sample and channel for instance norm)."""
+    lay = Layout(sem.layout)
+    ch = [lay.index(x) for x in lay.axes if x in sem.affine_axes]
+    inst = [lay.index(x) for x in lay.axes if x not in sem.affine_axes and x not in sem.stat_axes]
+    red = [lay.index(x) for x in lay.axes if x in sem.stat_axes]
+    moved = np.transpose(a, ch + inst + red)
+    c = math.prod(a.shape[i] for i in ch)
+    i = math.prod(a.shape[i] for i in inst)
+    m = moved.reshape(c, i, -1)
+    return [[list(m[ci, ii]) for ii in range(i)] for ci in range(c)]
+
+
+def running(x, batches, sem, momentum: float | None, ddof=0, gamma=None, beta=None):
     """The exact running mean and variance (Fractions) after ``batches``, the inference output (Decimal
     or None) without and with the affine transform, and per channel the sum over batches of the largest
     deviation plus 2**-26 of the mean (times 2**-74: what the running mean may be off by)."""
-    w = Fraction(momentum)
     rm = rv = None
     scale = None
-    for b in batches:
-        flat, _ = rows(frac(b), sem)
-        flat = flat.reshape(flat.shape[0], -1)
-        means = [sum(r, Fraction(0)) / len(r) for r in flat]
-        var = [sum(((v - mu) ** 2 for v in r), Fraction(0)) / max(len(r) - ddof, 1) for r, mu in zip(flat, means)]
+    for k, b in enumerate(batches):
+        # momentum None: the cumulative average, step k weighing the new batch by 1/(k+1)
+        w = Fraction(1, k + 1) if momentum is None else Fraction(momentum)
+        inst = instances(frac(b), sem)  # per channel, its instances' rows
+        flat = [[v for r in rows_ for v in r] for rows_ in inst]
+        means = [sum(r, Fraction(0)) / len(r) for r in flat]  # the mean of the instances' means
+        var = [sum((sum(((v - sum(r, Fraction(0)) / len(r)) ** 2 for v in r), Fraction(0)) / max(len(r) - ddof, 1)
+                    for r in rows_), Fraction(0)) / len(rows_) for rows_ in inst]
         # what a batch's mean may be off by (its spread, 2**-74) and a double-double step (its mean, 2**-100)
         spread = [max(abs(v - mu) for v in r) + abs(mu) / 2 ** 26 for r, mu in zip(flat, means)]
         if rm is None:
@@ -251,3 +267,21 @@ def _affine(y, sem, gamma, beta):
             for i in np.ndindex(y.shape):
                 out[i] = None if yg[i] is None else yg[i] + Decimal(float(b[i]))
     return out, yg
+
+
+def inference(x, mean, var, sem, gamma=None, beta=None):
+    """The exact inference output with given per-channel statistics: ``(x - mean) / sqrt(var + eps)``
+    (Decimal, or None where the denominator is 0), and with the affine transform."""
+    fx = frac(x)
+    m = _bcast(list(frac(mean)), sem, fx.shape)
+    v = _bcast(list(frac(var)), sem, fx.shape)
+    eps = Fraction(sem.eps)
+    y = np.empty(fx.shape, object)
+    with localcontext(CTX):
+        for i in np.ndindex(fx.shape):
+            den = sqrt(v[i] + eps)
+            y[i] = None if den == 0 else dec(fx[i] - m[i]) / den
+    out = y
+    if gamma is not None or beta is not None:
+        out, _ = _affine(y, sem, gamma, beta)
+    return y, out
