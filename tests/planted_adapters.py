@@ -164,3 +164,49 @@ PLANTED = tuple(f"planted-{b}" for b in BUGS)
 SPECS = [AdapterSpec("numpy-stable", "tests.planted_adapters:NumpyStable", description="correct numpy, two-pass")] + [
     AdapterSpec(f"planted-{b}", f"tests.planted_adapters:Planted_{b.replace('-', '_')}", description=f"planted: {d}")
     for b, d in BUGS.items()]
+
+
+# --- operators with their own definition ---------------------------------------------------------------
+
+class NumpyFamily(Adapter):
+    """The ops with their own definition (L2, local response normalization) computed in float64 by the
+    harness's reference, under the definition's conventions (``numpy-family``) or with one convention
+    replaced (``planted-family-<param>-<value>``, e.g. eps clamping the squared norm), the output rounded to
+    the case dtype. Registered as ``NORMCONF_ADAPTERS=tests.planted_adapters:FAMILY_SPECS``."""
+
+    name = "numpy-family"
+    convention: tuple = ()  # (param, value) the adapter computes with instead of the definition's
+    ops = frozenset(n for n in OP_NAMES if OPS[n].definition is not None)
+    dtypes = frozenset(DTYPES)
+    default_epsilons = {op: (1e-12, "the family test adapters use 1e-12", "tests/planted_adapters.py")
+                        for op in OP_NAMES if OPS[op].definition is not None}
+
+    def versions(self):
+        return {"numpy": np.__version__, "planted": "=".join(map(str, self.convention)) or "none"}
+
+    def supports_case(self, case):
+        if self.convention and self.convention[0] not in case.spec.definition.params:
+            return f"{self.name} plants a {self.convention[0]} convention, which {case.op} does not have"
+        return None
+
+    def run(self, case, inputs):
+        from harness.numerics import families
+
+        f = case.semantics_with(case.epsilon if case.epsilon is not None else 1e-12)
+        if self.convention:
+            f = f.with_(**dict([self.convention]))
+        y = families.reference(np.asarray(inputs.x, np.float64), f)
+        return Output(y.astype(np_dtype(case.dtype)), f"y = reference(x, {f!r})")
+
+
+#: the family adapters: the definition, and each convention that is not the definition's
+FAMILY_CONVENTIONS = tuple(dict.fromkeys(
+    (c.param, c.value) for n in OP_NAMES if OPS[n].definition is not None for c in OPS[n].definition.conventions
+    if OPS[n].definition.reference_conventions()[c.param] != c.value))
+FAMILY_SPECS = [AdapterSpec("numpy-family", "tests.planted_adapters:NumpyFamily", description="the definitions")]
+for _param, _value in FAMILY_CONVENTIONS:
+    _name = f"planted-family-{_param}-{_value}".replace("_", "-")
+    globals()[f"Family_{_param}_{_value}"] = type(f"Family_{_param}_{_value}", (NumpyFamily,), {
+        "name": _name, "convention": (_param, _value), "__module__": __name__})
+    FAMILY_SPECS.append(AdapterSpec(_name, f"tests.planted_adapters:Family_{_param}_{_value}",
+                                    description=f"planted: {_param}={_value}"))

@@ -57,8 +57,16 @@ RELATIONS = ("equal", "reference", "raises")
 DTYPE = "float32"  # unless the claim names its own dtype
 #: which side keys each op takes (from the registry); any other key would be ignored, so it is refused
 _CHECK_KEYS = {k for keys in ops.CHECK_PARAMS.values() for k in keys}
-_SIDE_KEYS = {name: {"op", "epsilon", "options"} | (op.params - _CHECK_KEYS)
+_SIDE_KEYS = {name: {"op", "options"} | ({"epsilon"} if op.takes_epsilon else set()) | (op.params - _CHECK_KEYS)
               | ({"check"} | _CHECK_KEYS if "running_stats" in op.checks else set()) for name, op in ops.OPS.items()}
+#: the keys of the operators' own definitions (``size``, ``alpha``, ...): one value each, from the registry
+_OWN_KEYS = {k: ops.PARAMS[k][0] for op in ops.OPS.values() for k in op.own_keys}
+#: ``expect: {conventions: {PARAM: VALUE}}``: every convention parameter of the registry's definitions and
+#: its values (which op has which is checked per claim)
+_CONVENTIONS = {}
+for _op in ops.OPS.values():
+    for _c in (_op.definition.conventions if _op.definition else ()):
+        _CONVENTIONS.setdefault(_c.param, []).append(_c.value)
 #: what a running-statistics claim can state: the estimator of the running variance, and what the API's
 #: momentum argument weights (the adapter passes the case momentum in that convention)
 RUNNING_VAR = ("biased", "unbiased")
@@ -83,6 +91,7 @@ _SIDE = {
         "momentum": ops.MOMENTUM_NUMBER,  # claims measure a numeric momentum
         "steps": ops.PARAMS["steps"][0],
         "options": OPTIONS,
+        **_OWN_KEYS,
     },
 }
 _NUMBER = {"type": "number"}
@@ -104,6 +113,10 @@ _EXPECT = {
         "op": {"enum": list(ops.NAMES)},
         "groups": {"anyOf": [{"type": "integer", "minimum": 1}, {"const": "C"}]},
         "axes": {"type": "string", "pattern": "^([A-Z]+|all|last)$"},
+        # an op with its own definition: the conventions claimed (the definition's own unless named here)
+        "conventions": {"type": "object", "additionalProperties": False, "minProperties": 1,
+                        "properties": {p: {"enum": list(dict.fromkeys(v))} for p, v in _CONVENTIONS.items()}},
+        **_OWN_KEYS,
     },
 }
 _CLAIM = {
@@ -197,7 +210,7 @@ class Claim:
              "quote": self.quote, "source": self.source, "relation": self.relation, "note": self.note,
              "headline": self.headline,
              "left": _side_dict(self.left), "right": _side_dict(self.right) if self.right else None,
-             "expect": dict(self.expect) if self.expect else None, "inputs": list(self.inputs),
+             "expect": _expect_dict(self.expect) if self.expect else None, "inputs": list(self.inputs),
              "variants": list(self.variants), "dtype": self.dtype, "quote_in": self.quote_in,
              "file": self.file, "line": self.line}
         if self.input_spec != INPUT:
@@ -216,6 +229,49 @@ def _side(side: dict) -> tuple:
 
 def _side_dict(side) -> dict:
     return {k: dict(v) if k == "options" else v for k, v in side}
+
+
+def _expect(exp: dict) -> tuple:
+    """An expect as a hashable tuple (its conventions as sorted pairs)."""
+    return tuple(sorted((k, tuple(sorted(v.items())) if k == "conventions" else v) for k, v in exp.items()))
+
+
+def _expect_dict(exp) -> dict:
+    return {k: dict(v) if k == "conventions" else v for k, v in exp}
+
+
+def expected_conventions(claim) -> dict:
+    """The conventions a claim's ``expect`` names for an op with its own definition (empty: its definition)."""
+    return dict(dict(claim.expect or ()).get("conventions", ()))
+
+
+def _definition_error(c: dict, i: int, file: str, lines) -> None:
+    """An ``expect`` on a side of an op with its own definition names that op and that definition's
+    conventions; an op with its own definition is not the expected semantics of another op (one-line errors)."""
+    exp = c["expect"]
+    left = ops.get(c["left"]["op"])
+
+    def err(sub, message):
+        return CaseError(file, line_of(lines, ("claims", i, "expect") + sub), ".".join(("expect",) + sub),
+                         f"{message} (claim '{c['id']}')")
+
+    if exp["semantics"] != "op":
+        if left.definition:
+            raise err(("semantics",), f"{left.name} has its own definition: expect semantics: op")
+        return
+    op = ops.get(exp.get("op", left.name))
+    if (op.definition or left.definition) and op.name != left.name:
+        own = left if left.definition else op
+        raise err(("op",), f"{own.name} has its own definition: a {own.name} side is measured against it, "
+                           f"not against {op.name if own is left else 'another op'}")
+    d = op.definition
+    for param, value in (exp.get("conventions") or {}).items():
+        if param not in d.params:
+            raise err(("conventions", param), f"{op.name} has no convention {param} (its conventions: "
+                                              f"{', '.join(d.params)})")
+        if value not in d.values(param):
+            raise err(("conventions", param), f"{op.name}'s {param} is one of "
+                                              f"{', '.join(map(str, d.values(param)))}, not {value}")
 
 
 def own_input_name(layout: str, sizes: dict) -> str:
@@ -243,23 +299,34 @@ def load_claims(path, display=None) -> list[Claim]:
                 if extra:
                     raise CaseError(file, line_of(lines, ("claims", i, side, extra[0])), f"{side}.{extra[0]}",
                                     f"{op} does not take {extra[0]} (claim '{c['id']}'; it would be ignored)")
+                missing = sorted(ops.get(op).required - set(c[side]))
+                if missing:
+                    raise CaseError(file, line_of(lines, ("claims", i, side)), f"{side}.{missing[0]}",
+                                    f"{op} needs {missing[0]} (claim '{c['id']}')")
         running = _running_stats_error(c, i, file, lines)
         if "expect" in c and not running:
             exp = c["expect"]
             op = exp.get("op", c["left"]["op"]) if exp["semantics"] == "op" else None
             allowed = {"semantics"} | (_SIDE_KEYS[op] - {"epsilon", "affine_axes", "options"} if op else set())
+            allowed |= {"conventions"} if op and ops.get(op).definition else set()
             extra = sorted(set(exp) - allowed)
             if extra:
                 raise CaseError(file, line_of(lines, ("claims", i, "expect", extra[0])), f"expect.{extra[0]}",
                                 f"expect {exp['semantics']}{' ' + op if op else ''} does not take {extra[0]} "
                                 f"(claim '{c['id']}'; it would be ignored)")
-        default_vars = [] if rel == "raises" or running else list(VARIANTS)
+            _definition_error(c, i, file, lines)
+        if "epsilon" in c and not any(ops.get(c[s]["op"]).takes_epsilon for s in ("left", "right") if s in c):
+            raise CaseError(file, line_of(lines, ("claims", i, "epsilon")), "epsilon",
+                            f"no side takes an epsilon ({c['left']['op']} has none; claim '{c['id']}')")
+        # initial-params changes nothing where no side has gamma or beta
+        affine = any(ops.get(c[s]["op"]).affine for s in ("left", "right") if s in c)
+        default_vars = [] if rel == "raises" or running else [v for v in VARIANTS if affine or v != "initial-params"]
         own = _own_input(c, i, file, lines)
         out.append(Claim(
             id=c["id"], framework=c["framework"], adapters=tuple(c["adapters"]), api=c["api"], quote=c["quote"],
             source=c["source"], relation=rel, left=_side(c["left"]),
             right=_side(c["right"]) if "right" in c else None,
-            expect=tuple(sorted(c["expect"].items())) if "expect" in c else None,
+            expect=_expect(c["expect"]) if "expect" in c else None,
             error=tuple(sorted(c["error"].items())) if "error" in c else None,
             epsilon=float(c.get("epsilon", 1e-5)),
             inputs=own["inputs"] or tuple(c.get("inputs", ["btf"] if rel == "raises" else list(INPUTS))),
@@ -315,6 +382,8 @@ def _own_input(c: dict, i: int, file: str, lines) -> dict:
                     raise err("affine", (name,), f"values up to {values.bound():g} do not fit "
                                                  f"{c.get('dtype', DTYPE)}")
             for side in ("left", "right"):
+                if side in c and not ops.get(c[side]["op"]).affine:
+                    raise err("affine", (), f"the {side} side's {c[side]['op']} has no gamma or beta")
                 if "beta" in aff and side in c and not ops.get(c[side]["op"]).bias:
                     raise err("affine", ("beta",), f"the {side} side's {c[side]['op']} has no bias: give gamma only")
         out["affine"] = parse_affine(aff)

@@ -63,6 +63,16 @@ def side_case(claim: Claim, side: dict, input_name: str, variants: frozenset, ta
     eps = side.get("epsilon", claim.epsilon)
     if "pinned-epsilon" in variants:
         eps = claim.epsilon
+    if op.definition is not None:  # the op's own keys; no gamma or beta, an epsilon only where it takes one
+        return Case.from_dict({
+            "id": f"claim-{claim.id}-{input_name}-{tag}", "description": claim.api, "source": claim.source,
+            "op": op.name, "layout": layout, "shape": sizes, "dtype": claim.dtype,
+            "epsilon": eps if op.takes_epsilon else None, "affine": "none", "seed": SEED,
+            "input": claim.input_spec, "options": dict(side.get("options") or ()),
+            "axes": _resolve_axes(axes, lay) if "axes" in op.params else None,
+            **{k: side[k] for k in op.own_keys if k in side},
+            "file": claim.file, "line": claim.line, "tags": ["claim"],
+        })
     return Case.from_dict({
         "id": f"claim-{claim.id}-{input_name}-{tag}", "description": claim.api, "source": claim.source,
         "op": op.name, "layout": layout, "shape": sizes, "dtype": claim.dtype, "epsilon": eps,
@@ -76,7 +86,12 @@ def side_case(claim: Claim, side: dict, input_name: str, variants: frozenset, ta
 
 
 def expected_semantics(claim: Claim, case: Case, variants=frozenset()):
+    """What the claim says the (left) side ``case`` computes: a ``Semantics``, or for an op with its own
+    definition the :class:`~harness.ops.definition.Formula` of that definition (or of the conventions the
+    expect names) with the side's values of the op's keys, axes and epsilon unless the expect gives its own."""
     exp = dict(claim.expect)
+    if case.spec.definition is not None:
+        return _expected_formula(exp, case, variants)
     if exp["semantics"] != "op":
         return ops.NAMED_SEMANTICS[exp["semantics"]][1](case.layout, case.epsilon)
     lay = Layout(case.layout)
@@ -92,3 +107,17 @@ def expected_semantics(claim: Claim, case: Case, variants=frozenset()):
         return op.semantics(case.layout, axes=resolve(axes, lay), groups=groups, eps=case.epsilon)
     except ValueError as e:  # e.g. instance norm on a folded (rank-2) input
         raise NotApplicable(str(e)) from None
+
+
+def _expected_formula(exp: dict, case: Case, variants):
+    op = case.spec
+    lay = Layout(case.layout)
+    axes = case.axes
+    if "axes" in exp:
+        axes = _resolve_axes("all" if "aligned-axes" in variants and op.axes_set_statistics else exp["axes"], lay)
+    args = tuple((k, exp.get(k, case.arg(k))) for k in op.own_keys if exp.get(k, case.arg(k)) is not None)
+    try:
+        f = op.formula(case.layout, args=args, axes=axes, eps=case.epsilon)
+    except ValueError as e:
+        raise NotApplicable(str(e)) from None
+    return f.with_(**dict(exp.get("conventions") or ()))

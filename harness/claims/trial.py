@@ -15,7 +15,9 @@ from harness.cases.inputs import make_inputs
 from harness.fingerprint.forward import fingerprint
 from harness.numerics.achievable import achievable_error
 from harness.numerics.reference import normalize
+from harness.numerics import families
 from harness.numerics.verdict import compare, judge
+from harness.ops.definition import Formula
 from harness.ops.layouts import Layout
 
 from .sides import expected_semantics, side_case
@@ -64,24 +66,29 @@ def forward_trial(claim, pool, adapter, input_name, variants, timeout):
         return None, lr
     if claim.relation == "reference":
         # the claim is about the statistics: apply the expected formula with the left call's own parameters
-        ls = left.semantics
-        sem = expected_semantics(claim, left, vs).with_(affine_axes=ls.affine_axes)
+        # (an op with its own definition: the formula of the definition or of the conventions claimed)
+        sem = expected_semantics(claim, left, vs)
+        if not isinstance(sem, Formula):
+            sem = sem.with_(affine_axes=left.semantics.affine_axes)
         c, _ = judge(lr.y, li.x, sem, claim.dtype, li.gamma, li.beta)
         expl = ""
         if not c.ok:
             fp = fingerprint(li.x, lr.y, sem, claim.dtype, li.gamma, li.beta, achievable=c.achievable)
             expl = fp.get("explanation", "")
+            if isinstance(sem, Formula):  # the fingerprint speaks of a case; here the claim states the formula
+                expl = expl.replace("; the case expects ", "; the claim states ")
         return Trial(input_name, tuple(sorted(vs)), c.ok, c.max_abs, expl), lr
     right = side_case(claim, dict(claim.right), input_name, vs, "R" + "-".join(sorted(vs)))
     ri, rr = call(pool, adapter, right, timeout)
     if rr.status != "ok":
         return None, rr
     # equal within what stable implementations of both sides reach on these inputs
-    ach = sum(achievable_error(i.x, normalize(i.x, k.semantics, i.gamma, i.beta), k.semantics, claim.dtype,
-                               i.gamma, i.beta) for i, k in ((li, left), (ri, right)))
+    ach = sum(_achievable(i, k.semantics, claim.dtype) for i, k in ((li, left), (ri, right)))
     c = compare(lr.y, np.asarray(rr.y, np.float64), claim.dtype, achievable=ach)
     expl = ""
-    if not c.ok:
+    if not c.ok and (isinstance(left.semantics, Formula) or isinstance(right.semantics, Formula)):
+        expl = _formula_difference(li, lr, left.semantics, right.semantics, claim.dtype)
+    elif not c.ok:
         ls, rs = left.semantics, right.semantics
         parts = []
         if set(ls.stat_axes) != set(rs.stat_axes) or (ls.groups or 1) != (rs.groups or 1):
@@ -96,3 +103,19 @@ def forward_trial(claim, pool, adapter, input_name, variants, timeout):
             parts.append(fp.get("explanation", ""))
         expl = "; ".join(p for p in parts if p)
     return Trial(input_name, tuple(sorted(vs)), c.ok, c.max_abs, expl), rr
+
+
+def _achievable(inputs, sem, dtype: str) -> float:
+    """What stable implementations of one side reach on its input."""
+    if isinstance(sem, Formula):
+        return families.achievable_error(inputs.x, families.reference(inputs.x, sem), sem, dtype)
+    return achievable_error(inputs.x, normalize(inputs.x, sem, inputs.gamma, inputs.beta), sem, dtype,
+                            inputs.gamma, inputs.beta)
+
+
+def _formula_difference(li, lr, ls, rs, dtype: str) -> str:
+    """Why two sides differ where one has its own definition: what each computes, or, where both state the
+    same formula, which convention the left output fits."""
+    if isinstance(ls, Formula) and isinstance(rs, Formula) and ls == rs:
+        return fingerprint(li.x, lr.y, rs, dtype).get("explanation", "")
+    return f"left computes {ls.describe()}; right computes {rs.describe()}"
