@@ -13,9 +13,9 @@ import numpy as np
 
 from harness.cases.inputs import make_inputs
 from harness.fingerprint.forward import fingerprint
+from harness.numerics import families
 from harness.numerics.achievable import achievable_error
 from harness.numerics.reference import normalize
-from harness.numerics import families
 from harness.numerics.verdict import compare, judge
 from harness.ops.definition import Formula
 from harness.ops.layouts import Layout

@@ -13,7 +13,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from harness import __version__
+from harness import __version__, ops
 from harness.cases.model import Case
 from harness.claims.sides import side_case
 from harness.execution.runner import Runner
@@ -101,6 +101,12 @@ def repro_claim(found: Found, adapter: str, label: str = ""):
     if dict(claim.left).get("check", "forward") != "forward":
         raise ReproError(f"normconf repro writes forward claims only; {claim.id} is a check: "
                          f"{dict(claim.left)['check']} claim (rerun it with normconf run)")
+    own = next((ops.get(dict(s)["op"]) for s in (claim.left, claim.right) if s and ops.get(dict(s)["op"]).definition),
+               None)
+    if own is not None:
+        raise ReproError(f"normconf repro writes the inline reference of normalizations over named axes; "
+                         f"{own.name} has its own definition (harness/numerics/{own.definition.module}.py), "
+                         "which a standalone script does not compute")
     inp, variants = claim_trial(claim, rec)
     vs = frozenset(variants)
     left = side_case(claim, dict(claim.left), inp, vs, "L")
