@@ -33,6 +33,7 @@ LABELS = {
     "tf.keras 2": {"tf.keras"}, "tf.keras 2.15": {"tf.keras"}, "TensorFlow Addons": {"TensorFlow Addons"},
     "TensorFlow Addons tutorial": {"TensorFlow Addons"}, "Flax": {"Flax"}, "Flax linen": {"Flax"},
     "Flax nnx": {"Flax"}, "GN paper": {"GN paper"}, "LN paper": {"LN paper"}, "ONNX": {"ONNX"},
+    "JAX": {"JAX"}, "TensorFlow": {"TensorFlow"},
     "Keras (historical PR, the ancestor of the TFA/Keras GroupNormalization)": {"Keras"},
 }
 
