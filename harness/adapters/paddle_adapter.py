@@ -184,8 +184,8 @@ class _Paddle(Adapter):
                 lines += [f"running_mean = paddle.zeros([{C}], dtype={case.dtype!r})",
                           f"running_var = paddle.ones([{C}], dtype={case.dtype!r})",
                           "for batch in batches:  # updates running_mean and running_var in place",
-                          f"    F.batch_norm(batch, running_mean, running_var, {wb}, training=True"
-                          f"{self.momentum_kw(case)}{eps}, data_format={fmt_!r})"]
+                          (f"    F.batch_norm(batch, running_mean, running_var, {wb}, training=True"
+                           f"{self.momentum_kw(case)}{eps}, data_format={fmt_!r})")]
             lines.append(f"y = F.batch_norm(x, running_mean, running_var, {wb}, training=False{eps}, "
                          f"data_format={fmt_!r})")
             return "\n".join(lines)
@@ -265,8 +265,8 @@ class _Paddle(Adapter):
             if self.functional:
                 lines += [f"running_mean = paddle.zeros([{C}], dtype={case.dtype!r})",
                           f"running_var = paddle.ones([{C}], dtype={case.dtype!r})",
-                          f"y = F.batch_norm(x, running_mean, running_var, weight={w}, bias={b}, training=True"
-                          f"{self.momentum_kw(case)}{eps}, data_format={fmt_!r})"]
+                          (f"y = F.batch_norm(x, running_mean, running_var, weight={w}, bias={b}, training=True"
+                           f"{self.momentum_kw(case)}{eps}, data_format={fmt_!r})")]
             else:
                 lines += [f"m = {self._bn_layer(case)}", "m.train()  # batch statistics"] + self._set_affine(case)
                 lines.append("y = m(x)")
