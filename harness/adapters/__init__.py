@@ -102,6 +102,10 @@ BUILTIN: tuple[AdapterSpec, ...] = (
     _spec("torch-onnx", "torch_onnx_adapter:TorchOnnx",
           "PyTorch torch.nn modules exported with torch.onnx.export, run by onnxruntime",
           requires=("torch", "onnx", "onnxruntime"), framework="torch.onnx"),
+    _spec("paddle", "paddle_adapter:PaddleLayers", "PaddlePaddle paddle.nn layers (CPU)", requires=("paddle",),
+          framework="PaddlePaddle"),
+    _spec("paddle-functional", "paddle_adapter:PaddleFunctional", "PaddlePaddle paddle.nn.functional (CPU)",
+          requires=("paddle",), framework="PaddlePaddle"),
 )
 
 
