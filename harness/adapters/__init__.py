@@ -106,6 +106,20 @@ BUILTIN: tuple[AdapterSpec, ...] = (
           framework="PaddlePaddle"),
     _spec("paddle-functional", "paddle_adapter:PaddleFunctional", "PaddlePaddle paddle.nn.functional (CPU)",
           requires=("paddle",), framework="PaddlePaddle"),
+    _spec("openvino-onnx", "openvino_adapter:OpenVinoOnnx",
+          "ONNX models (opset 23 nodes, as the onnxruntime column builds them) on OpenVINO's CPU plugin",
+          requires=("onnx", "openvino", "torch"), framework="OpenVINO"),
+    _spec("openvino-torch", "openvino_adapter:OpenVinoTorch",
+          "PyTorch torch.nn modules converted with openvino.convert_model, on OpenVINO's CPU plugin",
+          requires=("onnx", "openvino", "torch"), framework="OpenVINO"),
+    _spec("litert", "litert_adapter:LiteRT",
+          "Keras 3 layers converted with tf.lite.TFLiteConverter, run by the LiteRT interpreter (ai-edge-litert)",
+          [("KERAS_BACKEND", "tensorflow")], worker="litert", requires=("keras", "tensorflow", "ai_edge_litert"),
+          framework="LiteRT"),
+    _spec("litert-fp16", "litert_adapter:LiteRTFloat16",
+          "Keras 3 layers converted with the TFLite converter's float16 quantization, run by the LiteRT interpreter",
+          [("KERAS_BACKEND", "tensorflow")], worker="litert", requires=("keras", "tensorflow", "ai_edge_litert"),
+          framework="LiteRT"),
 )
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import importlib.util
 import inspect
 import os
 import re
@@ -34,7 +35,7 @@ from tests.support import smoke_cases
 
 ROOT = Path(__file__).resolve().parents[2]
 FILES = ("pytorch.yaml", "keras.yaml", "tf_keras.yaml", "tfa.yaml", "flax.yaml", "jax.yaml", "onnx.yaml",
-         "gn_paper.yaml", "tensorflow.yaml", "paddle.yaml")
+         "gn_paper.yaml", "tensorflow.yaml", "paddle.yaml", "deploy.yaml")
 #: ops of the harness that use another op's API (LayerNorm with its bias off)
 SAME_API = {"layer_norm_no_bias": "layer_norm"}
 #: quotes are short: a sentence or two
@@ -54,6 +55,8 @@ SOURCES = {
     "gn_paper.yaml": ("https://arxiv.org/abs/1803.08494",),
     "tensorflow.yaml": ("https://www.tensorflow.org/versions/r2.15/api_docs/python/tf/",),
     "paddle.yaml": ("https://www.paddlepaddle.org.cn/documentation/docs/en/3.3/api/paddle/",),
+    "deploy.yaml": ("https://github.com/onnx/onnx/blob/v1.23.2/", "https://docs.pytorch.org/docs/2.13/",
+                    "https://keras.io/api/", "https://github.com/keras-team/keras/blob/v3.15.1/"),
 }
 #: quotes no installed text holds (file, api, fact): the paper's prose
 UNCHECKABLE_QUOTES = {("gn_paper.yaml", "GroupNorm(x, gamma, beta, G, eps=1e-5) (Figure 3)", "groups")}
@@ -528,8 +531,9 @@ for _api in ("linen", "nnx"):
         for _cls in ("BatchNorm", "LayerNorm", "GroupNorm", "InstanceNorm", "RMSNorm"):
             SIGNATURES[_p + _cls].append((_p + _cls, "dtype", "force_float32_reductions"))
 
-#: the adapters whose frameworks this environment has (tf-keras and tfa: the legacy environment; paddle: its own)
-ADAPTERS = tuple(s.name for s in BUILTIN if s.name not in ("tf-keras", "tfa", "paddle", "paddle-functional"))
+#: the adapters whose frameworks this environment has (tf-keras and tfa: the legacy environment)
+ADAPTERS = tuple(s.name for s in BUILTIN if s.name not in ("tf-keras", "tfa")
+                 and all(importlib.util.find_spec(m) for m in s.requires))
 FILES_HERE = ("pytorch.yaml", "keras.yaml", "flax.yaml", "jax.yaml", "onnx.yaml", "gn_paper.yaml", "tensorflow.yaml")
 
 

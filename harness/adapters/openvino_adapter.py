@@ -1,0 +1,120 @@
+"""OpenVINO: two deployment paths onto OpenVINO's CPU plugin.
+
+``openvino-onnx``
+    the single-node ONNX models of the ONNX columns (``_onnx``, opset 23), read by
+    OpenVINO's ONNX frontend (``core.read_model``) and compiled for the CPU plugin.
+``openvino-torch``
+    the ``torch`` column's modules (same construction, same parameters) converted with
+    ``openvino.convert_model(m, example_input=...)`` (the PyTorch frontend) and compiled
+    for the CPU plugin.
+
+Both compile with the plugin's defaults, as a user does: ``core.compile_model(model,
+"CPU")`` with no configuration. The CPU plugin's ``INFERENCE_PRECISION_HINT`` then
+decides the precision of the arithmetic; on a CPU with native bfloat16 (AVX512_BF16 or
+AMX) its default is bf16, so float32 models run their floating-point operations in
+bfloat16 there. ``versions()`` records the hint the plugin reports on this machine, so
+results of machines with other defaults are told apart.
+
+An OpenVINO model is an inference graph: no backward pass, no training step. So the
+checks are forward (BatchNormalization with batch statistics, where the frontends
+convert it) and inference (given running statistics).
+"""
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import onnx
+import openvino as ov
+import torch
+from onnx import helper
+
+from ._onnx import OnnxBase
+from .base import Output, run_snippet
+from .torch_adapter import TorchModules, to_numpy, to_torch
+
+_CORE = ov.Core()
+
+
+def _plugin_versions() -> dict[str, str]:
+    return {"openvino": ov.__version__.split("-")[0],
+            "inference_precision_hint": _CORE.get_property("CPU", "INFERENCE_PRECISION_HINT").get_type_name()}
+
+
+class OpenVinoOnnx(OnnxBase):
+    """The ONNX columns' models (opset 23 nodes) on OpenVINO's ONNX frontend and CPU plugin."""
+
+    name = "openvino-onnx"
+    runtime = "openvino"
+
+    def versions(self) -> dict[str, str]:
+        return {**_plugin_versions(), **super().versions()}
+
+    def imports(self) -> str:
+        return "import onnx\nimport openvino as ov\nfrom onnx import helper"
+
+    def namespace(self) -> dict:
+        return {"onnx": onnx, "ov": ov, "helper": helper}
+
+    def repro_versions(self) -> str:
+        return (f"{{'openvino': ov.__version__, 'onnx': onnx.__version__, 'opset': {str(self.opset)!r}, "
+                "'inference_precision_hint': ov.Core().get_property('CPU', 'INFERENCE_PRECISION_HINT').get_type_name()}")
+
+    def run_model_code(self) -> list[str]:
+        return ["core = ov.Core()",
+                "compiled = core.compile_model(core.read_model(model.SerializeToString(), b''), 'CPU')"
+                "  # the plugin's defaults",
+                "result = compiled(feeds)",
+                "outs = [result[o] for o in compiled.outputs]"]
+
+
+_LAST = re.compile(r"^y = m\((?P<xin>.*?)\)(?P<back>(\.permute\([0-9, ]*\))?)$")
+
+
+class OpenVinoTorch(TorchModules):
+    """torch.nn modules converted with openvino.convert_model and run on the CPU plugin."""
+
+    name = "openvino-torch"
+    dtypes = frozenset({"float16", "float32", "float64"})
+    checks = frozenset({"forward", "inference"})
+    missing_checks = {**TorchModules.missing_checks,
+                      "backward": "an OpenVINO model is an inference graph: no backward pass (run the torch column)",
+                      "running_stats": "an OpenVINO model is an inference graph: no training step updates the "
+                                       "running statistics (run the torch column)"}
+
+    def versions(self):
+        return {**_plugin_versions(), "torch": torch.__version__}
+
+    def code(self, case) -> str:
+        lines = super().code(case).split("\n")
+        m = _LAST.match(lines[-1])
+        if m is None:  # pragma: no cover - the torch column's code changed shape
+            raise AssertionError(f"unexpected last line of the torch call: {lines[-1]!r}")
+        lines[-1:] = [
+            f"xin = {m['xin']}",
+            "# the PyTorch frontend traces the module as it is (train() or eval()), then the CPU plugin's defaults",
+            "ov_model = ov.convert_model(m, example_input=xin)",
+            "compiled = ov.compile_model(ov_model, 'CPU')",
+            f"y = torch.from_numpy(np.asarray(compiled(xin.numpy())[0])){m['back']}",
+        ]
+        return "\n".join(lines)
+
+    def repro(self, case) -> dict:
+        parts = super().repro(case)
+        parts["imports"] += "\nimport openvino as ov"
+        parts["versions"] = ("{'torch': torch.__version__, 'openvino': ov.__version__, 'inference_precision_hint': "
+                             "ov.Core().get_property('CPU', 'INFERENCE_PRECISION_HINT').get_type_name()}")
+        return parts
+
+    def run(self, case, inputs) -> Output:
+        src = self.code(case)
+        ns = {
+            "torch": torch, "nn": torch.nn, "F": torch.nn.functional, "ov": ov, "np": np,
+            "x": to_torch(inputs.x, case.dtype), "gamma": to_torch(inputs.gamma, case.dtype),
+            "beta": to_torch(inputs.beta, case.dtype),
+            "running_mean": to_torch(inputs.running_mean, case.dtype),
+            "running_var": to_torch(inputs.running_var, case.dtype),
+        }
+        with torch.no_grad():
+            run_snippet(self.name, src, ns)
+        return Output(to_numpy(ns["y"], case.dtype), src)
