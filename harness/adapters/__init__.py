@@ -102,6 +102,14 @@ BUILTIN: tuple[AdapterSpec, ...] = (
     _spec("torch-onnx", "torch_onnx_adapter:TorchOnnx",
           "PyTorch torch.nn modules exported with torch.onnx.export, run by onnxruntime",
           requires=("torch", "onnx", "onnxruntime"), framework="torch.onnx"),
+    _spec("mlx", "mlx_adapter:MLXModules", "MLX mlx.nn modules on the CPU", requires=("mlx",), framework="MLX"),
+    _spec("mlx-fast", "mlx_adapter:MLXFast", "MLX mlx.core.fast functions on the CPU", requires=("mlx",),
+          framework="MLX"),
+    _spec("tinygrad", "tinygrad_adapter:TinygradModules", "tinygrad tinygrad.nn modules on the CPU device",
+          [("DEV", "CPU")], requires=("tinygrad",), framework="tinygrad"),
+    _spec("tinygrad-tensor", "tinygrad_adapter:TinygradTensor",
+          "tinygrad Tensor methods (layernorm, batchnorm, normalize) on the CPU device", [("DEV", "CPU")],
+          requires=("tinygrad",), framework="tinygrad"),
 )
 
 
