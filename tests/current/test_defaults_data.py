@@ -34,7 +34,7 @@ from tests.support import smoke_cases
 
 ROOT = Path(__file__).resolve().parents[2]
 FILES = ("pytorch.yaml", "keras.yaml", "tf_keras.yaml", "tfa.yaml", "flax.yaml", "jax.yaml", "onnx.yaml",
-         "gn_paper.yaml", "tensorflow.yaml")
+         "gn_paper.yaml", "tensorflow.yaml", "mlx.yaml", "tinygrad.yaml")
 #: ops of the harness that use another op's API (LayerNorm with its bias off)
 SAME_API = {"layer_norm_no_bias": "layer_norm"}
 #: quotes are short: a sentence or two
@@ -53,6 +53,8 @@ SOURCES = {
     "onnx.yaml": ("https://github.com/onnx/onnx/blob/v1.23.2/", "https://docs.pytorch.org/docs/2.13/"),
     "gn_paper.yaml": ("https://arxiv.org/abs/1803.08494",),
     "tensorflow.yaml": ("https://www.tensorflow.org/versions/r2.15/api_docs/python/tf/",),
+    "mlx.yaml": ("https://ml-explore.github.io/mlx/build/html/python/", "https://github.com/ml-explore/mlx/blob/v0.32.4/"),
+    "tinygrad.yaml": ("https://github.com/tinygrad/tinygrad/blob/v0.14.0/",),
 }
 #: quotes no installed text holds (file, api, fact): the paper's prose
 UNCHECKABLE_QUOTES = {("gn_paper.yaml", "GroupNorm(x, gamma, beta, G, eps=1e-5) (Figure 3)", "groups")}
@@ -529,6 +531,7 @@ for _api in ("linen", "nnx"):
 
 #: the adapters whose frameworks this environment has (tf-keras and tfa: the legacy environment)
 ADAPTERS = tuple(s.name for s in BUILTIN if s.name not in ("tf-keras", "tfa"))
+ADAPTERS = tuple(a for a in ADAPTERS if not a.startswith(("mlx", "tinygrad")))  # their own environments
 FILES_HERE = ("pytorch.yaml", "keras.yaml", "flax.yaml", "jax.yaml", "onnx.yaml", "gn_paper.yaml", "tensorflow.yaml")
 
 
