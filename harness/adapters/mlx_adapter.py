@@ -30,8 +30,8 @@ from __future__ import annotations
 import math
 
 import mlx.core as mx
-import mlx.nn as nn
 import numpy as np
+from mlx import nn
 
 from harness.ops.layouts import Layout, channels_last, permutation
 
@@ -43,13 +43,13 @@ _SRC = "https://ml-explore.github.io/mlx/build/html/python/nn/_autosummary/mlx.n
 _EPS = "eps (float): A small additive constant for numerical stability. Default: 1e-5."
 #: the documented defaults of MLX 0.32 (the modules' docstrings)
 DEFAULT_EPSILONS = {
-    "batch_norm": (1e-5, "eps (float, optional): A small additive constant for numerical stability. "
-                         "Default: 1e-5.", _SRC.format("BatchNorm")),
+    "batch_norm": (1e-5, ("eps (float, optional): A small additive constant for numerical stability. "
+                          "Default: 1e-5."), _SRC.format("BatchNorm")),
     "layer_norm": (1e-5, _EPS, _SRC.format("LayerNorm")),
     "layer_norm_no_bias": (1e-5, _EPS, _SRC.format("LayerNorm")),
     "group_norm": (1e-5, _EPS, _SRC.format("GroupNorm")),
-    "instance_norm": (1e-5, "eps (float): A value added to the denominator for numerical stability. "
-                            "Default: 1e-5.", _SRC.format("InstanceNorm")),
+    "instance_norm": (1e-5, ("eps (float): A value added to the denominator for numerical stability. "
+                             "Default: 1e-5."), _SRC.format("InstanceNorm")),
     "rms_norm": (1e-5, _EPS, _SRC.format("RMSNorm")),
 }
 

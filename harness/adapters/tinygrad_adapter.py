@@ -1,7 +1,9 @@
 """tinygrad: ``tinygrad.nn`` normalization modules and the ``Tensor`` methods, on the CPU device.
 
 The worker runs with ``DEV=CPU`` (the registry's spec), so every tensor lives on tinygrad's CPU device,
-whose kernels tinygrad compiles with ``clang``.
+whose kernels tinygrad compiles with the C compiler ``CC`` names (``clang`` by default); bfloat16 kernels
+use ``__bf16``, which needs clang 15 or newer on x86_64 (the tinygrad environments install clang-19 and set
+``CC=clang-19``).
 
 * ``tinygrad`` column: ``nn.BatchNorm``, ``nn.LayerNorm``, ``nn.GroupNorm``, ``nn.InstanceNorm``,
   ``nn.RMSNorm``. BatchNorm, GroupNorm and InstanceNorm take channels at dim 1 (channels-last layouts are
@@ -31,22 +33,22 @@ import os
 
 os.environ.setdefault("DEV", "CPU")
 
-import numpy as np  # noqa: E402
-import tinygrad  # noqa: E402
-from tinygrad import Context, Tensor, dtypes, nn  # noqa: E402
+import numpy as np
+import tinygrad
+from tinygrad import Context, Tensor, dtypes, nn
 
-from harness.ops.layouts import Layout, channels_first, permutation  # noqa: E402
+from harness.ops.layouts import Layout, channels_first, permutation
 
-from .base import Adapter, Output, fmt, run_snippet  # noqa: E402
+from .base import Adapter, Output, fmt, run_snippet
 
 _SRC = "https://github.com/tinygrad/tinygrad/blob/v0.14.0/tinygrad/{}"
 _NN, _OP = _SRC.format("nn/__init__.py"), _SRC.format("mixin/op.py")
 #: the defaults of tinygrad 0.14 (the signatures: the docstrings name no value)
 MODULE_EPSILONS = {
-    "batch_norm": (1e-5, "def __init__(self, sz:int, eps=1e-5, affine=True, track_running_stats=True, "
-                         "momentum=0.1):", _NN),
-    "layer_norm": (1e-5, "def __init__(self, normalized_shape:int|tuple[int, ...], eps:float=1e-5, "
-                         "elementwise_affine:bool=True):", _NN),
+    "batch_norm": (1e-5, ("def __init__(self, sz:int, eps=1e-5, affine=True, track_running_stats=True, "
+                          "momentum=0.1):"), _NN),
+    "layer_norm": (1e-5, ("def __init__(self, normalized_shape:int|tuple[int, ...], eps:float=1e-5, "
+                          "elementwise_affine:bool=True):"), _NN),
     "group_norm": (1e-5, "def __init__(self, num_groups:int, num_channels:int, eps=1e-5, affine=True):", _NN),
     "instance_norm": (1e-5, "def __init__(self, num_features:int, eps:float=1e-5, affine:bool=True):", _NN),
     "rms_norm": (1e-6, "def __init__(self, dim:int, eps=1e-6, elementwise_affine=True):", _NN),
