@@ -120,6 +120,14 @@ BUILTIN: tuple[AdapterSpec, ...] = (
           "Keras 3 layers converted with the TFLite converter's float16 quantization, run by the LiteRT interpreter",
           [("KERAS_BACKEND", "tensorflow")], worker="litert", requires=("keras", "tensorflow", "ai_edge_litert"),
           framework="LiteRT"),
+    _spec("mlx", "mlx_adapter:MLXModules", "MLX mlx.nn modules on the CPU", requires=("mlx",), framework="MLX"),
+    _spec("mlx-fast", "mlx_adapter:MLXFast", "MLX mlx.core.fast functions on the CPU", requires=("mlx",),
+          framework="MLX"),
+    _spec("tinygrad", "tinygrad_adapter:TinygradModules", "tinygrad tinygrad.nn modules on the CPU device",
+          [("DEV", "CPU")], requires=("tinygrad",), framework="tinygrad"),
+    _spec("tinygrad-tensor", "tinygrad_adapter:TinygradTensor",
+          "tinygrad Tensor methods (layernorm, batchnorm, normalize) on the CPU device", [("DEV", "CPU")],
+          requires=("tinygrad",), framework="tinygrad"),
 )
 
 

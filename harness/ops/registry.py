@@ -126,6 +126,9 @@ OPTIONS: dict[str, Option] = {o.name: o for o in (
     Option("stash_type", {"enum": [1, 10, 11, 16]},
            "ONNX LayerNormalization, GroupNormalization-21, RMSNormalization: the element type of stage one "
            "(statistics and normalization): 1 float32 (the default), 10 float16, 11 float64, 16 bfloat16"),
+    Option("pytorch_compatible", {"type": "boolean"},
+           "mlx.nn.GroupNorm: false (the default) puts channel c in group c mod num_groups (interleaved "
+           "groups), true groups consecutive channels as PyTorch does"),
 )}
 
 

@@ -35,7 +35,7 @@ from tests.support import smoke_cases
 
 ROOT = Path(__file__).resolve().parents[2]
 FILES = ("pytorch.yaml", "keras.yaml", "tf_keras.yaml", "tfa.yaml", "flax.yaml", "jax.yaml", "onnx.yaml",
-         "gn_paper.yaml", "tensorflow.yaml", "paddle.yaml", "deploy.yaml")
+         "gn_paper.yaml", "tensorflow.yaml", "paddle.yaml", "deploy.yaml", "mlx.yaml", "tinygrad.yaml")
 #: ops of the harness that use another op's API (LayerNorm with its bias off)
 SAME_API = {"layer_norm_no_bias": "layer_norm"}
 #: quotes are short: a sentence or two
@@ -57,6 +57,8 @@ SOURCES = {
     "paddle.yaml": ("https://www.paddlepaddle.org.cn/documentation/docs/en/3.3/api/paddle/",),
     "deploy.yaml": ("https://github.com/onnx/onnx/blob/v1.23.2/", "https://docs.pytorch.org/docs/2.13/",
                     "https://keras.io/api/", "https://github.com/keras-team/keras/blob/v3.15.1/"),
+    "mlx.yaml": ("https://ml-explore.github.io/mlx/build/html/python/", "https://github.com/ml-explore/mlx/blob/v0.32.4/"),
+    "tinygrad.yaml": ("https://github.com/tinygrad/tinygrad/blob/v0.14.0/",),
 }
 #: quotes no installed text holds (file, api, fact): the paper's prose
 UNCHECKABLE_QUOTES = {("gn_paper.yaml", "GroupNorm(x, gamma, beta, G, eps=1e-5) (Figure 3)", "groups")}
