@@ -35,7 +35,7 @@ NORMALIZATIONS = [n for n in ops.NAMES if ops.OPS[n].definition is None]
 REPO = Path(__file__).resolve().parents[3]
 ADAPTERS = "tests.planted_adapters:SPECS,tests.fault_adapters:SPECS"
 #: the search-power run: judged cells per adapter, seed, largest input
-BUDGET, SEED, MAX_ELEMENTS = 200, 4, 256
+BUDGET, SEED, MAX_ELEMENTS = 400, 4, 256
 
 
 @pytest.fixture(autouse=True)
@@ -63,8 +63,8 @@ def draw_cases(n, seed_=0, op_names=None):
 
 
 def test_draws_cover_the_schema_and_the_registry():
-    cases = draw_cases(400)
-    assert len(cases) == 400
+    cases = draw_cases(800)
+    assert len(cases) == 800
     assert {c.op for c in cases} == set(ops.NAMES)
     assert {c.layout for c in cases} == set(fs.values("layout"))
     assert {c.dtype for c in cases} == set(fs.values("dtype"))
@@ -108,7 +108,7 @@ def test_an_op_added_to_the_registry_is_drawn_without_new_code(monkeypatch):
     monkeypatch.setitem(ops.OPS, new.name, new)
     monkeypatch.setattr(ops, "NAMES", ops.NAMES + (new.name,))
     monkeypatch.setitem(fs.CASE_PROPERTIES, "op", {"enum": list(ops.NAMES)})
-    cases = draw_cases(40, 5, op_names=None)
+    cases = draw_cases(100, 5, op_names=None)
     mine = [c for c in cases if c.op == new.name]
     assert mine, "the new op was never drawn"
     assert all(c.id.startswith("fuzz-sct-") and c.check == "forward" for c in mine)
