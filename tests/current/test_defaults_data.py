@@ -34,7 +34,7 @@ from tests.support import smoke_cases
 
 ROOT = Path(__file__).resolve().parents[2]
 FILES = ("pytorch.yaml", "keras.yaml", "tf_keras.yaml", "tfa.yaml", "flax.yaml", "jax.yaml", "onnx.yaml",
-         "gn_paper.yaml", "tensorflow.yaml")
+         "gn_paper.yaml", "tensorflow.yaml", "equinox.yaml", "haiku.yaml", "tf_keras_2_21.yaml")
 #: ops of the harness that use another op's API (LayerNorm with its bias off)
 SAME_API = {"layer_norm_no_bias": "layer_norm"}
 #: quotes are short: a sentence or two
@@ -53,6 +53,9 @@ SOURCES = {
     "onnx.yaml": ("https://github.com/onnx/onnx/blob/v1.23.2/", "https://docs.pytorch.org/docs/2.13/"),
     "gn_paper.yaml": ("https://arxiv.org/abs/1803.08494",),
     "tensorflow.yaml": ("https://www.tensorflow.org/versions/r2.15/api_docs/python/tf/",),
+    "equinox.yaml": ("https://docs.kidger.site/equinox/", "https://github.com/patrick-kidger/equinox/blob/v0.13.8/"),
+    "haiku.yaml": ("https://github.com/google-deepmind/dm-haiku/blob/v0.0.17/",),
+    "tf_keras_2_21.yaml": ("https://github.com/keras-team/tf-keras/blob/v2.21.0/",),
 }
 #: quotes no installed text holds (file, api, fact): the paper's prose
 UNCHECKABLE_QUOTES = {("gn_paper.yaml", "GroupNorm(x, gamma, beta, G, eps=1e-5) (Figure 3)", "groups")}
@@ -427,6 +430,9 @@ APIS = {
         *_T_IN, "onnx:InstanceNormalization:20"],
     "torch.onnx.export(torch.nn.RMSNorm)": ["torch.nn.RMSNorm"],
     _GN_PAPER: ["gn-paper"],
+    **{f"eqx.nn.{cls}": [f"equinox.nn.{cls}"] for cls in ("BatchNorm", "LayerNorm", "GroupNorm", "RMSNorm")},
+    "eqx.nn.GroupNorm(groups=C)": ["equinox.nn.GroupNorm"],
+    **{f"hk.{cls}": [f"haiku.{cls}"] for cls in ("BatchNorm", "LayerNorm", "GroupNorm", "InstanceNorm", "RMSNorm")},
 }
 
 
@@ -527,9 +533,31 @@ for _api in ("linen", "nnx"):
         for _cls in ("BatchNorm", "LayerNorm", "GroupNorm", "InstanceNorm", "RMSNorm"):
             SIGNATURES[_p + _cls].append((_p + _cls, "dtype", "force_float32_reductions"))
 
-#: the adapters whose frameworks this environment has (tf-keras and tfa: the legacy environment)
-ADAPTERS = tuple(s.name for s in BUILTIN if s.name not in ("tf-keras", "tfa"))
-FILES_HERE = ("pytorch.yaml", "keras.yaml", "flax.yaml", "jax.yaml", "onnx.yaml", "gn_paper.yaml", "tensorflow.yaml")
+SIGNATURES.update({
+    "eqx.nn.BatchNorm": [("equinox.nn.BatchNorm", f, p) for f, p in (
+        ("epsilon", "eps"), ("momentum", "momentum"), ("affine", "channelwise_affine"))],
+    "eqx.nn.LayerNorm": [("equinox.nn.LayerNorm", f, p) for f, p in (
+        ("epsilon", "eps"), ("affine", "use_weight"), ("affine", "use_bias"))],
+    "eqx.nn.RMSNorm": [("equinox.nn.RMSNorm", f, p) for f, p in (
+        ("epsilon", "eps"), ("affine", "use_weight"), ("affine", "use_bias"))],
+    "eqx.nn.GroupNorm": [("equinox.nn.GroupNorm", f, p) for f, p in (
+        ("epsilon", "eps"), ("affine", "channelwise_affine"))],
+    "eqx.nn.GroupNorm(groups=C)": [("equinox.nn.GroupNorm", f, p) for f, p in (
+        ("epsilon", "eps"), ("affine", "channelwise_affine"))],
+    "hk.BatchNorm": [("haiku.BatchNorm", "epsilon", "eps"), ("haiku.BatchNorm", "axes", "data_format")],
+    "hk.LayerNorm": [("haiku.LayerNorm", f, p) for f, p in (
+        ("epsilon", "eps"), ("axes", "param_axis"), ("variance", "use_fast_variance"))],
+    "hk.GroupNorm": [("haiku.GroupNorm", f, p) for f, p in (
+        ("epsilon", "eps"), ("axes", "data_format"), ("affine", "create_scale"), ("affine", "create_offset"))],
+    "hk.InstanceNorm": [("haiku.InstanceNorm", "epsilon", "eps"), ("haiku.InstanceNorm", "axes", "data_format")],
+    "hk.RMSNorm": [("haiku.RMSNorm", "epsilon", "eps"), ("haiku.RMSNorm", "affine", "create_scale")],
+})
+
+#: the adapters whose frameworks this environment has (tf-keras and tfa: the legacy environment;
+#: tf-keras-2.21: the keras2 environment)
+ADAPTERS = tuple(s.name for s in BUILTIN if s.name not in ("tf-keras", "tfa", "tf-keras-2.21"))
+FILES_HERE = ("pytorch.yaml", "keras.yaml", "flax.yaml", "jax.yaml", "onnx.yaml", "gn_paper.yaml", "tensorflow.yaml",
+              "equinox.yaml", "haiku.yaml")
 
 
 @pytest.fixture(scope="module")
