@@ -177,8 +177,8 @@ class Equinox(JaxBase):
             bt = ""
             if xin == "xt":
                 bt = f".transpose{fmt(permutation(lay.name, channels_first(lay.name)))}"
-            out = ["for batch in batches:", f"    _, state = {bn}(batch{bt}, state)  # batch statistics, running ones "
-                                            "updated",
+            step = f"    _, state = {bn}(batch{bt}, state)  # batch statistics, running ones updated"
+            out = ["for batch in batches:", step,
                    f"y, _ = {bn.replace('(m,', '(eqx.nn.inference_mode(m),')}({xin}, state)"] \
                 + ([f"y = y{back}"] if back else [])
             if self.bn_mode == "batch":

@@ -160,8 +160,8 @@ class Haiku(JaxBase):
         elif case.check == "inference":
             lines += ["# the given running statistics as the moving averages' values",
                       "shape = state['norm/~/mean_ema']['average'].shape",
-                      "state = {'norm/~/mean_ema': {**state['norm/~/mean_ema'], "
-                      "'average': running_mean.reshape(shape)},",
+                      ("state = {'norm/~/mean_ema': {**state['norm/~/mean_ema'], "
+                       "'average': running_mean.reshape(shape)},"),
                       "         'norm/~/var_ema': {**state['norm/~/var_ema'], 'average': running_var.reshape(shape)}}",
                       "y, _ = f.apply(params, state, x, is_training=False)"]
         else:
