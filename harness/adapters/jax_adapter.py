@@ -63,7 +63,8 @@ class JaxBase(Adapter):
 
     dtypes = frozenset({"float16", "bfloat16", "float32", "float64"})
     platform = "cpu"
-    nn_module = None  # what the snippet sees as ``nn``
+    nn_module = None  # what the snippet sees as ``nn`` (as ``nn_name``)
+    nn_name = "nn"
     #: JAX and Flax have neither L2 nor local response normalization (flax.linen.normalize is an old name of
     #: jax.nn.standardize, which centres and scales by the standard deviation)
     missing_ops = {
@@ -116,7 +117,7 @@ class JaxBase(Adapter):
         def put(a):
             return None if a is None else jax.device_put(jnp.asarray(a), dev)
 
-        ns = {"jax": jax, "jnp": jnp, "np": np, "nn": self.nn_module,
+        ns = {"jax": jax, "jnp": jnp, "np": np, self.nn_name: self.nn_module,
               "x": put(inputs.x), "gamma": put(inputs.gamma), "beta": put(inputs.beta),
               "mask": put(getattr(inputs, "mask", None)),
               "dy": put(getattr(inputs, "dy", None)), "batches": [put(b) for b in getattr(inputs, "batches", ())],

@@ -64,6 +64,8 @@ def _axis_code(lay: Layout, axes) -> str:
 
 class TfKeras(Adapter):
     name = "tf-keras"
+    #: the module path a user writes in the call
+    keras = "tf.keras"
     ops = frozenset({"batch_norm", "layer_norm", "layer_norm_no_bias", "group_norm", "instance_norm", "l2_normalize"})
     dtypes = frozenset({"float16", "bfloat16", "float32", "float64"})
     default_epsilons = DEFAULT_EPSILONS
@@ -90,6 +92,14 @@ class TfKeras(Adapter):
     def versions(self):
         return {"tensorflow": tf.__version__, "keras": _tf_keras_version()}
 
+    def layers(self):
+        """The layers module the calls name."""
+        return tf.keras.layers
+
+    def namespace(self) -> dict:
+        """What the snippet needs besides ``tf`` and the inputs."""
+        return {}
+
     def unavailable(self):
         v = _tf_keras_version()
         try:
@@ -104,10 +114,10 @@ class TfKeras(Adapter):
         if case.op == "rms_norm":
             return ("tf.keras 2 has no RMS norm layer; use keras.layers.RMSNormalization "
                     "(Keras 3) or torch.nn.RMSNorm")
-        if case.op == "instance_norm" and not hasattr(tf.keras.layers, "GroupNormalization"):
-            return f"tf.keras {_tf_keras_version()} has no GroupNormalization (for groups=-1 instance norm)"
-        if case.op == "group_norm" and not hasattr(tf.keras.layers, "GroupNormalization"):
-            return f"tf.keras {_tf_keras_version()} has no GroupNormalization (added in 2.11)"
+        if case.op == "instance_norm" and not hasattr(self.layers(), "GroupNormalization"):
+            return f"{self.keras} {self.versions()['keras']} has no GroupNormalization (for groups=-1 instance norm)"
+        if case.op == "group_norm" and not hasattr(self.layers(), "GroupNormalization"):
+            return f"{self.keras} {self.versions()['keras']} has no GroupNormalization (added in 2.11)"
         if case.mask and case.op == "batch_norm" and not Layout(case.layout).channels_last:
             return ("tf.keras.layers.BatchNormalization adds its mask's missing axis last (the channels of a "
                     "channels-last input): a channels-first input cannot be masked by position")
@@ -137,7 +147,7 @@ class TfKeras(Adapter):
                            + eps_kw(case, "epsilon")
                            + (["center=False", "scale=False"] if case.affine == "none" else [])
                            + [f"dtype={case.dtype!r}"])
-        lines = [f"m = tf.keras.layers.BatchNormalization({common})  # momentum {case.momentum!r} weighting the "
+        lines = [f"m = {self.keras}.layers.BatchNormalization({common})  # momentum {case.momentum!r} weighting the "
                  "new batch", "m.build(x.shape)"]
         if case.sets_affine:
             lines += ["m.gamma.assign(tf.cast(gamma, m.gamma.dtype))", "m.beta.assign(tf.cast(beta, m.beta.dtype))"]
@@ -154,7 +164,7 @@ class TfKeras(Adapter):
         common = ", ".join([f"axis={_axis_code(lay, lay.channel)}"] + eps_kw(case, "epsilon")
                            + (["center=False", "scale=False"] if case.affine == "none" else [])
                            + [f"dtype={case.dtype!r}"])
-        lines = [f"m = tf.keras.layers.BatchNormalization({common})", "m.build(x.shape)"]
+        lines = [f"m = {self.keras}.layers.BatchNormalization({common})", "m.build(x.shape)"]
         if case.sets_affine:
             lines += ["m.gamma.assign(tf.cast(gamma, m.gamma.dtype))", "m.beta.assign(tf.cast(beta, m.beta.dtype))"]
         lines += ["m.moving_mean.assign(tf.cast(running_mean, m.moving_mean.dtype))",
@@ -174,25 +184,25 @@ class TfKeras(Adapter):
             if case.epsilon is not None and case.epsilon != UNIT_EPSILON:
                 lines.append(f"# UnitNormalization takes no epsilon: it always uses {UNIT_EPSILON!r} "
                              f"(the case asks for {fmt(case.epsilon)})")
-            lines.append(f"m = tf.keras.layers.UnitNormalization(axis={_axis_code(lay, case.semantics.axes)}, "
+            lines.append(f"m = {self.keras}.layers.UnitNormalization(axis={_axis_code(lay, case.semantics.axes)}, "
                          f"dtype={case.dtype!r})")
         elif case.op in ("layer_norm", "layer_norm_no_bias"):
             axes = case.axes or lay.axes[-1]
             nobias = "center=False, " if not case.spec.bias and case.affine != "none" else ""
-            lines.append(f"m = tf.keras.layers.LayerNormalization(axis={_axis_code(lay, axes)}, {nobias}{common})")
+            lines.append(f"m = {self.keras}.layers.LayerNormalization(axis={_axis_code(lay, axes)}, {nobias}{common})")
         else:
             axis = _axis_code(lay, lay.channel)
             if case.op == "batch_norm":
                 mom = "" if case.momentum is None else f"momentum={1 - case.momentum!r}, "  # 1 - the new batch's weight
-                lines.append(f"m = tf.keras.layers.BatchNormalization(axis={axis}, {mom}{common})")
+                lines.append(f"m = {self.keras}.layers.BatchNormalization(axis={axis}, {mom}{common})")
                 call = "m(x, training=True)  # batch statistics"
                 if case.mask:
                     call = "m(x, training=True, mask=mask)  # batch statistics of the unmasked positions"
             elif case.op == "group_norm":
-                lines.append(f"m = tf.keras.layers.GroupNormalization(groups={case.groups}, axis={axis}, {common})")
+                lines.append(f"m = {self.keras}.layers.GroupNormalization(groups={case.groups}, axis={axis}, {common})")
             elif case.op == "instance_norm":
                 lines.append("# instance norm: GroupNormalization with one group per channel")
-                lines.append(f"m = tf.keras.layers.GroupNormalization(groups=-1, axis={axis}, {common})")
+                lines.append(f"m = {self.keras}.layers.GroupNormalization(groups=-1, axis={axis}, {common})")
             else:  # pragma: no cover - supports() filters
                 raise ValueError(case.op)
         if case.sets_affine:
@@ -212,7 +222,7 @@ class TfKeras(Adapter):
         return tf_repro(case, self.code(case))
 
     def run(self, case, inputs) -> Output:
-        out = run_tf(self.name, self.code(case), inputs)
+        out = run_tf(self.name, self.code(case), inputs, **self.namespace())
         if case.check == "running_stats":
             out.info["momentum_argument"] = "old_value"
         return out

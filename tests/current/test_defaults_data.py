@@ -35,7 +35,8 @@ from tests.support import smoke_cases
 
 ROOT = Path(__file__).resolve().parents[2]
 FILES = ("pytorch.yaml", "keras.yaml", "tf_keras.yaml", "tfa.yaml", "flax.yaml", "jax.yaml", "onnx.yaml",
-         "gn_paper.yaml", "tensorflow.yaml", "paddle.yaml", "deploy.yaml", "mlx.yaml", "tinygrad.yaml")
+         "gn_paper.yaml", "tensorflow.yaml", "paddle.yaml", "deploy.yaml", "mlx.yaml", "tinygrad.yaml",
+         "equinox.yaml", "haiku.yaml", "tf_keras_2_21.yaml")
 #: ops of the harness that use another op's API (LayerNorm with its bias off)
 SAME_API = {"layer_norm_no_bias": "layer_norm"}
 #: quotes are short: a sentence or two
@@ -59,6 +60,9 @@ SOURCES = {
                     "https://keras.io/api/", "https://github.com/keras-team/keras/blob/v3.15.1/"),
     "mlx.yaml": ("https://ml-explore.github.io/mlx/build/html/python/", "https://github.com/ml-explore/mlx/blob/v0.32.4/"),
     "tinygrad.yaml": ("https://github.com/tinygrad/tinygrad/blob/v0.14.0/",),
+    "equinox.yaml": ("https://docs.kidger.site/equinox/", "https://github.com/patrick-kidger/equinox/blob/v0.13.8/"),
+    "haiku.yaml": ("https://github.com/google-deepmind/dm-haiku/blob/v0.0.17/",),
+    "tf_keras_2_21.yaml": ("https://github.com/keras-team/tf-keras/blob/v2.21.0/",),
 }
 #: quotes no installed text holds (file, api, fact): the paper's prose
 UNCHECKABLE_QUOTES = {("gn_paper.yaml", "GroupNorm(x, gamma, beta, G, eps=1e-5) (Figure 3)", "groups")}
@@ -433,6 +437,9 @@ APIS = {
         *_T_IN, "onnx:InstanceNormalization:20"],
     "torch.onnx.export(torch.nn.RMSNorm)": ["torch.nn.RMSNorm"],
     _GN_PAPER: ["gn-paper"],
+    **{f"eqx.nn.{cls}": [f"equinox.nn.{cls}"] for cls in ("BatchNorm", "LayerNorm", "GroupNorm", "RMSNorm")},
+    "eqx.nn.GroupNorm(groups=C)": ["equinox.nn.GroupNorm"],
+    **{f"hk.{cls}": [f"haiku.{cls}"] for cls in ("BatchNorm", "LayerNorm", "GroupNorm", "InstanceNorm", "RMSNorm")},
 }
 
 
@@ -533,10 +540,31 @@ for _api in ("linen", "nnx"):
         for _cls in ("BatchNorm", "LayerNorm", "GroupNorm", "InstanceNorm", "RMSNorm"):
             SIGNATURES[_p + _cls].append((_p + _cls, "dtype", "force_float32_reductions"))
 
+SIGNATURES.update({
+    "eqx.nn.BatchNorm": [("equinox.nn.BatchNorm", f, p) for f, p in (
+        ("epsilon", "eps"), ("momentum", "momentum"), ("affine", "channelwise_affine"))],
+    "eqx.nn.LayerNorm": [("equinox.nn.LayerNorm", f, p) for f, p in (
+        ("epsilon", "eps"), ("affine", "use_weight"), ("affine", "use_bias"))],
+    "eqx.nn.RMSNorm": [("equinox.nn.RMSNorm", f, p) for f, p in (
+        ("epsilon", "eps"), ("affine", "use_weight"), ("affine", "use_bias"))],
+    "eqx.nn.GroupNorm": [("equinox.nn.GroupNorm", f, p) for f, p in (
+        ("epsilon", "eps"), ("affine", "channelwise_affine"))],
+    "eqx.nn.GroupNorm(groups=C)": [("equinox.nn.GroupNorm", f, p) for f, p in (
+        ("epsilon", "eps"), ("affine", "channelwise_affine"))],
+    "hk.BatchNorm": [("haiku.BatchNorm", "epsilon", "eps"), ("haiku.BatchNorm", "axes", "data_format")],
+    "hk.LayerNorm": [("haiku.LayerNorm", f, p) for f, p in (
+        ("epsilon", "eps"), ("axes", "param_axis"), ("variance", "use_fast_variance"))],
+    "hk.GroupNorm": [("haiku.GroupNorm", f, p) for f, p in (
+        ("epsilon", "eps"), ("axes", "data_format"), ("affine", "create_scale"), ("affine", "create_offset"))],
+    "hk.InstanceNorm": [("haiku.InstanceNorm", "epsilon", "eps"), ("haiku.InstanceNorm", "axes", "data_format")],
+    "hk.RMSNorm": [("haiku.RMSNorm", "epsilon", "eps"), ("haiku.RMSNorm", "affine", "create_scale")],
+})
+
 #: the adapters whose frameworks this environment has (tf-keras and tfa: the legacy environment)
 ADAPTERS = tuple(s.name for s in BUILTIN if s.name not in ("tf-keras", "tfa")
                  and all(importlib.util.find_spec(m) for m in s.requires))
-FILES_HERE = ("pytorch.yaml", "keras.yaml", "flax.yaml", "jax.yaml", "onnx.yaml", "gn_paper.yaml", "tensorflow.yaml")
+FILES_HERE = ("pytorch.yaml", "keras.yaml", "flax.yaml", "jax.yaml", "onnx.yaml", "gn_paper.yaml", "tensorflow.yaml",
+              "equinox.yaml", "haiku.yaml")
 
 
 @pytest.fixture(scope="module")
