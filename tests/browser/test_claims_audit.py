@@ -34,6 +34,8 @@ LABELS = {
     "TensorFlow Addons tutorial": {"TensorFlow Addons"}, "Flax": {"Flax"}, "Flax linen": {"Flax"},
     "Flax nnx": {"Flax"}, "GN paper": {"GN paper"}, "LN paper": {"LN paper"}, "ONNX": {"ONNX"},
     "JAX": {"JAX"}, "TensorFlow": {"TensorFlow"},
+    "Equinox": {"Equinox"}, "Haiku": {"Haiku"}, "MLX": {"MLX"}, "tinygrad": {"tinygrad"},
+    "PaddlePaddle": {"PaddlePaddle"}, "tf-keras": {"tf-keras"}, "LiteRT": {"LiteRT"}, "OpenVINO": {"OpenVINO"},
     "Keras (historical PR, the ancestor of the TFA/Keras GroupNormalization)": {"Keras"},
 }
 
