@@ -1,6 +1,5 @@
 """Given affine values (``affine: {gamma: ..., beta: ...}``) and framework options (``options:``): the
 schema's one-line refusals, grids and ids, the inputs they make, and their round trip through records."""
-import textwrap
 
 import numpy as np
 import pytest
@@ -12,23 +11,11 @@ from harness.cases.load import CaseError, load_file
 from harness.cases.model import AffineValues, Case, ParamValues, params_text
 from harness.repro.shrink import refusal
 from harness.results.validate import _CASE_TYPES
-
-BASE = """
-cases:
-  - id: c
-    description: d
-    source: s
-    op: {op}
-    layout: BTF
-    shape: {{B: 2, T: 3, F: 4}}
-{extra}
-"""
+from tests.unit.cases.casefile import BASE, load_one
 
 
 def load(tmp_path, op="layer_norm", extra=""):
-    p = tmp_path / "c.yaml"
-    p.write_text(BASE.format(op=op, extra=textwrap.indent(textwrap.dedent(extra), "    ")))
-    return load_file(p, display="c.yaml")
+    return load_one(tmp_path, op=op, layout="BTF", shape="{B: 2, T: 3, F: 4}", extra=extra, display="c.yaml")
 
 
 def refused(tmp_path, extra, op="layer_norm") -> str:
@@ -208,7 +195,7 @@ def test_a_case_with_an_undeclared_option_is_unsupported(tmp_path):
 def test_list_lengths_follow_the_parameter_shape_of_each_grid_point(tmp_path):
     # F takes two sizes: a list fits one of them only, and the other grid point is refused
     p = tmp_path / "g.yaml"
-    p.write_text(BASE.format(op="layer_norm", extra="").replace("F: 4}", "F: [4, 5]}")
+    p.write_text(BASE.format(op="layer_norm", layout="BTF", shape="{B: 2, T: 3, F: [4, 5]}", extra="")
                  + "    affine: {gamma: [1.0, 2.0, 3.0, 4.0]}\n")
     with pytest.raises(CaseError) as e:
         load_file(p, display="g.yaml")

@@ -1,34 +1,20 @@
 """The ``mask`` case key: expansion and ids, the drawn positions, records, refusals at load, adapters
 that take no mask."""
-import textwrap
 
 import numpy as np
 import pytest
 
 from harness.adapters.base import Adapter
 from harness.cases.inputs import full_mask, make_inputs, position_mask
-from harness.cases.load import CaseError, load_file
+from harness.cases.load import CaseError
 from harness.cases.model import Case, params_text
 from harness.results.validate import _CASE_TYPES
-
-BASE = """
-cases:
-  - id: c
-    description: d
-    source: s
-    op: {op}
-    layout: {layout}
-    shape: {shape}
-{extra}
-"""
+from tests.unit.cases.casefile import load_one
 
 
 def load(tmp_path, extra, op="batch_norm", layout="BTF"):
-    p = tmp_path / "c.yaml"
     shape = {"BTF": "{B: 2, T: 5, F: 4}", "BF": "{B: 2, F: 4}"}.get(layout, "{N: 2, C: 4, H: 3, W: 2}")
-    p.write_text(BASE.format(op=op, layout=layout, shape=shape,
-                             extra=textwrap.indent(textwrap.dedent(extra), "    ")))
-    return load_file(p)
+    return load_one(tmp_path, op=op, layout=layout, shape=shape, extra=extra)
 
 
 def test_lengths_mask_ids_positions_and_round_trip(tmp_path):

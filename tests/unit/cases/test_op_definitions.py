@@ -1,35 +1,22 @@
 """Operators with their own definition (harness.ops.definition): the registry mechanism, the case keys it
 adds to the schema, and the refusals of keys such an op does not take."""
-import textwrap
 
 import numpy as np
 import pytest
 
 from harness import ops
-from harness.cases.load import SCHEMA, CaseError, load_file
+from harness.cases.load import SCHEMA, CaseError
 from harness.cases.model import Case, params_text
 from harness.fingerprint.forward import fingerprint
 from harness.numerics import families
 from harness.numerics.verdict import judge
+from tests.unit.cases.casefile import load_one
 
-BASE = """
-cases:
-  - id: c
-    description: d
-    source: s
-    op: {op}
-    layout: {layout}
-    shape: {shape}
-{extra}
-"""
 LRN = "size: 3\nalpha: 0.5\nbeta: 0.75\nk: 1.0"
 
 
 def load(tmp_path, op="local_response_norm", extra=LRN, layout="NCHW", shape="{N: 2, C: 5, H: 2, W: 2}"):
-    p = tmp_path / "c.yaml"
-    p.write_text(BASE.format(op=op, layout=layout, shape=shape,
-                             extra=textwrap.indent(textwrap.dedent(extra), "    ")))
-    return load_file(p)
+    return load_one(tmp_path, op=op, layout=layout, shape=shape, extra=extra)
 
 
 def test_definition_keys_reach_the_schema_ids_and_records(tmp_path):

@@ -1,33 +1,19 @@
 """Running-statistics keys: momentum on every batch-norm check, momentum: null (the cumulative average),
 check: inference with statistics, instance norm's running statistics; their ids, records, inputs and
 one-line refusals."""
-import textwrap
 
 import numpy as np
 import pytest
 
 from harness import ops
 from harness.cases.inputs import STREAM_MEAN, draw, make_inputs, rng
-from harness.cases.load import CaseError, load_file
+from harness.cases.load import CaseError
 from harness.cases.model import Case
-
-BASE = """
-cases:
-  - id: c
-    description: d
-    source: s
-    op: {op}
-    layout: {layout}
-    shape: {shape}
-{extra}
-"""
+from tests.unit.cases.casefile import load_one
 
 
 def load(tmp_path, extra="", op="batch_norm", layout="NCHW", shape="{N: 2, C: 3, H: 2, W: 2}"):
-    p = tmp_path / "c.yaml"
-    p.write_text(BASE.format(op=op, layout=layout, shape=shape,
-                             extra=textwrap.indent(textwrap.dedent(extra), "    ")))
-    return load_file(p)
+    return load_one(tmp_path, op=op, layout=layout, shape=shape, extra=extra)
 
 
 def refused(tmp_path, extra, **kw) -> str:
