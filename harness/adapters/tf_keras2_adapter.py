@@ -13,20 +13,10 @@ import tensorflow as tf
 import tf_keras
 
 from ._tf import tf_repro
-from .tf_keras_adapter import TfKeras
+from .tf_keras_adapter import TfKeras, documented_epsilons
 
-_TK = "https://github.com/keras-team/tf-keras/blob/v2.21.0/tf_keras/layers/normalization/"
-_VAR = "epsilon: Small float added to variance to avoid dividing by zero. Defaults to 1e-3."
-#: documented defaults of tf-keras 2.21 (docstrings, or the signature where the docstring is silent)
-DEFAULT_EPSILONS = {
-    "layer_norm": (1e-3, _VAR, _TK + "layer_normalization.py"),
-    "layer_norm_no_bias": (1e-3, _VAR, _TK + "layer_normalization.py"),
-    "group_norm": (1e-3, _VAR, _TK + "group_normalization.py"),
-    "instance_norm": (1e-3, _VAR + " (GroupNormalization, groups=-1)", _TK + "group_normalization.py"),
-    "batch_norm": (1e-3, "def __init__(self, axis=-1, momentum=0.99, epsilon=1e-3, ...)",
-                   _TK + "batch_normalization.py"),
-    "l2_normalize": (1e-12, "return tf.linalg.l2_normalize(inputs, axis=self.axis)", _TK + "unit_normalization.py"),
-}
+#: documented defaults of tf-keras 2.21: the same words as tf.keras 2.15's, in tf-keras's sources
+DEFAULT_EPSILONS = documented_epsilons("https://github.com/keras-team/tf-keras/blob/v2.21.0/tf_keras/layers/normalization/")
 
 
 class TfKeras2(TfKeras):

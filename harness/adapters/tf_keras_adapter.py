@@ -22,19 +22,28 @@ from harness.ops.layouts import Layout
 from ._tf import run_tf, tape_code, tf_repro
 from .base import Adapter, Output, eps_kw, fmt
 
-_TK = "https://github.com/keras-team/keras/blob/v2.15.0/keras/layers/normalization/"
 _VAR = "epsilon: Small float added to variance to avoid dividing by zero. Defaults to 1e-3."
-#: documented defaults of tf.keras 2.15 (docstrings, or the signature where the docstring is silent)
-DEFAULT_EPSILONS = {
-    "layer_norm": (1e-3, _VAR, _TK + "layer_normalization.py"),
-    "layer_norm_no_bias": (1e-3, _VAR, _TK + "layer_normalization.py"),
-    "group_norm": (1e-3, _VAR, _TK + "group_normalization.py"),
-    "instance_norm": (1e-3, _VAR + " (GroupNormalization, groups=-1)", _TK + "group_normalization.py"),
-    "batch_norm": (1e-3, "def __init__(self, axis=-1, momentum=0.99, epsilon=1e-3, ...)",
-                   _TK + "batch_normalization.py"),
-    # UnitNormalization takes no epsilon: it calls tf.linalg.l2_normalize with that function's default 1e-12
-    "l2_normalize": (1e-12, "return tf.linalg.l2_normalize(inputs, axis=self.axis)", _TK + "unit_normalization.py"),
-}
+
+
+def documented_epsilons(tk: str) -> dict:
+    """The documented default epsilons of Keras 2's normalization layers (docstrings, or the signature where
+    the docstring is silent), each linked to its source file under ``tk`` (tf.keras 2.15 and tf-keras 2.21
+    document the same values in the same words)."""
+    return {
+        "layer_norm": (1e-3, _VAR, tk + "layer_normalization.py"),
+        "layer_norm_no_bias": (1e-3, _VAR, tk + "layer_normalization.py"),
+        "group_norm": (1e-3, _VAR, tk + "group_normalization.py"),
+        "instance_norm": (1e-3, _VAR + " (GroupNormalization, groups=-1)", tk + "group_normalization.py"),
+        "batch_norm": (1e-3, "def __init__(self, axis=-1, momentum=0.99, epsilon=1e-3, ...)",
+                       tk + "batch_normalization.py"),
+        # UnitNormalization takes no epsilon: it calls tf.linalg.l2_normalize with that function's default 1e-12
+        "l2_normalize": (1e-12, "return tf.linalg.l2_normalize(inputs, axis=self.axis)",
+                         tk + "unit_normalization.py"),
+    }
+
+
+#: documented defaults of tf.keras 2.15
+DEFAULT_EPSILONS = documented_epsilons("https://github.com/keras-team/keras/blob/v2.15.0/keras/layers/normalization/")
 #: the epsilon UnitNormalization always uses (tf.linalg.l2_normalize's default, on the squared norm)
 UNIT_EPSILON = 1e-12
 
