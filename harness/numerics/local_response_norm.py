@@ -53,6 +53,8 @@ def window(f: Formula, n: int | None = None) -> tuple[int, int]:
         return n // 2, (n - 1) // 2
     if w == "docs":
         return n // 2, n // 2
+    if w == "symmetric":
+        return (n - 1) // 2, (n - 1) // 2
     if w == "radius":
         return n, n
     raise ValueError(f"unknown window convention {w!r}")

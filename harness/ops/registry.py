@@ -270,6 +270,8 @@ _REGISTRY: tuple[Op, ...] = (
                Convention("window", "torch", "window from c-size//2 to c+(size-1)//2 (PyTorch's padding)"),
                Convention("window", "docs", "window from c-size//2 to c+size//2, size+1 channels for an even size "
                                             "(the formula in PyTorch's LocalResponseNorm docstring)"),
+               Convention("window", "symmetric", "window from c-(size-1)//2 to c+(size-1)//2, size-1 channels for an "
+                                                 "even size (OpenVINO's LRN)"),
                Convention("window", "radius", "window counted as depth_radius=size channels on each side, 2*size+1 "
                                               "channels (TensorFlow's depth_radius given the size)"),
            ),

@@ -132,3 +132,17 @@ def test_fingerprint_names_a_float64_result_computed_in_float32():
          ).astype(np.float64)
     fp = fingerprint(x, y, expected, "float64")
     assert "computed in float32" in fp["explanation"], fp["explanation"]
+
+
+def test_fingerprint_names_a_symmetric_window_of_size_minus_one_for_an_even_size():
+    """An even window of size - 1 channels centred on c (OpenVINO's LRN for size 4) is told apart from the
+    ONNX window (one more channel after c), PyTorch's (one more before) and the docstring's (one more each)."""
+    x = np.random.default_rng(2).standard_normal((2, 8, 2, 2)).astype(np.float32)
+    expected = ops.get("local_response_norm").formula(
+        "NCHW", args=(("size", 4), ("alpha", 0.5), ("beta", 0.75), ("k", 1.0)))
+    y = families.reference(x, expected.with_(window="symmetric")).astype(np.float32)
+    cmp, _ = judge(y, x, expected, "float32")
+    assert not cmp.ok
+    fp = fingerprint(x, y, expected, "float32")
+    assert fp["explanation"].startswith("the output fits window from c-(size-1)//2 to c+(size-1)//2"), fp
+    assert fp["best"]["window"] == "symmetric"

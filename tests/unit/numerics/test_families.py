@@ -113,6 +113,7 @@ def lrn_exact(x, size, alpha, beta, k, before, after, per_size=True):
 
 @pytest.mark.parametrize("window,before_after", [("onnx", lambda n: ((n - 1) // 2, n // 2)),
                                                  ("torch", lambda n: (n // 2, (n - 1) // 2)),
+                                                 ("symmetric", lambda n: ((n - 1) // 2, (n - 1) // 2)),
                                                  ("radius", lambda n: (n, n))])
 @pytest.mark.parametrize("beta", [0.75, 2.0, 1 / 3])
 @pytest.mark.parametrize("alpha,k", [(1e-4, 1.0), (3.0, 0.0), (1e-300, 1.0)])
