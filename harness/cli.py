@@ -30,6 +30,8 @@ def _cmd_run(args, rest) -> int:
         pargs += ["--env-name", args.env_name]
     if args.strict:
         pargs.append("--strict-expectations")
+    if args.cases != "cases" and not any(r.split("=", 1)[0] == "--cases-root" for r in rest):
+        pargs += ["--cases-root", args.cases]  # the root `normconf list` walks is the root the run walks
     if not any(_is_test_path(r) for r in rest):
         rest = [*rest, args.cases]
     # 0: every cell as expected; 1: something unexpected; 2: a harness failure (pytest's own

@@ -63,13 +63,26 @@ def pytest_ignore_collect(collection_path: Path, config):
     """Below the case root, pytest goes where the walk went and nowhere else."""
     path = Path(os.path.abspath(collection_path))
     tree = _tree_above(config, path)
-    if tree is None or path == tree.root:
+    if tree is None:
+        return True if _loops_or_enters(config, path) else None
+    if path == tree.root:
         return None
     if path in tree.dirs or path in tree:
         return False
     if path.suffix in SUFFIXES or os.path.islink(path) or os.path.isdir(path):
         return True
     return None
+
+
+def _loops_or_enters(config, path: Path) -> bool:
+    """Whether ``path``, outside the case root, is a link to a directory that holds it (a loop) or that
+    holds, or lies in, the case root: pytest would walk the same files again by another path."""
+    if not os.path.islink(path) or not os.path.isdir(path):
+        return False
+    target, here = Path(os.path.realpath(path)), Path(os.path.realpath(path.parent))
+    root = Path(os.path.realpath(cases_root(config)))
+    return (target == here or target in here.parents or target == root or target in root.parents
+            or root in target.parents)
 
 
 def pytest_collection_finish(session):

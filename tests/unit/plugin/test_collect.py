@@ -117,9 +117,9 @@ def _case(cid: str) -> str:
             "    shape: {B: 2, F: 3}\n")
 
 
-def _hostile_tree(tmp_path) -> Path:
+def _hostile_tree(tmp_path, name="cases") -> Path:
     """A case root with every kind of entry a walk can meet."""
-    root = tmp_path / "cases"
+    root = tmp_path / name
     (root / "sub" / "deeper").mkdir(parents=True)
     (root / "a.yaml").write_text(_case("a"))
     (root / "sub" / "b.yml").write_text(_case("b"))
@@ -133,7 +133,7 @@ def _hostile_tree(tmp_path) -> Path:
     (root / "defaults").mkdir()
     (root / "defaults" / "x.yaml").write_text("not: a case\n")
     outside = tmp_path / "outside"
-    outside.mkdir()
+    outside.mkdir(exist_ok=True)
     (outside / "o.yaml").write_text(_case("o"))
     (root / "sub" / "loop").symlink_to(root)  # back into the root: forty levels of the same files
     (root / "sub" / "deeper" / "up").symlink_to(root / "sub")
@@ -184,10 +184,19 @@ def test_list_and_run_read_the_same_files_with_the_same_warnings(tmp_path):
     list_warnings = sorted(line for line in ls.stderr.splitlines() if line.startswith("normconf: warning: "))
     assert len(list_warnings) == len(LEFT_OUT), ls.stderr
     run = subprocess.run([sys.executable, "-m", "harness", "run", "--adapters", "faulty", "--env-name", "t",
-                          "--results", "none", "--collect-only", "-p", "no:randomly", "--rootdir",
-                          str(tmp_path), "-c", os.devnull], cwd=tmp_path, env=env, capture_output=True, text=True,
+                          "--results", "none", "--collect-only", "-p", "no:randomly",
+                          f"--rootdir={tmp_path}", "-c", os.devnull], cwd=tmp_path, env=env, capture_output=True, text=True,
                          timeout=300)
     items = sorted(line.split("::")[1].split("[")[0] for line in run.stdout.splitlines() if "::" in line)
     assert items == listed, run.stdout + run.stderr
     run_warnings = sorted(line for line in run.stderr.splitlines() if line.startswith("normconf: warning: "))
     assert run_warnings == list_warnings, run.stderr
+    # another root, named with --cases: run walks the root list walks
+    _hostile_tree(tmp_path, "tree")
+    other = subprocess.run([sys.executable, "-m", "harness", "run", "--cases", "tree", "--adapters", "faulty",
+                            "--env-name", "t", "--results", "none", "--collect-only", "-p", "no:randomly",
+                            f"--rootdir={tmp_path}", "-c", os.devnull], cwd=tmp_path, env=env, capture_output=True,
+                           text=True, timeout=300)
+    assert sorted(line.split("::")[1].split("[")[0] for line in other.stdout.splitlines() if "::" in line) == listed, \
+        other.stdout + other.stderr
+    assert sum(line.startswith("normconf: warning: tree/") for line in other.stderr.splitlines()) == len(LEFT_OUT)
