@@ -177,6 +177,7 @@ class _Converter:
         self.nodes = 0
         self.active: set[int] = set()
         self.seen: set[int] = set()  # nodes converted once: met again, a node is an alias's
+        self.merged: dict[int, list] = {}  # a merged mapping's pairs, resolved once
 
     def error(self, node, path, message):
         return CaseError(self.file, node.start_mark.line + 1, _key_name(path), message)
@@ -250,11 +251,16 @@ class _Converter:
                                     "a merge key (<<) takes a mapping or a list of mappings")
                 if id(src) in self.active:
                     raise self.error(src, path, "alias refers to itself (recursive alias)")
-                self.active.add(id(src))
-                try:
-                    merged.append(self.pairs(src, path))
-                finally:
-                    self.active.discard(id(src))
+                self.nodes += len(src.value)  # a merge expands its mapping: it counts as an alias does
+                if self.nodes > MAX_NODES:
+                    raise self.error(src, path, f"more than {MAX_NODES} values (after expanding aliases)")
+                if id(src) not in self.merged:
+                    self.active.add(id(src))
+                    try:
+                        self.merged[id(src)] = self.pairs(src, path)
+                    finally:
+                        self.active.discard(id(src))
+                merged.append(self.merged[id(src)])
         out, given = list(own), {k.value for k, _ in own if isinstance(k, yaml.ScalarNode)}
         for pairs in merged:
             for knode, vnode in pairs:

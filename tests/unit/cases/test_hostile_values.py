@@ -2,6 +2,7 @@
 file, the line and the key, and every case the loader accepts runs to a record on a reference-only
 adapter, whose results file reads back completely."""
 import math
+import time
 import textwrap
 
 import numpy as np
@@ -339,3 +340,19 @@ def test_the_reference_adapter_agrees_on_an_ordinary_case(tmp_path):
 
 def test_largest_knows_every_dtype():
     assert largest("float16") == 65504.0 and math.isclose(largest("bfloat16"), 3.3895313892515355e38)
+
+
+def test_nested_merges_are_resolved_once(tmp_path):
+    """Each level merges the one below ten times: resolved once per mapping, not 10**29 times."""
+    lines = ["cases:", "  - &l0 {id: x, description: d, source: s, op: layer_norm, layout: BF, shape: {B: 2, F: 3}}"]
+    lines += [f"  - &l{k}\n    <<: [{', '.join([f'*l{k - 1}'] * 10)}]\n    id: x{k}" for k in range(1, 30)]
+    p = tmp_path / "bomb.yaml"
+    p.write_text("\n".join(lines) + "\n")
+    t0 = time.process_time()
+    assert len(load_file(p)) == 30
+    assert time.process_time() - t0 < 3
+    wide = ["cases:", "  - &m {id: x, description: d, source: s, op: layer_norm, layout: BF, shape: {B: 2, F: 3}}"]
+    wide += [f"  - {{<<: [{', '.join(['*m'] * 200)}], id: y{k}}}" for k in range(40)]
+    p.write_text("\n".join(wide) + "\n")
+    with pytest.raises(CaseError, match="more than 5000 values"):
+        load_file(p)
