@@ -2,8 +2,8 @@
 file, the line and the key, and every case the loader accepts runs to a record on a reference-only
 adapter, whose results file reads back completely."""
 import math
-import time
 import textwrap
+import time
 
 import numpy as np
 import pytest
@@ -356,3 +356,10 @@ def test_nested_merges_are_resolved_once(tmp_path):
     p.write_text("\n".join(wide) + "\n")
     with pytest.raises(CaseError, match="more than 5000 values"):
         load_file(p)
+
+
+def test_the_property_probes_every_case_key():
+    """A key added to the schema gets hostile values here (or is one the fuzzer's strategies draw whole)."""
+    from harness.fuzz.strategies import CASE_PROPERTIES
+    drawn_whole = {"id", "description", "source", "op", "layout", "check", "tags", "skip", "options"}
+    assert set(CASE_PROPERTIES) - drawn_whole <= set(HOSTILE), sorted(set(CASE_PROPERTIES) - drawn_whole - set(HOSTILE))
