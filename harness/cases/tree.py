@@ -7,9 +7,9 @@ documented-defaults loaders all take their files from :func:`walk`, so they agre
 * names that start with a dot (an editor's or a tool's: ``.git``, ``.x.yaml.swp``) are left out,
   files and directories alike, without a word;
 * a symbolic link is never followed, to a file or a directory, whether it points out of the root,
-  back into it (a loop, or a second path to a file already read) or nowhere: it is left out with one
-  warning naming it, and so is anything that is neither a regular file nor a directory (a FIFO, a
-  device) and a directory that cannot be read.
+  back into it (a loop, or a second path to a file already read) or nowhere: a link to a directory
+  or named like a YAML file is left out with one warning naming it, and so is a YAML name that is
+  neither a regular file nor a directory (a FIFO, a device) and a directory that cannot be read.
 
 Below the root, ``claims/`` holds claims files, ``expectations/`` expectations files and
 ``defaults/`` documented defaults; every other file is a case file (:meth:`Tree.kind`).

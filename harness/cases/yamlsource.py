@@ -135,6 +135,7 @@ _Loader.add_implicit_resolver(
 
 _PLAIN_TAGS = {"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"}
 _MERGE_TAG = "tag:yaml.org,2002:merge"
+_NUMBER_TAGS = {"tag:yaml.org,2002:int", "tag:yaml.org,2002:float"}
 #: characters no string of a case, claims or expectations file may hold: lone surrogates (no UTF-8, no
 #: JSON reader takes them), control characters but tab and newline, and bidirectional controls
 _BAD_CHAR = re.compile("[\ud800-\udfff\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e"
@@ -153,7 +154,6 @@ def string_problem(text: str) -> str | None:
     if c in "\u061c\u200e\u200f" or "\u202a" <= c <= "\u202e" or "\u2066" <= c <= "\u2069":
         return f"{code} at character {m.start()} is a bidirectional control character (not allowed)"
     return f"{code} at character {m.start()} is a control character (only tab and newline are allowed)"
-_NUMBER_TAGS = {"tag:yaml.org,2002:int", "tag:yaml.org,2002:float"}
 
 
 def _key_name(path) -> str | None:
@@ -234,7 +234,6 @@ class _Converter:
             return [self.convert(v, path + (i,)) for i, v in enumerate(node.value)]
         finally:
             self.active.discard(id(node))
-
 
     def pairs(self, node, path) -> list:
         """The (key node, value node) pairs of a mapping with its merge keys (``<<``) resolved: the
