@@ -30,6 +30,8 @@ def _cmd_run(args, rest) -> int:
         pargs += ["--env-name", args.env_name]
     if args.strict:
         pargs.append("--strict-expectations")
+    if args.cases != "cases" and not any(r.split("=", 1)[0] == "--cases-root" for r in rest):
+        pargs += ["--cases-root", args.cases]  # the root `normconf list` walks is the root the run walks
     if not any(_is_test_path(r) for r in rest):
         rest = [*rest, args.cases]
     # 0: every cell as expected; 1: something unexpected; 2: a harness failure (pytest's own
@@ -110,10 +112,13 @@ def _cmd_claims(args, rest) -> int:
 
 
 def _cmd_list(args, rest) -> int:
-    from harness.cases.load import discover, load_tree
+    from harness.cases.load import load_tree
+    from harness.cases.tree import walk
 
-    root = Path(args.cases)
-    cases, errors = load_tree(discover(root), max_elements=args.max_elements, relative_to=Path.cwd())
+    tree = walk(args.cases)
+    for w in tree.warnings:  # the run's collection leaves out the same files with the same warnings
+        print(f"normconf: warning: {w}", file=sys.stderr)
+    cases, errors = load_tree(tree.of("case"), max_elements=args.max_elements, relative_to=Path.cwd())
     for c in cases:
         print(f"{c.id}\t{c.file}:{c.line}")
     for e in errors:

@@ -4,7 +4,11 @@ A key given as a list is a grid dimension; the product of every dimension is
 expanded, and each value that varies becomes a token of the case id
 (``gn-btf-g1-eps1e-05-float32``). Checks that depend on one combination (sizes,
 groups dividing channels, axes of the layout) happen here, with the line of
-the key that caused them.
+the key that caused them, and so do the checks of the values every input is drawn from: a uniform
+range has ``low <= high`` and a finite width, and every drawn or given value fits the case's dtype
+(a normal draw up to its mean plus ten standard deviations), so no accepted case draws an infinity
+or makes numpy refuse a range. The element cap counts every array a cell draws: x, and also
+``dy`` (check backward) and each of the ``steps`` training batches (check running_stats).
 """
 from __future__ import annotations
 
@@ -214,8 +218,11 @@ def _case(e: CaseEntry, op: ops.Op, layout: Layout, p: dict, grid, shown) -> Cas
         p = {**p, "mask": _mask(e, layout, sizes, p["mask"])}
     cid = "-".join([e.raw["id"], *(_token(k, p[k]) for k, _ in grid if k in shown)])
     n = math.prod(sizes.values())
-    if n > e.max_elements:
-        raise e.error("shape", f"{n} elements exceed the cap of {e.max_elements} (case {cid}; "
+    arrays = 1 + (1 if entry["check"] == "backward" else 0) + \
+        (int(p.get("steps") or 0) if entry["check"] == "running_stats" else 0)
+    if n * arrays > e.max_elements:
+        what = f"{n} elements" if arrays == 1 else f"{n} elements x {arrays} arrays ({entry['check']})"
+        raise e.error("shape", f"{what} exceed the cap of {e.max_elements} (case {cid}; "
                                "raise it with --max-elements or NORMCONF_MAX_ELEMENTS)")
     groups = p.get("groups")
     if groups is not None and "expect" not in entry and sizes[layout.channel] % groups:
@@ -225,12 +232,13 @@ def _case(e: CaseEntry, op: ops.Op, layout: Layout, p: dict, grid, shown) -> Cas
     affine_axes = _axes(e, op, layout, "affine_axes", entry.get("affine_axes"), cid)
     if op.needs_spatial and not layout.spatial:
         raise e.error("layout", f"{op.name} needs a spatial axis; layout {layout.name} has none (case {cid})")
-    statistics = _statistics(e, p["statistics"], sizes[layout.channel], cid) if "statistics" in p else None
+    statistics = _statistics(e, p["statistics"], sizes[layout.channel], cid, p["dtype"]) if "statistics" in p else None
     dist = entry["input"].get("distribution", "normal")
     inp = {**entry["input"], "distribution": dist}
     for k in _GRID_INPUT_KEYS:
         if f"input.{k}" in p:
             inp[k] = float(p[f"input.{k}"])
+    _check_input(e, inp, p["dtype"], cid)
     case = Case(
         id=cid, description=entry["description"], source=entry["source"], op=op.name,
         layout=layout.name, sizes=tuple((a, int(sizes[a])) for a in layout.axes),
@@ -267,7 +275,7 @@ def _check_affine(e: CaseEntry, case: Case, raw):
     fits the case dtype."""
     shape = param_shape(case.semantics, case.size)
     n = math.prod(shape)
-    biggest = float(ml_dtypes.finfo(np_dtype(case.dtype)).max)  # numpy's finfo knows no bfloat16 before numpy 2
+    biggest = largest(case.dtype)
     for name, values in case.affine.items():
         key, sub = f"affine.{name}", _affine_sub(e, raw, name)
         if values.kind == "list" and len(values.args) != n:
@@ -275,13 +283,55 @@ def _check_affine(e: CaseEntry, case: Case, raw):
                             f"{len(values.args)} values for {n} parameters (shape {list(shape)}: the sizes of "
                             f"{','.join(Layout(case.layout).ordered(case.semantics.affine_axes))} in layout "
                             f"order) (case {case.id})")
-        if values.bound() >= biggest:
+        if values.kind == "uniform":
+            low, high = values.args
+            if low > high or not math.isfinite(high - low):
+                raise CaseError(e.file, e.where("affine", sub), key,
+                                f"uniform low {low:g} above high {high:g} (case {case.id})" if low > high else
+                                f"uniform range {low:g} to {high:g} is wider than float64 holds (case {case.id})")
+        if not values.bound() < biggest:
             raise CaseError(e.file, e.where("affine", sub), key,
                             f"values up to {values.bound():g} do not fit {case.dtype} (largest finite "
                             f"{biggest:g}) (case {case.id})")
 
 
-def _statistics(e: CaseEntry, value: dict, channels: int, cid: str):
+def largest(dtype: str) -> float:
+    """The largest finite value of ``dtype``."""
+    return float(ml_dtypes.finfo(np_dtype(dtype)).max)  # numpy's finfo knows no bfloat16 before numpy 2
+
+
+def draw_problem(spec: dict, dtype: str) -> tuple[str, str] | None:
+    """(key, why) when the draws of a distribution spec (``distribution`` normal, uniform or constant with
+    its keys) cannot all be finite values of ``dtype``; None when they can."""
+    dist = spec.get("distribution", "normal")
+    biggest = largest(dtype)
+    if dist == "uniform":
+        low, high = float(spec["low"]), float(spec["high"])
+        if low > high:
+            return "low", f"uniform low {low:g} is above high {high:g}"
+        if not math.isfinite(high - low):
+            return "high", f"uniform range {low:g} to {high:g} is wider than float64 holds"
+        bound, key = max(abs(low), abs(high)), "high" if abs(high) >= abs(low) else "low"
+    elif dist == "normal":
+        bound, key = abs(float(spec["mean"])) + 10 * float(spec["std"]), "std" if spec["std"] else "mean"
+    else:
+        bound, key = abs(float(spec["value"])), "value"
+    if not bound < biggest:
+        return key, (f"{dist} draws reach {bound:g}, beyond the largest finite {dtype} ({biggest:g})"
+                     + (" (a normal draw counts up to its mean plus 10 standard deviations)" if dist == "normal"
+                        else ""))
+    return None
+
+
+def _check_input(e: CaseEntry, inp: dict, dtype: str, cid: str):
+    """The input distribution draws finite values of the case dtype (see :func:`draw_problem`)."""
+    bad = draw_problem(inp, dtype)
+    if bad:
+        key, why = bad
+        raise CaseError(e.file, e.where("input", (key,)), f"input.{key}", f"{why} (case {cid})")
+
+
+def _statistics(e: CaseEntry, value: dict, channels: int, cid: str, dtype: str):
     """``statistics`` checked against the channel count (a list holds one value per channel; a variance is
     never negative, so it is a number, a list or a uniform distribution at or above 0), frozen."""
     for name, spec in value.items():
@@ -296,12 +346,17 @@ def _statistics(e: CaseEntry, value: dict, channels: int, cid: str):
             if missing or extra:
                 raise bad(f"distribution {spec['distribution']} takes {' and '.join(need)}"
                           + (f", not {extra[0]}" if extra else ""))
-            if spec["distribution"] == "uniform" and spec["low"] > spec["high"]:
-                raise bad(f"uniform low {spec['low']:g} above high {spec['high']:g}")
+            problem = draw_problem(spec, dtype)
+            if problem:
+                raise bad(problem[1])
         if name == "var":
             if isinstance(spec, dict) and spec["distribution"] != "uniform":
                 raise bad("a normal distribution draws negative variances; use a uniform one with low >= 0")
             low = spec["low"] if isinstance(spec, dict) else min(spec) if isinstance(spec, list) else spec
             if low < 0:
                 raise bad(f"a variance is never negative ({low:g})")
+        values = spec if isinstance(spec, list) else [spec] if not isinstance(spec, dict) else []
+        if any(not abs(v) < largest(dtype) for v in values):
+            raise bad(f"values up to {max(abs(v) for v in values):g} do not fit {dtype} "
+                      f"(largest finite {largest(dtype):g})")
     return freeze_statistics(value)

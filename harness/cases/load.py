@@ -16,6 +16,7 @@ from harness.ops.layouts import LAYOUTS
 
 from .expand import CaseEntry, expand
 from .model import AFFINES, DISTRIBUTIONS, Case
+from .tree import CLAIMS_DIR, DEFAULTS_DIR, EXPECTATIONS_DIR, walk  # noqa: F401 - the directories, named here too
 from .validate import line_of, load_valid, one_or_list
 from .yamlsource import CaseError, check_grid
 
@@ -213,17 +214,11 @@ def load_file(path, *, max_elements: int | None = None, display: str | None = No
     return out
 
 
-CLAIMS_DIR = "claims"
-EXPECTATIONS_DIR = "expectations"
-DEFAULTS_DIR = "defaults"
-
-
 def discover(root) -> list[Path]:
     """Case files under ``root`` (claims live in ``root/claims``, expectations in ``root/expectations``
-    and documented defaults in ``root/defaults``; none are cases)."""
-    root = Path(root)
-    skip = (root / CLAIMS_DIR, root / EXPECTATIONS_DIR, root / DEFAULTS_DIR)
-    return sorted(p for p in root.rglob("*.yaml") if p.is_file() and not any(d in p.parents for d in skip))
+    and documented defaults in ``root/defaults``; none are cases), as :func:`harness.cases.tree.walk`
+    finds them (which says what it leaves out: ``walk(root).warnings``)."""
+    return walk(root).of("case")
 
 
 def load_tree(paths, *, max_elements=None, relative_to=None):

@@ -1,7 +1,17 @@
-"""JSON-schema validation of YAML files, reported as one line naming file, line and key."""
+"""JSON-schema validation of YAML files, reported as one line naming file, line and key.
+
+The validator is JSON Schema 2020-12 made strict where a YAML value could pass for what it is not:
+an ``integer`` is an integer, never an integral float (``groups: 2.0``) or a boolean; an ``enum``
+value matches only a value of the same type (``1.0`` and ``true`` are not ``1``); and a pattern's
+closing ``$`` is the end of the string, never the place before a trailing newline (``"id\\n"``).
+"""
 from __future__ import annotations
 
+import re
+from functools import lru_cache
+
 import jsonschema
+from jsonschema import validators
 
 from .yamlsource import CaseError, load_yaml, read_source
 
@@ -9,6 +19,46 @@ from .yamlsource import CaseError, load_yaml, read_source
 def one_or_list(schema: dict) -> dict:
     """A value, or a non-empty list of values (a grid)."""
     return {"anyOf": [schema, {"type": "array", "items": schema, "minItems": 1}]}
+
+
+def _is_integer(checker, instance) -> bool:
+    return isinstance(instance, int) and not isinstance(instance, bool)
+
+
+def _kind(v):
+    return "bool" if isinstance(v, bool) else "int" if isinstance(v, int) else type(v).__name__
+
+
+def _enum(validator, enums, instance, schema):
+    if not any(_kind(v) == _kind(instance) and v == instance for v in enums):
+        yield jsonschema.ValidationError(f"{instance!r} is not one of {enums!r}")
+
+
+def _const(validator, const, instance, schema):
+    if not (_kind(const) == _kind(instance) and const == instance):
+        yield jsonschema.ValidationError(f"{const!r} was expected")
+
+
+@lru_cache(maxsize=256)
+def _anchored(pattern: str) -> re.Pattern:
+    """``pattern`` with a closing ``$`` meaning the end of the string (Python's ``$`` also matches
+    before a trailing newline)."""
+    if pattern.endswith("$") and not pattern.endswith("\\$"):
+        pattern = pattern[:-1] + r"\Z"
+    return re.compile(pattern)
+
+
+def _pattern(validator, pattern, instance, schema):
+    if isinstance(instance, str) and not _anchored(pattern).search(instance):
+        yield jsonschema.ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+#: Draft 2020-12 with strict integers, enums, consts and patterns (see the module's text)
+StrictValidator = validators.extend(
+    jsonschema.Draft202012Validator,
+    validators={"enum": _enum, "const": _const, "pattern": _pattern},
+    type_checker=jsonschema.Draft202012Validator.TYPE_CHECKER.redefine("integer", _is_integer),
+)
 
 
 def line_of(lines: dict, path) -> int:
@@ -21,7 +71,7 @@ def line_of(lines: dict, path) -> int:
 
 def schema_error(file, data, lines, schema: dict) -> CaseError | None:
     """The most relevant violation of ``schema`` as a one-line CaseError, or None."""
-    validator = jsonschema.Draft202012Validator(schema)
+    validator = StrictValidator(schema)
     err = jsonschema.exceptions.best_match(validator.iter_errors(data))
     if err is None:
         return None

@@ -10,7 +10,15 @@ reading one is bounded before anything else looks at it:
   (a "billion laughs" file stops there) and no alias may contain itself;
 * numbers are finite: ``.nan``, ``.inf`` and literals that overflow (``1e400``)
   are refused, integers must fit in 64 bits, number literals are short;
-* a case file expands to at most ``MAX_CASES_PER_FILE`` cases.
+* a case file expands to at most ``MAX_CASES_PER_FILE`` cases;
+* every string (a key or a value) is valid Unicode a results file can carry and a terminal shows as
+  it is: no lone surrogate (``"\\ud800"``), no control character but tab and newline (no NUL, no
+  escape, no carriage return, no C1 control) and no bidirectional control (``U+202E`` and the like).
+
+Merge keys (``<<: *base``) are read as YAML 1.1 defines them: the keys of the merged mapping(s) that
+the mapping does not give itself. The line of a value is the line where its text is written: for a
+value that comes from an alias or a merge key, the line in the anchored mapping, never the line of the
+``*alias``; the key named is always the key the value has where it is used.
 
 Every refusal is a :class:`CaseError`, whose text is one line
 ``file:line: key 'k': message`` with control characters escaped, so nothing
@@ -126,7 +134,26 @@ _Loader.add_implicit_resolver(
 )
 
 _PLAIN_TAGS = {"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"}
+_MERGE_TAG = "tag:yaml.org,2002:merge"
 _NUMBER_TAGS = {"tag:yaml.org,2002:int", "tag:yaml.org,2002:float"}
+#: characters no string of a case, claims or expectations file may hold: lone surrogates (no UTF-8, no
+#: JSON reader takes them), control characters but tab and newline, and bidirectional controls
+_BAD_CHAR = re.compile("[\ud800-\udfff\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e"
+                       "\u2066-\u2069]")
+
+
+def string_problem(text: str) -> str | None:
+    """Why ``text`` cannot be a string of a case file (None when it can)."""
+    m = _BAD_CHAR.search(text)
+    if m is None:
+        return None
+    c = m.group()
+    code = f"{_short(text, 40)!r}: U+{ord(c):04X}"
+    if "\ud800" <= c <= "\udfff":
+        return f"{code} at character {m.start()} is a lone surrogate, not valid Unicode"
+    if c in "\u061c\u200e\u200f" or "\u202a" <= c <= "\u202e" or "\u2066" <= c <= "\u2069":
+        return f"{code} at character {m.start()} is a bidirectional control character (not allowed)"
+    return f"{code} at character {m.start()} is a control character (only tab and newline are allowed)"
 
 
 def _key_name(path) -> str | None:
@@ -149,6 +176,8 @@ class _Converter:
         self.loader, self.file, self.lines = loader, file, lines
         self.nodes = 0
         self.active: set[int] = set()
+        self.seen: set[int] = set()  # nodes converted once: met again, a node is an alias's
+        self.merged: dict[int, list] = {}  # a merged mapping's pairs, resolved once
 
     def error(self, node, path, message):
         return CaseError(self.file, node.start_mark.line + 1, _key_name(path), message)
@@ -166,6 +195,10 @@ class _Converter:
             raise self.error(node, path, f"{node.value[:40]!r} is not a finite number")
         if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_INT:
             raise self.error(node, path, f"integer {node.value[:40]!r} is out of range (at most 2**63-1)")
+        if isinstance(value, str):
+            why = string_problem(value)
+            if why:
+                raise self.error(node, path, why)
         return value
 
     def convert(self, node, path):
@@ -173,6 +206,7 @@ class _Converter:
         if self.nodes > MAX_NODES:
             raise self.error(node, path, f"more than {MAX_NODES} values (after expanding aliases)")
         self.lines[path] = node.start_mark.line + 1
+        self.seen.add(id(node))
         if isinstance(node, yaml.ScalarNode):
             return self.scalar(node, path)
         if node.tag not in _PLAIN_TAGS:
@@ -183,21 +217,58 @@ class _Converter:
         try:
             if isinstance(node, yaml.MappingNode):
                 out = {}
-                for knode, vnode in node.value:
+                for knode, vnode in self.pairs(node, path):
                     kline = knode.start_mark.line + 1
                     if not isinstance(knode, yaml.ScalarNode):
                         raise CaseError(self.file, kline, None, "keys must be strings")
-                    key = self.scalar(knode, path)
+                    key = self.scalar(knode, path + (str(knode.value),))
                     if not isinstance(key, str):
                         raise CaseError(self.file, kline, str(key), "keys must be strings")
                     if key in out:
                         raise CaseError(self.file, kline, key, "duplicate key")
+                    aliased = id(vnode) in self.seen
                     out[key] = self.convert(vnode, path + (key,))
-                    self.lines[path + (key,)] = kline
+                    # the line of the key, or for an alias's value the line where that value is written
+                    self.lines[path + (key,)] = vnode.start_mark.line + 1 if aliased else kline
                 return out
             return [self.convert(v, path + (i,)) for i, v in enumerate(node.value)]
         finally:
             self.active.discard(id(node))
+
+    def pairs(self, node, path) -> list:
+        """The (key node, value node) pairs of a mapping with its merge keys (``<<``) resolved: the
+        mapping's own keys, then each merged mapping's keys that neither it nor an earlier one gives."""
+        own, merged = [], []
+        for knode, vnode in node.value:
+            if knode.tag != _MERGE_TAG:
+                own.append((knode, vnode))
+                continue
+            sources = vnode.value if isinstance(vnode, yaml.SequenceNode) else [vnode]
+            for src in sources:
+                if not isinstance(src, yaml.MappingNode) or src.tag not in _PLAIN_TAGS:
+                    raise CaseError(self.file, src.start_mark.line + 1, _key_name(path + ("<<",)),
+                                    "a merge key (<<) takes a mapping or a list of mappings")
+                if id(src) in self.active:
+                    raise self.error(src, path, "alias refers to itself (recursive alias)")
+                self.nodes += len(src.value)  # a merge expands its mapping: it counts as an alias does
+                if self.nodes > MAX_NODES:
+                    raise self.error(src, path, f"more than {MAX_NODES} values (after expanding aliases)")
+                if id(src) not in self.merged:
+                    self.active.add(id(src))
+                    try:
+                        self.merged[id(src)] = self.pairs(src, path)
+                    finally:
+                        self.active.discard(id(src))
+                merged.append(self.merged[id(src)])
+        out, given = list(own), {k.value for k, _ in own if isinstance(k, yaml.ScalarNode)}
+        for pairs in merged:
+            for knode, vnode in pairs:
+                name = knode.value if isinstance(knode, yaml.ScalarNode) else None
+                if name is not None and name in given:
+                    continue
+                given.add(name)
+                out.append((knode, vnode))
+        return out
 
 
 def load_yaml(text: str, file) -> tuple[Any, dict[tuple, int]]:

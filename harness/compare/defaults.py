@@ -34,6 +34,7 @@ from pathlib import Path
 from harness import ops
 from harness.adapters import registry
 from harness.cases.load import DEFAULTS_DIR
+from harness.cases.tree import walk
 from harness.cases.validate import line_of, load_valid
 from harness.cases.yamlsource import CaseError
 
@@ -142,9 +143,9 @@ class Defaults:
 
 
 def discover(cases_root) -> list[Path]:
-    """The defaults files of a case directory: ``<cases_root>/defaults/*.yaml``."""
-    root = Path(cases_root) / DEFAULTS_DIR
-    return sorted(p for p in root.rglob("*.yaml") if p.is_file()) if root.is_dir() else []
+    """The defaults files of a case directory: ``<cases_root>/defaults/*.yaml``, as
+    :func:`harness.cases.tree.walk` finds them."""
+    return walk(cases_root, DEFAULTS_DIR).of("defaults")
 
 
 def load_file(path, display: str | None = None, known_adapters=None) -> list[ApiDefaults]:

@@ -13,6 +13,7 @@ from pathlib import Path
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
 from harness.cases.load import EXPECTATIONS_DIR
+from harness.cases.tree import walk
 from harness.cases.validate import line_of, load_valid
 from harness.cases.yamlsource import CaseError
 from harness.ops.dtypes import DTYPES
@@ -197,7 +198,5 @@ def _causes(data, lines, file) -> list[Cause]:
 
 
 def discover(cases_root) -> list[Path]:
-    root = Path(cases_root) / EXPECTATIONS_DIR
-    if not root.is_dir():
-        return []
-    return sorted(p for p in root.rglob("*.yaml") if p.is_file())
+    """The expectations files of a case directory, as :func:`harness.cases.tree.walk` finds them."""
+    return walk(cases_root, EXPECTATIONS_DIR).of("expectations")

@@ -7,16 +7,24 @@ like ``<case file>::<case id>[<adapter>]``, e.g.
 file one item that passes when the file is valid. A bad file (or a duplicate
 case id, or a claim naming an unknown adapter) becomes one failing item
 carrying its one-line error; the other files are collected as usual.
+
+Which files below the case root are collected is :func:`harness.cases.tree.walk`'s answer, the one
+``normconf list`` gives: pytest descends into exactly the directories the walk went through (whatever
+their names, ``build`` or ``dist`` too), never through a symbolic link, and the walk's warnings (the
+links and odd files it left out) are printed once, as ``normconf list`` prints them.
 """
 from __future__ import annotations
 
+import contextlib
 import os
+import sys
 from pathlib import Path
 
 import pytest
 
 from harness.adapters import registry
-from harness.cases.load import CLAIMS_DIR, DEFAULTS_DIR, CaseError, load_file
+from harness.cases.load import CaseError, load_file
+from harness.cases.tree import SUFFIXES, Tree, walk
 from harness.claims.load import load_claims
 from harness.expectations.load import load_file as load_expectations_file
 
@@ -25,23 +33,87 @@ from .options import adapter_names, cases_root, expectations_dir
 from .session import run_expectations
 
 _SEEN = pytest.StashKey[dict]()
+_TREES = pytest.StashKey[dict]()
 
 
 def pytest_configure(config):
     config.stash[_SEEN] = {}
+    config.stash[_TREES] = {}
+
+
+def tree_of(config, root: Path) -> Tree:
+    """The walk of ``root`` (the case root, or an expectations directory outside it), once a session."""
+    root = Path(os.path.abspath(root))
+    trees = config.stash[_TREES]
+    if root not in trees:
+        trees[root] = walk(root)
+    return trees[root]
+
+
+def _tree_above(config, path: Path) -> Tree | None:
+    """The walk whose root holds ``path``: the case root's, or the expectations directory's."""
+    for root in (cases_root(config), expectations_dir(config)):
+        root = Path(os.path.abspath(root))
+        if path == root or root in path.parents:
+            return tree_of(config, root)
+    return None
+
+
+def pytest_ignore_collect(collection_path: Path, config):
+    """Below the case root, pytest goes where the walk went and nowhere else."""
+    path = Path(os.path.abspath(collection_path))
+    tree = _tree_above(config, path)
+    if tree is None:
+        return True if _loops_or_enters(config, path) else None
+    if path == tree.root:
+        return None
+    if path in tree.dirs or path in tree:
+        return False
+    if path.suffix in SUFFIXES or os.path.islink(path) or os.path.isdir(path):
+        return True
+    return None
+
+
+def _loops_or_enters(config, path: Path) -> bool:
+    """Whether ``path``, outside the case root, is a link to a directory that holds it (a loop) or that
+    holds, or lies in, the case root: pytest would walk the same files again by another path."""
+    if not os.path.islink(path) or not os.path.isdir(path):
+        return False
+    target, here = Path(os.path.realpath(path)), Path(os.path.realpath(path.parent))
+    root = Path(os.path.realpath(cases_root(config)))
+    return (target == here or target in here.parents or target == root or target in root.parents
+            or root in target.parents)
+
+
+def pytest_collection_finish(session):
+    """The walks' warnings, once, on stderr as ``normconf list`` prints them."""
+    config = session.config
+    warnings = [w for t in config.stash[_TREES].values() for w in t.warnings]
+    if not warnings:
+        return
+    capman = config.pluginmanager.getplugin("capturemanager")
+    with capman.global_and_fixture_disabled() if capman else contextlib.nullcontext():
+        for w in dict.fromkeys(warnings):
+            print(f"normconf: warning: {w}", file=sys.stderr)
 
 
 def pytest_collect_file(parent, file_path: Path):
-    if file_path.suffix in (".yaml", ".yml"):
-        root = cases_root(parent.config)
-        resolved = file_path.resolve()
-        if expectations_dir(parent.config) in resolved.parents:
-            return ExpectationsFile.from_parent(parent, path=file_path)
-        if root in resolved.parents and (root / DEFAULTS_DIR) not in resolved.parents:  # defaults are no cases
-            if (root / CLAIMS_DIR) in resolved.parents:
-                return ClaimFile.from_parent(parent, path=file_path)
-            return CaseFile.from_parent(parent, path=file_path)
-    return None
+    if file_path.suffix not in SUFFIXES:
+        return None
+    config = parent.config
+    path = Path(os.path.abspath(file_path))
+    tree = _tree_above(config, path)
+    if tree is None or path not in tree:
+        return None  # not a file the walk reads (a link, or outside the case root)
+    exp = Path(os.path.abspath(expectations_dir(config)))
+    if exp in path.parents:
+        return ExpectationsFile.from_parent(parent, path=file_path)
+    kind = tree.kind(path)
+    if kind == "claims":
+        return ClaimFile.from_parent(parent, path=file_path)
+    if kind == "case":
+        return CaseFile.from_parent(parent, path=file_path)
+    return None  # documented defaults, or expectations other than the run's
 
 
 def _as_case_error(file, e: Exception) -> CaseError:

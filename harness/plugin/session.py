@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from harness.cases.load import EXPECTATIONS_DIR
+from harness.cases.tree import walk
 from harness.execution.runner import Runner
 from harness.expectations.load import discover
 from harness.expectations.outcomes import Expectations
@@ -33,7 +34,7 @@ def run_expectations(config) -> Expectations:
     if e is None:
         d = expectations_dir(config)
         e = Expectations.load(discover(d.parent) if d.name == EXPECTATIONS_DIR
-                              else sorted(d.rglob("*.yaml")), relative_to=config.rootpath)
+                              else list(walk(d).files), relative_to=config.rootpath)
         config.stash[_EXPECT] = e
     return e
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import math
+import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -145,12 +146,24 @@ class ClaimResult:
 _CLAIM_FIELDS = frozenset(ClaimResult.__dataclass_fields__)
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def clean_text(s: str) -> str:
+    """``s`` with each lone surrogate (a file name or an argument decoded with ``surrogateescape``, an
+    exception's text) as U+FFFD: a JSON reader refuses the escape of a lone surrogate, and the writer
+    and the reader must agree on every line."""
+    return _SURROGATE.sub("\ufffd", s) if _SURROGATE.search(s) else s
+
+
 def clean(o):
-    """JSON has no NaN/Infinity: write them as strings."""
+    """JSON has no NaN/Infinity: write them as strings; and no lone surrogates (see :func:`clean_text`)."""
     if isinstance(o, float) and not math.isfinite(o):
         return "nan" if math.isnan(o) else ("inf" if o > 0 else "-inf")
+    if isinstance(o, str):
+        return clean_text(o)
     if isinstance(o, dict):
-        return {k: clean(v) for k, v in o.items()}
+        return {clean_text(k) if isinstance(k, str) else k: clean(v) for k, v in o.items()}
     if isinstance(o, (list, tuple)):
         return [clean(v) for v in o]
     return o

@@ -162,14 +162,15 @@ class Writer:
                     break
                 except FileExistsError:
                     continue
-        self._write(json.dumps({**provenance(env), **extra}))
+        self._write(json.dumps(clean({**provenance(env), **extra}), allow_nan=False))
 
     def _write(self, line: str):
         self._f.write(line + "\n")
         self._f.flush()
 
     def adapter(self, name: str, versions: dict):
-        self._write(json.dumps({"kind": "adapter", "env": self.env, "adapter": name, "versions": versions}))
+        self._write(json.dumps(clean({"kind": "adapter", "env": self.env, "adapter": name, "versions": versions}),
+                               allow_nan=False))
 
     def write(self, result: "Result | ClaimResult"):
         """A claim, or a cell's result. A case's fields are written once, in a ``case`` record
@@ -179,7 +180,7 @@ class Writer:
         if isinstance(result, Result) and result.case:
             text = json.dumps(clean(result.case), allow_nan=False)
             if self._cases.get(result.case_id) != text:
-                self._write(f'{{"kind": "case", "case_id": {json.dumps(result.case_id)}, "case": {text}}}')
+                self._write(f'{{"kind": "case", "case_id": {json.dumps(clean(result.case_id))}, "case": {text}}}')
                 self._cases[result.case_id] = text
             self._write(result.to_json(with_case=False))
         else:

@@ -117,9 +117,10 @@ def test_finite_numbers_and_anchors_still_work(tmp_path):
     p = tmp_path / "ok.yaml"
     p.write_text("defaults: &d\n  description: d\n  source: s\n  op: layer_norm\n  layout: BF\n"
                  "  shape: {B: 2, F: 3}\ncases:\n  - id: a\n    epsilon: 1e-300\n    seed: 9223372036854775807\n"
-                 "  - id: b\n    input: {mean: -1.0e+300, std: 0.5}\n")
+                 "  - id: b\n    dtype: float64\n    input: {mean: -1.0e+300, std: 0.5}\n")
     cases = load_file(p)
     assert [c.epsilon for c in cases] == [1e-300, 1e-5]
+    assert cases[1].input_spec["mean"] == -1e300
     assert cases[0].seed == 2**63 - 1
 
 
