@@ -93,6 +93,7 @@ class Runner:
         self.resumed = 0
         self.adapter_seconds: dict[str, float] = {}  # per adapter: inputs and calls of the cells run
         self.workers_added = 0  # further worker processes the dispatcher started for slow columns
+        self.judge_seconds = 0.0  # the main thread's judging, explaining and writing of cells
         self._prior = _prior_costs(results_path, env) if results_path and self.jobs > 1 else {}
         if resume and results_path and Path(results_path).is_file():
             rf = read(results_path)
@@ -168,6 +169,7 @@ class Runner:
             reply = self.pool.call(adapter, case, inputs, self.cell_timeout)
             spent = (t1 - t0) + max(reply.duration, 0.0)
         self.adapter_seconds[adapter] = self.adapter_seconds.get(adapter, 0.0) + spent
+        judging = time.perf_counter()
         if adapter not in self._announced and reply.versions:
             self._announced.add(adapter)
             if self.writer:
@@ -184,6 +186,7 @@ class Runner:
         self._judge(result)
         if self.writer:
             self.writer.write(result)
+        self.judge_seconds += time.perf_counter() - judging
         return result
 
     def run_claim(self, claim, adapter: str):
@@ -215,7 +218,7 @@ class Runner:
         floor = total / self.jobs
         per = dict(sorted(self.adapter_seconds.items(), key=lambda kv: (-kv[1], kv[0])))
         return {"wall_s": wall, "adapter_s": total, "jobs": self.jobs, "floor_s": floor,
-                "ratio": wall / floor if floor > 0 else None, "per_adapter_s": per,
+                "ratio": wall / floor if floor > 0 else None, "per_adapter_s": per, "judge_s": self.judge_seconds,
                 "workers_added": self.workers_added + (self.dispatcher.splits if self.dispatcher else 0)}
 
     def close(self):

@@ -106,7 +106,8 @@ def time_line(t: dict, shown: int = 6) -> str:
     ratio = f"{t['ratio']:.2f}" if t["ratio"] is not None else "n/a"
     added = f"; {t['workers_added']} worker(s) added for slow columns" if t.get("workers_added") else ""
     return (f"normconf: time: wall {t['wall_s']:.1f} s, floor {t['floor_s']:.1f} s (adapter time "
-            f"{t['adapter_s']:.1f} s / {t['jobs']} jobs), ratio {ratio}; per column: {cols}{added}")
+            f"{t['adapter_s']:.1f} s / {t['jobs']} jobs), ratio {ratio}; judging {t['judge_s']:.1f} s; "
+            f"per column: {cols}{added}")
 
 
 def _partial(config) -> bool:

@@ -78,6 +78,7 @@ class Worker:
         self.restarts = 0
         self.start_failure = ""  # set when the worker could not start: not retried in this run
         self.startup_s = None  # seconds its last start took (the process, the imports, the ready message)
+        self.started_at = None  # time.monotonic() when its first start began
         self.slots = slots or NoSlots()
         self._lock = threading.Lock()  # one request at a time, whichever thread asks
 
@@ -87,6 +88,8 @@ class Worker:
         while starting is tried once more (a transient failure must not mark it broken for
         the whole run); one that does not answer within the startup timeout is not."""
         t0 = time.perf_counter()
+        if self.started_at is None:
+            self.started_at = time.monotonic()
         for attempt in range(attempts):
             ctx = mp.get_context("spawn")
             parent, child = ctx.Pipe()
