@@ -15,11 +15,15 @@ content, as a sequential run. The dispatcher runs the cells before the main thre
   one; else every cell counts the same), scaled by what the lane's cells took so far in this run.
 * **A slow column gets more than one worker.** When fewer than ``jobs`` lanes have work to run (the fast
   columns are done) and a lane still has more expected work than starting another process of its worker
-  key costs, a further worker process takes the lane's cells from its far end while the first goes on
-  from the near end (each keeps its own caches warm on neighbouring cells), up to ``jobs`` per lane.
+  key costs, a further worker process of that key joins the lane, up to ``jobs`` per lane. A lane with
+  one worker takes its cells one at a time; with several, each takes the next block of neighbouring cells
+  (the unclaimed cells divided by twice the workers: blocks shrink towards the end), so each worker keeps
+  its own caches warm on neighbouring cells, the main thread follows close behind, and the workers end
+  together.
 """
 from __future__ import annotations
 
+import math
 import threading
 import time
 from dataclasses import dataclass
@@ -55,27 +59,31 @@ def _nbytes(inputs, reply) -> int:
 
 
 class _Feeder:
-    """A thread feeding one worker process with a lane's cells: from the near end (the lane's first
-    worker) or from the far end (a further worker of the same key)."""
+    """A thread feeding one worker process with a lane's cells: the lane's first worker, or a further
+    worker of the same key (``extra``)."""
 
-    def __init__(self, lane, worker, far: bool):
+    def __init__(self, lane, worker, extra: bool):
         self.lane = lane
         self.worker = worker
-        self.far = far
+        self.extra = extra
+        self.pos = 0  # its block of cells: the next index it runs ..
+        self.end = 0  # .. and the end of the block
         self.running = -1  # the index it runs, else -1
         self.state = "start"  # start | run | blocked (by the bytes held) | done
         self.thread: threading.Thread | None = None
 
     def urgent(self) -> bool:
-        """Whether the main thread waits for what this thread is doing now."""
+        """Whether the main thread waits for what this thread is doing now (or is about to do)."""
         wanted = self.lane.wanted
         if wanted < 0:
             return False
-        return self.running == wanted or (not self.far and self.running == -1)
+        if self.running >= 0:
+            return self.running == wanted
+        return self.pos == wanted or (self.pos >= self.end and self.lane.lo == wanted)
 
 
 class _Lane:
-    """One worker key's cells, in item order; cells ``lo .. back-1`` are not claimed by a thread yet."""
+    """One worker key's cells, in item order; cells from ``lo`` on are not claimed by a thread yet."""
 
     def __init__(self, key, cells, base):
         self.key = key
@@ -84,8 +92,7 @@ class _Lane:
         self.prefix = [0.0, *accumulate(base)]  # expected cost of cells before index i, in the prior's units
         self.consumed = 0  # cells before this index were taken (or passed over) by the main thread
         self.wanted = -1  # the index the main thread is waiting for, else -1
-        self.front = 0  # the next index the near-end thread considers
-        self.back = len(cells)  # cells from here on are claimed by far-end threads
+        self.next = 0  # the first cell no thread has claimed
         self.done: dict[int, Prefetched] = {}
         self.failed: BaseException | None = None
         self.feeders: list[_Feeder] = []
@@ -95,15 +102,19 @@ class _Lane:
 
     @property
     def lo(self) -> int:
-        return max(self.front, self.consumed)
+        return min(max(self.next, self.consumed), len(self.cells))
 
     def unclaimed(self) -> int:
-        return max(0, self.back - self.lo)
+        return len(self.cells) - self.lo
 
     def left_s(self) -> float:
-        """Expected seconds of the cells no thread has claimed yet."""
+        """Expected seconds of the cells not run yet (claimed by a thread or not)."""
         scale = self.ran_s / self.ran_base if self.ran_base > 0 and self.ran_s > 0 else 1.0
-        return max(0.0, self.prefix[self.back] - self.prefix[min(self.lo, self.back)]) * scale
+        base = self.prefix[-1] - self.prefix[self.lo]
+        for f in self.feeders:
+            start = min(max(f.pos, self.consumed), f.end)
+            base += self.prefix[f.end] - self.prefix[start]
+        return max(0.0, base) * scale
 
     def alive(self) -> list[_Feeder]:
         return [f for f in self.feeders if f.state != "done"]
@@ -137,37 +148,44 @@ class Dispatcher:
 
     def start(self):
         for lane in sorted(self.lanes.values(), key=lambda ln: -ln.left_s()):  # the slowest start first
-            self._add_feeder(lane, self.runner.pool.worker_for(lane.cells[0][1]), far=False)
+            self._add_feeder(lane, self.runner.pool.worker_for(lane.cells[0][1]), extra=False)
         if self.jobs > 1:
             self._balancer = threading.Thread(target=self._balance, daemon=True, name="normconf-dispatch-balance")
             self._balancer.start()
         return self
 
-    def _add_feeder(self, lane: _Lane, worker, far: bool) -> _Feeder:
-        f = _Feeder(lane, worker, far)
+    def _add_feeder(self, lane: _Lane, worker, extra: bool) -> _Feeder:
+        f = _Feeder(lane, worker, extra)
         lane.feeders.append(f)
         f.thread = threading.Thread(target=self._feed, args=(f,), daemon=True,
-                                    name=f"normconf-dispatch-{lane.key}{'-far' if far else ''}")
+                                    name=f"normconf-dispatch-{lane.key}{'-extra' if extra else ''}")
         f.thread.start()
         return f
 
     # -- the feeding threads ----------------------------------------------------
     def _claim(self, f: _Feeder) -> int | None:
-        """The next index this thread runs (the lock held), or None when none is left for it."""
+        """The next index this thread runs (the lock held), or None when none is left for it: the next
+        cell of its block, else a new block from the lane's unclaimed cells (one cell while it is the
+        lane's only thread, else the unclaimed cells divided by twice the threads)."""
         lane = f.lane
-        lo = lane.lo
-        if lo >= lane.back:
+        f.pos = max(f.pos, lane.consumed)  # cells the main thread passed over are not run
+        if f.pos < f.end:
+            return f.pos
+        lo, n = lane.lo, len(lane.cells)
+        if lo >= n:
             return None
-        if f.far:
-            return lane.back - 1
-        return lo
+        threads = len(lane.alive())
+        size = 1 if threads <= 1 else max(1, math.ceil((n - lo) / (2 * threads)))
+        f.pos, f.end = lo, lo + size
+        lane.next = f.end
+        return f.pos
 
     def _feed(self, f: _Feeder):
         lane = f.lane
         set_urgency(f.urgent, lane.left_s)
         try:
             f.worker.ensure_started(f.urgent)
-            if f.far and f.worker.start_failure:
+            if f.extra and f.worker.start_failure:
                 return  # the lane's first worker goes on alone
             with self._cond:
                 if f.worker.startup_s is not None and lane.startup_s is None:
@@ -187,11 +205,8 @@ class Dispatcher:
                         f.state = "blocked"
                         self._cond.wait()
                     f.state = "run"
-                    if f.far:
-                        lane.back = i
-                    else:
-                        lane.front = i + 1
                     f.running = i
+                    f.pos = i + 1
                 case, adapter = lane.cells[i]
                 got = self._run(f.worker, case, adapter)
                 with self._cond:
@@ -254,7 +269,7 @@ class Dispatcher:
                 best, best_s = lane, left / len(alive)
         if best is not None:
             self.splits += 1
-            self._add_feeder(best, self.runner.pool.another_worker(best.cells[0][1]), far=True)
+            self._add_feeder(best, self.runner.pool.another_worker(best.cells[0][1]), extra=True)
 
     # -- the main thread ---------------------------------------------------------
     def take(self, case, adapter) -> Prefetched | None:
@@ -291,9 +306,9 @@ class Dispatcher:
     def _coming(self, lane: _Lane, i: int) -> bool:
         """Whether a thread runs cell ``i`` now or will (the lock held)."""
         alive = lane.alive()
-        if any(f.running == i for f in alive):
+        if any(f.running == i or f.pos <= i < f.end for f in alive):
             return True
-        return lane.lo <= i < lane.back and bool(alive)
+        return lane.lo <= i and bool(alive)
 
     def close(self, timeout=10.0):
         """Stop feeding; kill workers still answering a prefetched cell (nobody will read it) and wait for the
