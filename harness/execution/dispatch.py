@@ -79,7 +79,9 @@ class _Feeder:
             return False
         if self.running >= 0:
             return self.running == wanted
-        return self.pos == wanted or (self.pos >= self.end and self.lane.lo == wanted)
+        if self.pos < self.end:
+            return self.pos == wanted
+        return not self.extra and self.lane.lo == wanted  # its next cell, or its start
 
 
 class _Lane:

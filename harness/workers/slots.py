@@ -26,6 +26,8 @@ class Slots:
         self.free = self.n
         self._cond = threading.Condition()
         self._waiting: list = []  # [(urgent, priority)]
+        self._gen = 0  # bumped whenever the waiters, the free slots or someone's urgency may have changed
+        self._ranked = (-1, None)  # (generation, the waiter that goes next)
 
     def acquire(self, urgent=lambda: False, priority=None):
         if threading.current_thread() is threading.main_thread():
@@ -33,23 +35,29 @@ class Slots:
         me = (urgent, priority or _zero)
         with self._cond:
             self._waiting.append(me)
+            self._gen += 1
             try:
-                while not (self.free > 0 and self._first(me)):
-                    self._cond.wait(0.5)
+                while not (self.free > 0 and (urgent() or self._next() is me)):
+                    if not self._cond.wait(0.5):
+                        self._gen += 1  # priorities move without a notification
             finally:
                 self._waiting.remove(me)
             self.free -= 1
+            self._gen += 1
             self._cond.notify_all()  # the next waiter may take another free slot
 
-    def _first(self, me) -> bool:
-        urgent, priority = me
-        if urgent():
-            return True
-        others = [w for w in self._waiting if w is not me]
-        if any(u() for u, _ in others):
-            return False
-        mine = priority()
-        return all(p() <= mine for _, p in others)
+    def _next(self):
+        """The waiter that goes next: an urgent one, else the highest priority (worked out once per
+        change, not by every waiter)."""
+        gen, best = self._ranked
+        if gen != self._gen:
+            best, key = None, None
+            for w in self._waiting:
+                k = (1, 0.0) if w[0]() else (0, w[1]())
+                if key is None or k > key:
+                    best, key = w, k
+            self._ranked = (self._gen, best)
+        return best
 
     def waiting(self) -> int:
         """How many threads wait for a slot now."""
@@ -59,11 +67,13 @@ class Slots:
     def release(self):
         with self._cond:
             self.free += 1
+            self._gen += 1
             self._cond.notify_all()
 
     def poke(self):
         """Wake the waiters (someone's urgency changed)."""
         with self._cond:
+            self._gen += 1
             self._cond.notify_all()
 
 
