@@ -121,3 +121,20 @@ def test_a_slow_column_gets_a_second_worker_when_a_core_idles():
     assert timing["per_adapter_s"]["sleepy-slow"] >= 64 * 0.25
     strip = [(r.case_id, r.adapter, r.status, r.message, r.metrics) for r in alone]
     assert [(r.case_id, r.adapter, r.status, r.message, r.metrics) for r in got] == strip
+
+
+def test_the_earlier_durations_are_read_from_what_fits_and_nothing_else(tmp_path):
+    from harness.execution.runner import _prior_costs
+
+    good = '{"kind": "result", "env": "e", "adapter": "a", "case_id": "c1", "duration": 0.5}'
+    lines = [good, '{"kind": "result", "env": "other", "adapter": "a", "case_id": "c2", "duration": 1}',
+             '{"kind": "result", "env": "e", "adapter": "a", "case_id": "c3", "duration": NaN}',
+             '{"kind": "result", "env": "e", "adapter": "a", "case_id": "c4", "duration": -1}',
+             '{"kind": "result", "env": "e", "adapter": "a", "case_id": "c5", "duration": true}',
+             '{"kind": "result", "env": "e", "adapter": 7, "case_id": "c6", "duration": 1}',
+             '["result"]', '{"kind": "result", "env": "e", "adapter": "b"']
+    path = tmp_path / "e.jsonl"
+    path.write_bytes("\n".join(lines).encode() + b'\n{"kind": "result", "env": "e", "\xff\xfe": 1}\n')
+    assert _prior_costs(path, "e") == {("a", "c1"): 0.5}
+    (tmp_path / "dir.jsonl").mkdir()
+    assert _prior_costs(tmp_path / "dir.jsonl", "e") == {} and _prior_costs(tmp_path / "none.jsonl", "e") == {}
