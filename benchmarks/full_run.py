@@ -8,10 +8,12 @@ repository root. It runs ``normconf run`` on every shipped case and claim with e
 ARGS after ``--`` select), writing the results to a temporary file, and records:
 
 * the process's wall time, and the session's (what the run's own time line says);
-* the floor: the adapters' summed seconds (inputs and calls, measured in the run) divided by the jobs;
+* the floor: the cells' summed recorded durations (the inputs, the call in the worker and the verdict: the
+  ``duration`` of each record) divided by the jobs;
 * the ratio of the session's wall time to the floor;
-* the seconds per column (adapter), slowest first, the worker processes added for slow columns, and the
-  main thread's judging (reference, achievable error, fingerprint, record), which runs beside the workers.
+* the seconds per column (adapter, the same durations), slowest first, the worker processes added for
+  slow columns, and apart, the inputs and calls alone and the main thread's judging (reference,
+  achievable error, fingerprint, record), which runs beside the workers.
 
 With ``--prior FILE`` (an earlier results file of the same environment) the run starts from its durations,
 as a run that finds its previous results file does; without it, as from a fresh clone. Figures are printed
@@ -83,12 +85,14 @@ def main(argv=None):
                     or '"kind":"result"' in line)
     fig.update(cells=cells, wall_s=round(run["wall_s"], 1), floor_s=round(run["floor_s"], 1),
                ratio=round(run["ratio"], 3) if run["ratio"] else None, jobs=run["jobs"],
-               adapter_s=round(run["adapter_s"], 1), judge_s=round(run["judge_s"], 1),
+               cells_s=round(run["cells_s"], 1), adapter_s=round(run["adapter_s"], 1),
+               judge_s=round(run["judge_s"], 1),
                workers_added=run["workers_added"],
                per_adapter_s={k: round(v, 1) for k, v in run["per_adapter_s"].items()})
     print(f"cells: {cells}; wall {fig['wall_s']} s (process {t['wall_s']} s), floor {fig['floor_s']} s "
-          f"({fig['adapter_s']} s / {fig['jobs']} jobs), ratio {fig['ratio']} (goal <= 1.15, wall <= 300 s); "
-          f"judging in the main thread {fig['judge_s']} s; workers added {fig['workers_added']}")
+          f"({fig['cells_s']} s / {fig['jobs']} jobs), ratio {fig['ratio']} (goal <= 1.15, wall <= 300 s); "
+          f"in the workers {fig['adapter_s']} s, judging in the main thread {fig['judge_s']} s; "
+          f"workers added {fig['workers_added']}")
     print("per column:", ", ".join(f"{k} {v}" for k, v in fig["per_adapter_s"].items()))
     if a.out:
         Path(a.out).write_text(json.dumps(fig, indent=1) + "\n")

@@ -5,9 +5,10 @@ of time), the verdict (:func:`harness.execution.judge.judge_cell`), on a diverge
 explanation, the outcome under the run's expectations, then the record. With ``resume`` a cell or claim
 already recorded with the same content and framework versions is not run again.
 
-The runner also keeps the seconds each adapter's cells took (the inputs and the call in the worker, not
-the judging) for the run's time line (:meth:`Runner.timing`), and the durations of the earlier results
-file of the environment, which the dispatcher uses to start the slowest columns first.
+The runner also keeps the seconds each adapter's cells took (their records' durations: the inputs, the
+call in the worker and the verdict; and apart, the inputs and the call alone) for the run's time line
+(:meth:`Runner.timing`), and the durations of the earlier results file of the environment, which the
+dispatcher uses to start the slowest columns first.
 """
 from __future__ import annotations
 
@@ -91,7 +92,8 @@ class Runner:
         self.dispatcher = None
         self._recorded: dict[tuple, object] = {}
         self.resumed = 0
-        self.adapter_seconds: dict[str, float] = {}  # per adapter: inputs and calls of the cells run
+        self.cell_seconds: dict[str, float] = {}  # per adapter: the recorded durations of the cells run
+        self.adapter_seconds: dict[str, float] = {}  # per adapter: their inputs and calls alone
         self.workers_added = 0  # further worker processes the dispatcher started for slow columns
         self.judge_seconds = 0.0  # the main thread's judging, explaining and writing of cells
         self._prior = _prior_costs(results_path, env) if results_path and self.jobs > 1 else {}
@@ -180,6 +182,7 @@ class Runner:
             metrics=judged.metrics, message=reply.message, traceback=reply.traceback, snippet=reply.snippet,
             duration=time.perf_counter() - t0, case=case.to_dict(), absent=reply.absent,
         )
+        self.cell_seconds[adapter] = self.cell_seconds.get(adapter, 0.0) + result.duration
         if judged.status == "diverge":
             result.fingerprint = judged.fingerprint()
             result.message = explain(case, result)
@@ -211,13 +214,15 @@ class Runner:
         return result
 
     def timing(self, wall: float) -> dict:
-        """The run's time against its floor: ``wall`` seconds, the adapters' summed seconds divided by the
-        jobs (what the run would take with every core busy on adapter work and nothing else), their ratio,
-        and the seconds per adapter, slowest first."""
-        total = sum(self.adapter_seconds.values())
+        """The run's time against its floor: ``wall`` seconds; the floor, the cells' summed recorded
+        durations (inputs, the call in the worker, the verdict) divided by the jobs, what the run would take
+        with every core busy on its cells and nothing else; their ratio; the seconds per adapter, slowest
+        first; and apart, the inputs and calls alone and the main thread's judging and writing."""
+        total = sum(self.cell_seconds.values())
         floor = total / self.jobs
-        per = dict(sorted(self.adapter_seconds.items(), key=lambda kv: (-kv[1], kv[0])))
-        return {"wall_s": wall, "adapter_s": total, "jobs": self.jobs, "floor_s": floor,
+        per = dict(sorted(self.cell_seconds.items(), key=lambda kv: (-kv[1], kv[0])))
+        return {"wall_s": wall, "cells_s": total, "adapter_s": sum(self.adapter_seconds.values()),
+                "jobs": self.jobs, "floor_s": floor,
                 "ratio": wall / floor if floor > 0 else None, "per_adapter_s": per, "judge_s": self.judge_seconds,
                 "workers_added": self.workers_added + (self.dispatcher.splits if self.dispatcher else 0)}
 
