@@ -33,7 +33,7 @@ from harness.results.write import Summary, Writer, summary_item
 from .collect import CaseFileError, ExpectationsOK
 from .items import AdapterItem, CellFailure
 from .options import cases_root, env_name
-from .session import made_runner, results_path
+from .session import made_runner, results_path, wall_seconds
 
 _TALLY = pytest.StashKey[dict]()
 
@@ -92,6 +92,22 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     if r is not None and config.getoption("--resume"):
         terminalreporter.write_line(f"normconf: resumed: {r.resumed} cell(s) and claim(s) already recorded "
                                     "were not run again")
+    if r is not None and r.cell_seconds:
+        terminalreporter.write_line(time_line(r.timing(wall_seconds(config))))
+
+
+def time_line(t: dict, shown: int = 6) -> str:
+    """The run's wall time against its floor (the cells' summed recorded durations divided by the jobs), in
+    one line with the slowest columns."""
+    per = list(t["per_adapter_s"].items())
+    cols = ", ".join(f"{a} {s:.1f} s" for a, s in per[:shown])
+    if len(per) > shown:
+        cols += f", {len(per) - shown} more {sum(s for _, s in per[shown:]):.1f} s"
+    ratio = f"{t['ratio']:.2f}" if t["ratio"] is not None else "n/a"
+    added = f"; {t['workers_added']} worker(s) added for slow columns" if t.get("workers_added") else ""
+    return (f"normconf: time: wall {t['wall_s']:.1f} s, floor {t['floor_s']:.1f} s (cells {t['cells_s']:.1f} s "
+            f"/ {t['jobs']} jobs), ratio {ratio}; in the workers {t['adapter_s']:.1f} s, judging "
+            f"{t['judge_s']:.1f} s; per column: {cols}{added}")
 
 
 def _partial(config) -> bool:

@@ -7,6 +7,7 @@ entries are left out here and its own item fails (:mod:`harness.plugin.collect`)
 """
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -21,11 +22,21 @@ from .options import adapter_names, env_name, expectations_dir, jobs, shard
 
 _RUNNER = pytest.StashKey["Runner | None"]()
 _EXPECT = pytest.StashKey["Expectations | None"]()
+_STARTED = pytest.StashKey[float]()
 
 
 def pytest_configure(config):
     config.stash[_RUNNER] = None
     config.stash[_EXPECT] = None
+
+
+def pytest_sessionstart(session):
+    session.config.stash[_STARTED] = time.perf_counter()
+
+
+def wall_seconds(config) -> float:
+    """Seconds since the session started."""
+    return time.perf_counter() - config.stash.get(_STARTED, time.perf_counter())
 
 
 def run_expectations(config) -> Expectations:

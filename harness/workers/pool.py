@@ -38,7 +38,7 @@ from harness.adapters import AdapterSpec
 
 from .proctree import kill_group, kill_tree
 from .protocol import FindQuote, Ready, Reply, RunCell, Stop, reply_problem
-from .slots import NoSlots, Slots, never, urgency
+from .slots import NoSlots, Slots, never, priority, urgency
 
 DEFAULT_CELL_TIMEOUT = 120.0
 DEFAULT_STARTUP_TIMEOUT = 300.0
@@ -77,6 +77,8 @@ class Worker:
         self.problems: dict[str, tuple] = {}
         self.restarts = 0
         self.start_failure = ""  # set when the worker could not start: not retried in this run
+        self.startup_s = None  # seconds its last start took (the process, the imports, the ready message)
+        self.started_at = None  # time.monotonic() when its first start began
         self.slots = slots or NoSlots()
         self._lock = threading.Lock()  # one request at a time, whichever thread asks
 
@@ -85,6 +87,9 @@ class Worker:
         """Start the worker process and wait for its ready message. A worker that exits
         while starting is tried once more (a transient failure must not mark it broken for
         the whole run); one that does not answer within the startup timeout is not."""
+        t0 = time.perf_counter()
+        if self.started_at is None:
+            self.started_at = time.monotonic()
         for attempt in range(attempts):
             ctx = mp.get_context("spawn")
             parent, child = ctx.Pipe()
@@ -102,6 +107,7 @@ class Worker:
                 if not isinstance(ready, Ready):
                     raise EOFError
                 self.versions, self.problems = ready.versions, ready.problems
+                self.startup_s = time.perf_counter() - t0
                 return
             except EOFError:
                 code = self._reap(wait=5.0)  # it may be alive and have sent something else
@@ -132,7 +138,7 @@ class Worker:
 
     def ensure_started(self, urgent=None) -> None:
         """Start the worker unless it runs or could not start earlier in this run (then ``start_failure``)."""
-        self.slots.acquire(urgent or never)
+        self.slots.acquire(urgent or never, priority())
         try:
             with self._lock:
                 if not self.start_failure:
@@ -189,7 +195,7 @@ class Worker:
         return self._ask(FindQuote(name, path, quote), name, timeout, cell=False)
 
     def _ask(self, msg, name: str, timeout, cell: bool) -> Reply:
-        self.slots.acquire(urgency())
+        self.slots.acquire(urgency(), priority())
         try:
             with self._lock:
                 return self._ask_locked(msg, name, timeout, cell)
@@ -238,13 +244,18 @@ class Worker:
 
 
 class WorkerPool:
-    """Lazily started workers, one per worker key; with ``jobs``, at most that many busy at once."""
+    """Lazily started workers, one per worker key; with ``jobs``, at most that many busy at once.
+
+    :meth:`another_worker` starts a further process for a worker key (the dispatcher splits a slow
+    column's cells over two processes when a core would idle); each is its own process, isolated
+    like the first, and all are closed with the pool."""
 
     def __init__(self, specs: dict[str, AdapterSpec], startup_timeout=DEFAULT_STARTUP_TIMEOUT, jobs=None):
         self.specs = specs
         self.startup_timeout = startup_timeout
         self.slots = Slots(jobs) if jobs else None
         self._workers: dict[str, Worker] = {}
+        self._more: list[Worker] = []
 
     def worker_for(self, name: str) -> Worker:
         spec = self.specs[name]
@@ -254,10 +265,18 @@ class WorkerPool:
             self._workers[key] = Worker(group, self.startup_timeout, self.slots)
         return self._workers[key]
 
+    def another_worker(self, name: str) -> Worker:
+        """A further worker (not started yet) for the adapters of ``name``'s worker key."""
+        key = self.specs[name].worker_key
+        w = Worker([s for s in self.specs.values() if s.worker_key == key], self.startup_timeout, self.slots)
+        self._more.append(w)
+        return w
+
     def call(self, name, case, inputs, timeout=DEFAULT_CELL_TIMEOUT) -> Reply:
         return self.worker_for(name).call(name, case, inputs, timeout)
 
     def close(self):
-        for w in self._workers.values():
+        for w in [*self._workers.values(), *self._more]:
             w.close()
         self._workers.clear()
+        self._more.clear()
