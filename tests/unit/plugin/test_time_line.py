@@ -22,7 +22,8 @@ cases:
     seed: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]
 """
 LINE = re.compile(r"normconf: time: wall ([\d.]+) s, floor ([\d.]+) s \(cells ([\d.]+) s / (\d+) jobs\), "
-                  r"ratio ([\d.]+); in the workers ([\d.]+) s, judging ([\d.]+) s; per column: (.*)")
+                  r"ratio ([\d.]+); in the workers ([\d.]+) s, judging ([\d.]+) s; per column: (.*?)"
+                  r"(?:; (\d+) worker\(s\) added for slow columns)?")
 
 
 def test_the_run_ends_with_its_time_against_the_floor(tmp_path):
