@@ -85,7 +85,10 @@ _RMS = ("mindspore.ops.rms_norm has no CPU kernel (\"The kernel RmsNorm unregist
 _INSTANCE = ("{api} has no CPU kernel in MindSpore 2.10 (\"Unsupported op [InstanceNorm] on CPU\"); run it on "
              "a GPU or Ascend device, or use GroupNorm with one channel per group")
 _F16_F32 = "the {api} CPU kernel takes float16 and float32 inputs only (\"must be a type of {{Tensor[Float16], " \
-           "Tensor[Float32]}}, but got Tensor[Float64]\")"
+           "Tensor[Float32]}}, but got Tensor[{dtype}]\")"
+_KERNEL_DTYPE = {"float64": "Float64", "bfloat16": "BFloat16"}
+_NO_BF16 = ("the {api} CPU kernel is registered for float16, float32 and float64 only: a bfloat16 input fails "
+            "kernel selection (\"Select CPU operator\" / \"KernelMod Init Failed\")")
 
 
 def to_ms(a, dtype: str):
@@ -116,6 +119,8 @@ class _MindSpore(Adapter):
     stats_ops = frozenset({"batch_norm"})
     takes_momentum = True
     cumulative_momentum = False
+    #: LayerNorm's gamma and beta span the axes from begin_params_axis on, apart from begin_norm_axis
+    decoupled_affine = True
     functional = False
 
     def versions(self):
@@ -130,8 +135,10 @@ class _MindSpore(Adapter):
         raise NotImplementedError
 
     def supports(self, case):
-        if case.op in ("batch_norm", "local_response_norm") and case.dtype == "float64":
-            return _F16_F32.format(api=self.api(case.op))
+        if case.op in ("batch_norm", "local_response_norm") and case.dtype in ("float64", "bfloat16"):
+            return _F16_F32.format(api=self.api(case.op), dtype=_KERNEL_DTYPE[case.dtype])
+        if case.op in ("layer_norm", "layer_norm_no_bias", "group_norm") and case.dtype == "bfloat16":
+            return _NO_BF16.format(api=self.api(case.op))
         return super().supports(case)
 
     def supports_case(self, case):
@@ -142,6 +149,10 @@ class _MindSpore(Adapter):
             if case.arg("size") % 2 == 0:
                 return (f"MindSpore's LRN window is 2*depth_radius+1 channels, always odd: a window of "
                         f"{case.arg('size')} channels (PyTorch/ONNX size) has no depth_radius")
+        if case.op in ("layer_norm", "layer_norm_no_bias") \
+                and not set(case.semantics.affine_axes) <= set(case.semantics.stat_axes):
+            return (f"{self.api(case.op)}'s gamma and beta span the axes from begin_params_axis on; this "
+                    "column puts them on the last of the normalized axes only")
         if case.op == "l2_normalize" and len(case.semantics.axes) != 1:
             return ("mindspore.ops.L2Normalize takes one axis (\"the length of 'axis' must be 1, but got 2, later "
                     "will support multiple axis\"); reshape the normalized axes into one first")
@@ -156,11 +167,13 @@ class _MindSpore(Adapter):
         """(setup lines, the call on ``x``, the parameters to differentiate) for layer norm."""
         lay = Layout(case.layout)
         axes = case.axes or lay.axes[-1]
+        aff = case.affine_axes or axes  # the parameters' axes: the last ones of the normalized axes
         kept = "".join(a for a in lay.name if a not in axes)
-        target = kept + axes  # the normalized axes last, in the case's order
+        target = kept + "".join(a for a in axes if a not in aff) + aff  # the normalized axes last
         fwd, back = _perm(lay.name, target)
-        nshape = tuple(case.size[a] for a in axes)
+        nshape = tuple(case.size[a] for a in aff)
         begin = lay.rank - len(axes)
+        pbegin = lay.rank - len(aff)
         affine = case.affine != "none"
         bias = case.spec.bias
         lines = [f"# {lay.name} -> {target}: MindSpore normalizes the axes from begin_norm_axis on"] if fwd != "{}" else []
@@ -168,11 +181,11 @@ class _MindSpore(Adapter):
         if self.functional:
             g = "gamma" if affine else f"ops.ones({nshape}, {dt})"
             b = "beta" if affine and bias else f"ops.zeros({nshape}, {dt})"
-            lines.append(f"layer_norm = ops.LayerNorm(begin_norm_axis={begin}, begin_params_axis={begin}"
+            lines.append(f"layer_norm = ops.LayerNorm(begin_norm_axis={begin}, begin_params_axis={pbegin}"
                          f"{self._eps(case, 'epsilon')})")
             call = back.format(f"layer_norm({fwd.format('x')}, {g}, {b})[0]")
             return lines, call, (["gamma"] + (["beta"] if bias else [])) if affine else []
-        lines.append(f"m = nn.LayerNorm({nshape}, begin_norm_axis={begin}, begin_params_axis={begin}"
+        lines.append(f"m = nn.LayerNorm({nshape}, begin_norm_axis={begin}, begin_params_axis={pbegin}"
                      f"{self._eps(case, 'epsilon')}, dtype={dt})")
         if case.sets_affine:
             lines.append("m.gamma.set_data(gamma)")
@@ -305,7 +318,8 @@ class _MindSpore(Adapter):
     def run(self, case, inputs) -> Output:
         src = self.code(case)
         dt = case.dtype
-        ns = {"ms": ms, "nn": nn, "ops": ops, "Parameter": Parameter, "math": math,
+        # mindspore.grad reads the differentiated function's __module__ (a str): the snippet's globals name one
+        ns = {"__name__": "snippet", "ms": ms, "nn": nn, "ops": ops, "Parameter": Parameter, "math": math,
               "x": to_ms(inputs.x, dt), "gamma": to_ms(inputs.gamma, dt), "beta": to_ms(inputs.beta, dt)}
         if case.check == "backward":
             ns["dy"] = to_ms(inputs.dy, dt)
@@ -332,7 +346,7 @@ class MindSporeLayers(_MindSpore):
              "group_norm": "mindspore.nn.GroupNorm", "local_response_norm": "mindspore.nn.LRN"}
 
     def api(self, op):
-        return self._APIS.get(op, op)
+        return self._APIS.get(op.removesuffix("_no_bias"), op)
 
     @property
     def missing_ops(self):
@@ -352,7 +366,7 @@ class MindSporeOps(_MindSpore):
              "l2_normalize": "mindspore.ops.L2Normalize"}
 
     def api(self, op):
-        return self._APIS.get(op, op)
+        return self._APIS.get(op.removesuffix("_no_bias"), op)
 
     @property
     def missing_ops(self):
