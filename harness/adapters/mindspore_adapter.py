@@ -62,7 +62,7 @@ _LN_DOC = ("epsilon (float): A value added to the denominator for numerical stab
            "Default: ``1e-7`` .")
 _GN_DOC = "eps (float): A value added to the denominator for numerical stability. Default: ``1e-05`` ."
 _GN_F_DOC = "eps (float, optional): A value added to the denominator for numerical stability. Default: ``1e-5`` ."
-_BN_F_DOC = "eps (float, optional): A small value added for numerical stability. Default: ``1e-5`` ."
+_BN_F_DOC = "eps (float, optional): A small value added for numerical stability. Default: ``1e-5``, value must be `(0, 1]` ."
 _L2_DOC = "epsilon (float, optional): A small value added for numerical stability. Default: ``1e-4`` ."
 #: the documented defaults of MindSpore 2.10 (the docstrings the API pages render)
 NN_EPSILONS = {
