@@ -79,6 +79,12 @@ OPS_EPSILONS = {
     "l2_normalize": (1e-4, _L2_DOC, _SRC.format("ops/mindspore.ops.L2Normalize")),
 }
 
+#: the API each column calls for an op (in the reasons a cell is n/a)
+_NN_APIS = {"batch_norm": "mindspore.nn.BatchNorm1d/2d/3d", "layer_norm": "mindspore.nn.LayerNorm",
+            "group_norm": "mindspore.nn.GroupNorm", "local_response_norm": "mindspore.nn.LRN"}
+_OPS_APIS = {"batch_norm": "mindspore.ops.batch_norm", "layer_norm": "mindspore.ops.LayerNorm",
+             "group_norm": "mindspore.ops.group_norm", "local_response_norm": "mindspore.ops.lrn",
+             "l2_normalize": "mindspore.ops.L2Normalize"}
 _MS_DTYPES = {"float16": "ms.float16", "bfloat16": "ms.bfloat16", "float32": "ms.float32", "float64": "ms.float64"}
 _RMS = ("mindspore.ops.rms_norm has no CPU kernel (\"The kernel RmsNorm unregistered\") and mindspore.nn has no "
         "RMSNorm layer; run it on Ascend")
@@ -218,8 +224,8 @@ class _MindSpore(Adapter):
         C = case.size[lay.channel]
         affine = case.affine != "none"
         dt = _MS_DTYPES[case.dtype]
-        lines = [f"# {lay.name} -> {channels_first(lay.name)}: the CPU kernel takes channels first "
-                 "(data_format='NHWC' is GPU only)"] if fwd != "{}" else []
+        lines = [(f"# {lay.name} -> {channels_first(lay.name)}: the CPU kernel takes channels first "
+                  "(data_format='NHWC' is GPU only)")] if fwd != "{}" else []
         if self.functional:
             mom = "" if case.momentum is None else f", momentum={case.momentum!r}"
             if affine:
@@ -250,8 +256,8 @@ class _MindSpore(Adapter):
         n = case.arg("size")
         args = (f"depth_radius={(n - 1) // 2}, bias={fmt(float(case.arg('k')))}, "
                 f"alpha={fmt(float(case.arg('alpha')))} / {n}, beta={fmt(float(case.arg('beta')))}")
-        lines = [f"# window of {n} channels (PyTorch/ONNX size={n}): depth_radius={(n - 1) // 2} on each side; "
-                 "the kernel does not divide alpha by the window size"]
+        lines = [(f"# window of {n} channels (PyTorch/ONNX size={n}): depth_radius={(n - 1) // 2} on each side; "
+                  "the kernel does not divide alpha by the window size")]
         if fwd != "{}":
             lines.append(f"# {lay.name} -> {channels_first(lay.name)}: LRN takes NCHW")
         call = f"ops.lrn({fwd.format('x')}, {args})" if self.functional else f"nn.LRN({args})({fwd.format('x')})"
@@ -281,10 +287,10 @@ class _MindSpore(Adapter):
         names = ["dgamma", "dbeta"][:len(params)]
         if by_position:
             pos = tuple(range(len(params) + 1))
-            return "\n".join(lines + [f"dx, {', '.join(names)} = ms.grad(loss, grad_position={pos})"
-                                      f"(x, {', '.join(params)})"])
-        return "\n".join(lines + [f"dx, ({', '.join(names)},) = ms.grad(loss, grad_position=0, "
-                                  f"weights=[{', '.join(params)}])(x)"])
+            return "\n".join([*lines, (f"dx, {', '.join(names)} = ms.grad(loss, grad_position={pos})"
+                                       f"(x, {', '.join(params)})")])
+        return "\n".join([*lines, (f"dx, ({', '.join(names)},) = ms.grad(loss, grad_position=0, "
+                                   f"weights=[{', '.join(params)}])(x)")])
 
     def stats_code(self, case) -> str:
         """Batch norm with running statistics: trained on ``batches`` (running_stats) or given (inference),
@@ -342,11 +348,9 @@ class MindSporeLayers(_MindSpore):
     name = "mindspore"
     ops = frozenset({"batch_norm", "layer_norm", "layer_norm_no_bias", "group_norm", "local_response_norm"})
     default_epsilons = NN_EPSILONS
-    _APIS = {"batch_norm": "mindspore.nn.BatchNorm1d/2d/3d", "layer_norm": "mindspore.nn.LayerNorm",
-             "group_norm": "mindspore.nn.GroupNorm", "local_response_norm": "mindspore.nn.LRN"}
 
     def api(self, op):
-        return self._APIS.get(op.removesuffix("_no_bias"), op)
+        return _NN_APIS.get(op.removesuffix("_no_bias"), op)
 
     @property
     def missing_ops(self):
@@ -361,12 +365,9 @@ class MindSporeOps(_MindSpore):
                      "l2_normalize"})
     default_epsilons = OPS_EPSILONS
     functional = True
-    _APIS = {"batch_norm": "mindspore.ops.batch_norm", "layer_norm": "mindspore.ops.LayerNorm",
-             "group_norm": "mindspore.ops.group_norm", "local_response_norm": "mindspore.ops.lrn",
-             "l2_normalize": "mindspore.ops.L2Normalize"}
 
     def api(self, op):
-        return self._APIS.get(op.removesuffix("_no_bias"), op)
+        return _OPS_APIS.get(op.removesuffix("_no_bias"), op)
 
     @property
     def missing_ops(self):
