@@ -4,8 +4,9 @@ Conventions of MindSpore 2.10 that shape the calls (read in the installed ``mind
 normalization.py``, ``mindspore/ops/function/nn_func.py`` and the primitives' docstrings):
 
 * ``nn.LayerNorm(normalized_shape, begin_norm_axis=-1, begin_params_axis=-1, epsilon=1e-7)`` normalizes
-  the axes from ``begin_norm_axis`` to the last: the normalized axes are moved last (transposed and back, as
-  a user writes) and both begin axes are ``rank - len(axes)``. Its documented default epsilon is 1e-7, not
+  the axes from ``begin_norm_axis`` to the last and puts gamma and beta on the axes from ``begin_params_axis``
+  on: the normalized axes are moved last, the parameters' axes last of all (transposed and back, as a user
+  writes), so parameters on a trailing part of the normalized axes run. Its documented default epsilon is 1e-7, not
   the 1e-5 of the other frameworks. It always has gamma and beta (no ``elementwise_affine``): a layer norm
   without a bias keeps beta at zeros, out of the gradient (``requires_grad=False``).
 * The functional ``ops.layer_norm`` (the ``LayerNormExt`` kernel, eps 1e-5) has no CPU kernel ("Create
