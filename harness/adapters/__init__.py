@@ -135,6 +135,10 @@ BUILTIN: tuple[AdapterSpec, ...] = (
     _spec("tinygrad-tensor", "tinygrad_adapter:TinygradTensor",
           "tinygrad Tensor methods (layernorm, batchnorm, normalize) on the CPU device", [("DEV", "CPU")],
           requires=("tinygrad",), framework="tinygrad"),
+    _spec("mindspore", "mindspore_adapter:MindSporeLayers", "MindSpore mindspore.nn layers (CPU, PyNative mode)",
+          requires=("mindspore",), framework="MindSpore"),
+    _spec("mindspore-ops", "mindspore_adapter:MindSporeOps", "MindSpore mindspore.ops functions (CPU, PyNative mode)",
+          requires=("mindspore",), framework="MindSpore"),
 )
 
 

@@ -43,7 +43,7 @@ import paddle.nn.functional as F
 
 from harness.ops.layouts import Layout, channels_first, permutation
 
-from .base import Adapter, Output, eps_kw, fmt, run_snippet
+from .base import Adapter, Output, eps_kw, fmt, option_kw, run_snippet
 
 _V = "3.3"
 _SRC = f"https://www.paddlepaddle.org.cn/documentation/docs/en/{_V}/api/paddle/nn/{{}}_en.html"
@@ -134,6 +134,9 @@ class _Paddle(Adapter):
                     "into one first")
         if case.op == "instance_norm" and lay.rank < 3:
             return "paddle InstanceNorm wants at least one spatial axis (InstanceNorm1D: (N, C, L))"
+        if dict(case.options).get("elementwise_affine") is False and case.affine != "none":
+            return (f"paddle.nn.LayerNorm(elementwise_affine=False) has no weight or bias to hold the case's affine "
+                    f"{case.affine}; give affine: none")
         return None
 
     # -- code generation ------------------------------------------------------
@@ -252,7 +255,9 @@ class _Paddle(Adapter):
                 b = f"beta{flat}" if affine and has_bias else "None"
                 lines.append(f"y = F.layer_norm(x{fwd}, {nshape}, weight={w}, bias={b}{eps}){back}")
             else:
-                kw = ("" if affine else ", elementwise_affine=False") + ("" if has_bias else ", bias=False")
+                given = option_kw(case, "elementwise_affine")  # the case's framework option, as passed
+                kw = (f", {given[0]}" if given else "" if affine else ", elementwise_affine=False") \
+                    + ("" if has_bias else ", bias=False")
                 lines.append(f"m = nn.LayerNorm({nshape}{eps}{kw}, dtype={case.dtype!r})")
                 lines += self._set_affine(case, flat=len(nshape) > 1)
                 lines.append(f"y = m(x{fwd}){back}")
@@ -340,6 +345,8 @@ class _Paddle(Adapter):
 class PaddleLayers(_Paddle):
     name = "paddle"
     ops = _Paddle.ops - {"l2_normalize"}
+    #: LayerNorm's constructor argument (paddle.nn.functional.layer_norm takes weight=None instead)
+    options = {op: frozenset({"elementwise_affine"}) for op in ("layer_norm", "layer_norm_no_bias")}
 
     @property
     def missing_ops(self):

@@ -121,8 +121,8 @@ OPTIONS: dict[str, Option] = {o.name: o for o in (
            "Keras LayerNormalization and keras.ops.layer_normalization (deprecated): scale x by gamma and "
            "1/sqrt(var(x)+epsilon), no offset; what a user porting RMSNorm to Keras writes"),
     Option("elementwise_affine", {"type": "boolean"},
-           "torch.nn.LayerNorm and torch.nn.RMSNorm: whether the module has a learnable weight (and bias); "
-           "false: none, the affine transform is the identity"),
+           "torch.nn.LayerNorm and torch.nn.RMSNorm, paddle.nn.LayerNorm: whether the module has a learnable "
+           "weight (and bias); false: none, the affine transform is the identity"),
     Option("stash_type", {"enum": [1, 10, 11, 16]},
            "ONNX LayerNormalization, GroupNormalization-21, RMSNormalization: the element type of stage one "
            "(statistics and normalization): 1 float32 (the default), 10 float16, 11 float64, 16 bfloat16"),

@@ -36,6 +36,7 @@ LABELS = {
     "JAX": {"JAX"}, "TensorFlow": {"TensorFlow"},
     "Equinox": {"Equinox"}, "Haiku": {"Haiku"}, "MLX": {"MLX"}, "tinygrad": {"tinygrad"},
     "PaddlePaddle": {"PaddlePaddle"}, "tf-keras": {"tf-keras"}, "LiteRT": {"LiteRT"}, "OpenVINO": {"OpenVINO"},
+    "MindSpore": {"MindSpore"},
     "Keras (historical PR, the ancestor of the TFA/Keras GroupNormalization)": {"Keras"},
 }
 

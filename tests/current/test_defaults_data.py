@@ -36,7 +36,7 @@ from tests.support import smoke_cases
 ROOT = Path(__file__).resolve().parents[2]
 FILES = ("pytorch.yaml", "keras.yaml", "tf_keras.yaml", "tfa.yaml", "flax.yaml", "jax.yaml", "onnx.yaml",
          "gn_paper.yaml", "tensorflow.yaml", "paddle.yaml", "deploy.yaml", "mlx.yaml", "tinygrad.yaml",
-         "equinox.yaml", "haiku.yaml", "tf_keras_2_21.yaml")
+         "equinox.yaml", "haiku.yaml", "tf_keras_2_21.yaml", "mindspore.yaml")
 #: ops of the harness that use another op's API (LayerNorm with its bias off)
 SAME_API = {"layer_norm_no_bias": "layer_norm"}
 #: quotes are short: a sentence or two
@@ -63,6 +63,8 @@ SOURCES = {
     "equinox.yaml": ("https://docs.kidger.site/equinox/", "https://github.com/patrick-kidger/equinox/blob/v0.13.8/"),
     "haiku.yaml": ("https://github.com/google-deepmind/dm-haiku/blob/v0.0.17/",),
     "tf_keras_2_21.yaml": ("https://github.com/keras-team/tf-keras/blob/v2.21.0/",),
+    "mindspore.yaml": ("https://www.mindspore.cn/docs/en/r2.10/api_python/",
+                       "https://github.com/mindspore-ai/mindspore/blob/v2.10.0/"),
 }
 #: quotes no installed text holds (file, api, fact): the paper's prose
 UNCHECKABLE_QUOTES = {("gn_paper.yaml", "GroupNorm(x, gamma, beta, G, eps=1e-5) (Figure 3)", "groups")}

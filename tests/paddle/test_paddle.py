@@ -38,3 +38,15 @@ def test_float32_cells_agree_and_known_divergences_stay(adapter):
 def test_snippet_reproduces():
     (case,) = pick("layer_norm/seed_btf.yaml", "ln-btf-over-TF", n=1)
     snippet_reproduces("paddle", case)
+
+
+def test_layer_norm_takes_elementwise_affine():
+    cases = pick("options/elementwise_affine.yaml", "ln-opt-elementwise-affine", n=3)
+    assert {dict(c.options)["elementwise_affine"] for c in cases} == {False, True}
+    results = run_cells("paddle", cases)
+    bad = [f"{c.id}: {r.status} {r.message[:300]}" for c, r in zip(cases, results) if r.status != "agree"]
+    assert not bad, "\n".join(bad)
+    assert all(f"elementwise_affine={dict(c.options)['elementwise_affine']}" in r.snippet
+               for c, r in zip(cases, results))
+    (fn,) = run_cells("paddle-functional", cases[:1])
+    assert fn.status == "unsupported" and "elementwise_affine" in fn.message
