@@ -93,6 +93,9 @@ def digest(*values) -> str:
         elif isinstance(v, (bytes, bytearray, memoryview)):
             h.update(b"B%d:" % len(v))
             h.update(v)
+        elif isinstance(v, (tuple, list)):
+            h.update(b"T%d(" % len(v))
+            h.update(digest(*v).encode())
         elif hasattr(v, "dtype") and hasattr(v, "shape"):
             a = np.ascontiguousarray(v)
             h.update(f"A{a.dtype.str}{a.shape}:".encode())
@@ -105,6 +108,18 @@ def digest(*values) -> str:
 def array_key(inputs, *names) -> str:
     """A digest of the named arrays of ``inputs`` (absent ones count as None)."""
     return digest(*(getattr(inputs, n, None) for n in names))
+
+
+class StandIn:
+    """Stands in for a module or object in a generated call's namespace: the attributes given here replace
+    the target's (cached constructors), every other attribute is the target's own."""
+
+    def __init__(self, target, **attrs):
+        self._target = target
+        self.__dict__.update(attrs)
+
+    def __getattr__(self, name):
+        return getattr(self._target, name)
 
 
 def run_built(adapter_name: str, cache: ArtefactCache, key, src: str, call: str, keep: tuple[str, ...],

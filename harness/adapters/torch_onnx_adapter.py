@@ -8,11 +8,13 @@ the ``torch`` column shows what export changes: the operators the exporter
 chooses (GroupNorm becomes InstanceNormalization with Mul/Add, RMSNorm becomes
 Pow/ReduceMean/Sqrt), the mode it exports in, and onnxruntime's kernels.
 
-The worker reuses what export builds (:mod:`harness.adapters._cache`): the session of a
-cell whose module, parameters, input shape and dtype were exported before (the call's
-last lines run on it), and the table of ATen-to-ONNX functions that
-``torch.onnx.export`` otherwise builds from torchlib on every call (it depends on the
-opset only). Both give the exported graph a fresh export gives, byte for byte.
+The worker reuses what export builds (:mod:`harness.adapters._cache`): the exported
+program of a cell whose module, parameters, input shape and dtype were exported before
+(the call's last lines, a session on it and its run, run as they are), and the table of
+ATen-to-ONNX functions that ``torch.onnx.export`` otherwise builds from torchlib on every
+call (it depends on the opset only). Both give the graph a fresh export gives, byte for
+byte. Sessions are not kept: a live onnxruntime session keeps its thread pool, and a
+few of them slow every later run more than creating one costs.
 """
 from __future__ import annotations
 
@@ -33,8 +35,8 @@ ort.set_default_logger_severity(3)
 
 _LAST = re.compile(r"^y = m\((?P<xin>.*?)\)(?P<back>(\.permute\([0-9, ]*\))?)$")
 
-#: sessions of exported modules, by call, parameters and input shape and dtype
-_SESSIONS = ArtefactCache("torch-onnx sessions")
+#: exported programs, by call, parameters and input shape and dtype
+_EXPORTED = ArtefactCache("torch-onnx exported programs")
 #: torchlib's ATen-to-ONNX registry, by opset
 _REGISTRIES = ArtefactCache("torch-onnx registry", size=4)
 
@@ -89,7 +91,7 @@ class TorchOnnx(TorchModules):
         return self._parts(case)[0]
 
     def _parts(self, case) -> tuple[str, str]:
-        """The call, and its lines that run the exported session on the input."""
+        """The call, and its lines that run the exported program on the input."""
         lines = super().code(case).split("\n")
         m = _LAST.match(lines[-1])
         if m is None:  # pragma: no cover - the torch column's code changed shape
@@ -102,7 +104,7 @@ class TorchOnnx(TorchModules):
             "providers=['CPUExecutionProvider'])",
             f"y = torch.from_numpy(sess.run(None, {{sess.get_inputs()[0].name: xin.numpy()}})[0]){m['back']}",
         ]
-        return "\n".join(lines), "\n".join([lines[-5], lines[-1]])
+        return "\n".join(lines), "\n".join([lines[-5], *lines[-2:]])
 
     def repro(self, case) -> dict:
         parts = super().repro(case)
@@ -124,5 +126,5 @@ class TorchOnnx(TorchModules):
         key = (src, inputs.x.shape, str(inputs.x.dtype),
                array_key(inputs, "gamma", "beta", "running_mean", "running_var"))
         with torch.no_grad(), _torchlib_registry_reused():
-            run_built(self.name, _SESSIONS, key, src, call, ("sess",), ns, run_snippet)
+            run_built(self.name, _EXPORTED, key, src, call, ("onnx_program",), ns, run_snippet)
         return Output(to_numpy(ns["y"], case.dtype), src)
