@@ -23,8 +23,8 @@ from collections import OrderedDict
 
 import numpy as np
 
-#: set to 1 (``normconf run --no-cache``) to build every artefact afresh for each cell
-NO_CACHE_ENV = "NORMCONF_NO_CACHE"
+from . import NO_CACHE_ENV
+
 #: artefacts kept per cache: cells that share one tend to be neighbours in a run
 DEFAULT_SIZE = 16
 
