@@ -44,10 +44,11 @@ def other_values(a, seed):
     return np.asarray(np.abs(np.random.default_rng(seed).standard_normal(a.shape)) * 3 + 0.1, dtype=a.dtype)
 
 
-def check_reuse(adapter: str, case, cache: str, params=("gamma",)):
+def check_reuse(adapter: str, case, cache: str, params=("gamma",), fed=()):
     """Run ``case`` through ``adapter`` with the cache on and off: the same cell twice and a cell with other
-    input values reuse the artefact and give the fresh outputs; other parameter values and another epsilon
-    build a new one. Returns the cache."""
+    input values reuse the artefact and give the fresh outputs; other values of ``params`` (held in the graph)
+    and another epsilon build a new one, other values of ``fed`` (fed to the graph like x) reuse it. Returns
+    the cache."""
     ad = load_adapter(registry()[adapter])
     assert ad.supports(case) is None, ad.supports(case)
     base = make_inputs(case)
@@ -75,6 +76,12 @@ def check_reuse(adapter: str, case, cache: str, params=("gamma",)):
             out = ad.run(case, changed)
             assert kept.hits == hits, f"other {name} values must not reuse the artefact"
             assert same(out, fresh(case, changed))
+        for name in fed:
+            changed = dataclasses.replace(base, **{name: other_values(getattr(base, name), 3)})
+            out = ad.run(case, changed)
+            assert kept.hits == hits + 1, f"other {name} values (fed to the graph) must reuse the artefact"
+            assert same(out, fresh(case, changed))
+            hits = kept.hits
         eps = dataclasses.replace(case, epsilon=case.epsilon * 10)
         out = ad.run(eps, base)
         assert kept.hits == hits, "another epsilon must not reuse the artefact"
