@@ -32,6 +32,8 @@ def _cmd_run(args, rest) -> int:
         pargs.append("--strict-expectations")
     if args.cases != "cases" and not any(r.split("=", 1)[0] == "--cases-root" for r in rest):
         pargs += ["--cases-root", args.cases]  # the root `normconf list` walks is the root the run walks
+    if args.no_cache:
+        pargs.append("--no-cache")
     if not any(_is_test_path(r) for r in rest):
         rest = [*rest, args.cases]
     # 0: every cell as expected; 1: something unexpected; 2: a harness failure (pytest's own
@@ -228,6 +230,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--cases", default="cases", help="case directory (default: cases)")
     r.add_argument("--strict", action="store_true",
                    help="a stale expectation entry (matching no cell of the run) is a harness failure (exit 2)")
+    r.add_argument("--no-cache", action="store_true",
+                   help="build every exported, converted or compiled model afresh for each cell (by default a worker "
+                        "reuses one it built for the same call, parameters, shape and dtype)")
     r.set_defaults(func=_cmd_run)
 
     rep = sub.add_parser("report", help="merge results files into an HTML matrix")

@@ -21,6 +21,10 @@ import os
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 
+#: set to 1 (``normconf run --no-cache``) and the worker processes, which inherit it, build every exported,
+#: converted or compiled model afresh for each cell (:mod:`harness.adapters._cache`)
+NO_CACHE_ENV = "NORMCONF_NO_CACHE"
+
 
 @dataclass(frozen=True)
 class AdapterSpec:

@@ -22,6 +22,10 @@ conversion changes. Two columns:
 The converter exports the model's call with ``training=False`` (tensorflow/lite/python/
 lite.py, ``_convert_keras_to_saved_model``): a flatbuffer is an inference graph. So
 the checks are forward and inference (BatchNormalization with given moving statistics).
+
+A worker keeps the interpreters it built (:mod:`harness.adapters._cache`) under the call,
+the parameters and the input's shape and dtype: a cell that needs a flatbuffer converted
+before runs the call's last lines (set the input, invoke, read the output) on it.
 """
 from __future__ import annotations
 
@@ -29,10 +33,16 @@ import numpy as np
 import tensorflow as tf
 from ai_edge_litert.interpreter import Interpreter
 
+from ._cache import ArtefactCache, array_key, run_built
 from ._keras import keras
 from .base import Output, run_snippet
 from .keras_layers_adapter import KerasLayers
 
+#: interpreters of converted flatbuffers, by call, parameters and input shape and dtype
+_INTERPRETERS = ArtefactCache("litert interpreters")
+#: the last lines of the call: they run the interpreter on x
+_RUN = ("interpreter.set_tensor(interpreter.get_input_details()[0]['index'], x)", "interpreter.invoke()",
+        "y = interpreter.get_tensor(interpreter.get_output_details()[0]['index'])")
 _LITE_FP16 = ("converter.optimizations = [tf.lite.Optimize.DEFAULT]\n"
               "converter.target_spec.supported_types = [tf.float16]  # float16 weights, float32 arithmetic")
 
@@ -85,9 +95,7 @@ class LiteRT(KerasLayers):
             *([_LITE_FP16] if self.quantize_fp16 else []),
             "interpreter = Interpreter(model_content=converter.convert())",
             "interpreter.allocate_tensors()",
-            "interpreter.set_tensor(interpreter.get_input_details()[0]['index'], x)",
-            "interpreter.invoke()",
-            "y = interpreter.get_tensor(interpreter.get_output_details()[0]['index'])",
+            *_RUN,
         ]
         return "\n".join(lines)
 
@@ -101,6 +109,7 @@ class LiteRT(KerasLayers):
 
     def run(self, case, inputs) -> Output:
         src = self.code(case)
+        call = "\n".join(_RUN)
 
         def tensor(a):
             return None if a is None else keras.ops.convert_to_tensor(np.asarray(a, np.float32), dtype=case.dtype)
@@ -109,7 +118,10 @@ class LiteRT(KerasLayers):
               "x": np.ascontiguousarray(np.asarray(inputs.x, case.dtype)),
               "gamma": tensor(inputs.gamma), "beta": tensor(inputs.beta),
               "running_mean": tensor(inputs.running_mean), "running_var": tensor(inputs.running_var)}
-        run_snippet(self.name, src, ns)
+        # the flatbuffer holds the layer's weights; the input values never change it
+        key = (src, ns["x"].shape, str(ns["x"].dtype),
+               array_key(inputs, "gamma", "beta", "running_mean", "running_var"))
+        run_built(self.name, _INTERPRETERS, key, src, call, ("interpreter",), ns, run_snippet)
         y = np.asarray(ns["y"])
         if y.dtype != np.dtype(case.dtype):
             raise TypeError(f"the LiteRT model returned a {y.dtype} output for a {case.dtype} case")

@@ -18,6 +18,11 @@ results of machines with other defaults are told apart.
 An OpenVINO model is an inference graph: no backward pass, no training step. So the
 checks are forward (BatchNormalization with batch statistics, where the frontends
 convert it) and inference (given running statistics).
+
+A worker keeps the compiled models it built (:mod:`harness.adapters._cache`):
+``openvino-onnx`` under the ONNX model's bytes (the parameters and inputs are fed, not
+stored), ``openvino-torch`` under the call, the parameters and the input's shape and
+dtype; a cell that needs one built before runs on it (the call's last lines).
 """
 from __future__ import annotations
 
@@ -29,11 +34,46 @@ import openvino as ov
 import torch
 from onnx import helper
 
+from ._cache import ArtefactCache, StandIn, array_key, digest, run_built
 from ._onnx import OnnxBase
 from .base import Output, run_snippet
 from .torch_adapter import TorchModules, to_numpy, to_torch
 
 _CORE = ov.Core()
+#: compiled models: the ONNX column's by model bytes, the torch column's by call, parameters and input
+_COMPILED = ArtefactCache("openvino compiled models")
+
+
+class _ReadModel:
+    """``core.read_model`` of model bytes, left for ``compile_model`` to read (or find compiled)."""
+
+    def __init__(self, core, args, kwargs):
+        self.core, self.args, self.kwargs = core, args, kwargs
+
+    def read(self):
+        return self.core.read_model(*self.args, **self.kwargs)
+
+
+def _cached_core():
+    """What the call's ``ov.Core()`` gives: a Core whose ``compile_model(core.read_model(bytes, ...), ...)``
+    is kept per model bytes and arguments."""
+    core = ov.Core()
+
+    def read_model(model, *args, **kwargs):
+        if isinstance(model, (bytes, bytearray)):
+            return _ReadModel(core, (model, *args), kwargs)
+        return core.read_model(model, *args, **kwargs)
+
+    def compile_model(model, *args, **kwargs):
+        if not isinstance(model, _ReadModel):
+            return core.compile_model(model, *args, **kwargs)
+        key = digest(model.args, sorted(model.kwargs.items()), args, sorted(kwargs.items()))
+        return _COMPILED.get(("onnx", key), lambda: core.compile_model(model.read(), *args, **kwargs))
+
+    return StandIn(core, read_model=read_model, compile_model=compile_model)
+
+
+_OV = StandIn(ov, Core=_cached_core)
 
 
 def _plugin_versions() -> dict[str, str]:
@@ -54,7 +94,7 @@ class OpenVinoOnnx(OnnxBase):
         return "import onnx\nimport openvino as ov\nfrom onnx import helper"
 
     def namespace(self) -> dict:
-        return {"onnx": onnx, "ov": ov, "helper": helper}
+        return {"onnx": onnx, "ov": _OV, "helper": helper}
 
     def repro_versions(self) -> str:
         return (f"{{'openvino': ov.__version__, 'onnx': onnx.__version__, 'opset': {str(self.opset)!r}, "
@@ -86,6 +126,10 @@ class OpenVinoTorch(TorchModules):
         return {**_plugin_versions(), "torch": torch.__version__}
 
     def code(self, case) -> str:
+        return self._parts(case)[0]
+
+    def _parts(self, case) -> tuple[str, str]:
+        """The call, and its lines that run the compiled model on the input."""
         lines = super().code(case).split("\n")
         m = _LAST.match(lines[-1])
         if m is None:  # pragma: no cover - the torch column's code changed shape
@@ -97,7 +141,7 @@ class OpenVinoTorch(TorchModules):
             "compiled = ov.compile_model(ov_model, 'CPU')",
             f"y = torch.from_numpy(np.asarray(compiled(xin.numpy())[0])){m['back']}",
         ]
-        return "\n".join(lines)
+        return "\n".join(lines), "\n".join([lines[-5], lines[-1]])
 
     def repro(self, case) -> dict:
         parts = super().repro(case)
@@ -107,7 +151,7 @@ class OpenVinoTorch(TorchModules):
         return parts
 
     def run(self, case, inputs) -> Output:
-        src = self.code(case)
+        src, call = self._parts(case)
         ns = {
             "torch": torch, "nn": torch.nn, "F": torch.nn.functional, "ov": ov, "np": np,
             "x": to_torch(inputs.x, case.dtype), "gamma": to_torch(inputs.gamma, case.dtype),
@@ -115,6 +159,9 @@ class OpenVinoTorch(TorchModules):
             "running_mean": to_torch(inputs.running_mean, case.dtype),
             "running_var": to_torch(inputs.running_var, case.dtype),
         }
+        # the converted model holds the module's parameters and buffers; the input values never change it
+        key = ("torch", src, inputs.x.shape, str(inputs.x.dtype),
+               array_key(inputs, "gamma", "beta", "running_mean", "running_var"))
         with torch.no_grad():
-            run_snippet(self.name, src, ns)
+            run_built(self.name, _COMPILED, key, src, call, ("compiled",), ns, run_snippet)
         return Output(to_numpy(ns["y"], case.dtype), src)

@@ -7,9 +7,19 @@ onnxruntime CPU session on the exported graph. So a cell that differs from
 the ``torch`` column shows what export changes: the operators the exporter
 chooses (GroupNorm becomes InstanceNormalization with Mul/Add, RMSNorm becomes
 Pow/ReduceMean/Sqrt), the mode it exports in, and onnxruntime's kernels.
+
+The worker reuses what export builds (:mod:`harness.adapters._cache`): the exported
+program of a cell whose module, parameters, input shape and dtype were exported before
+(the call's last lines, a session on it and its run, run as they are), and the table of
+ATen-to-ONNX functions that ``torch.onnx.export`` otherwise builds from torchlib on every
+call (it depends on the opset only). Both give the graph a fresh export gives, byte for
+byte. Sessions are not kept: a live onnxruntime session keeps its thread pool, and a
+few of them slow every later run more than creating one costs.
 """
 from __future__ import annotations
 
+import contextlib
+import copy
 import re
 
 import onnx
@@ -17,12 +27,48 @@ import onnxruntime as ort
 import onnxscript
 import torch
 
+from ._cache import ArtefactCache, array_key, run_built
 from .base import Output, run_snippet
 from .torch_adapter import TorchModules, to_numpy, to_torch
 
 ort.set_default_logger_severity(3)
 
 _LAST = re.compile(r"^y = m\((?P<xin>.*?)\)(?P<back>(\.permute\([0-9, ]*\))?)$")
+
+#: exported programs, by call, parameters and input shape and dtype
+_EXPORTED = ArtefactCache("torch-onnx exported programs")
+#: torchlib's ATen-to-ONNX registry, by opset
+_REGISTRIES = ArtefactCache("torch-onnx registry", size=4)
+
+
+@contextlib.contextmanager
+def _torchlib_registry_reused():
+    """While exporting, ``ONNXRegistry.from_torchlib`` (called by every ``torch.onnx.export``, about half of a
+    small module's export time) returns a copy of the registry built for the same arguments; a torch whose
+    exporter has no such method exports as it is."""
+    try:
+        from torch.onnx._internal.exporter import _registration
+    except ImportError:  # pragma: no cover - another torch
+        yield
+        return
+    cls = _registration.ONNXRegistry
+    orig = cls.__dict__.get("from_torchlib")
+    if not isinstance(orig, classmethod) or not isinstance(getattr(cls(), "functions", None), dict):
+        yield  # pragma: no cover - another torch
+        return
+
+    def from_torchlib(klass, *args, **kwargs):
+        built = _REGISTRIES.get((klass, args, tuple(sorted(kwargs.items()))),
+                                lambda: orig.__func__(klass, *args, **kwargs))
+        reg = copy.copy(built)  # a custom translation table registers into the copy, never the kept one
+        reg.functions = {k: list(v) for k, v in built.functions.items()}
+        return reg
+
+    cls.from_torchlib = classmethod(from_torchlib)
+    try:
+        yield
+    finally:
+        cls.from_torchlib = orig
 
 
 class TorchOnnx(TorchModules):
@@ -42,6 +88,10 @@ class TorchOnnx(TorchModules):
                 "opset": str(_constants.ONNX_DEFAULT_OPSET)}
 
     def code(self, case) -> str:
+        return self._parts(case)[0]
+
+    def _parts(self, case) -> tuple[str, str]:
+        """The call, and its lines that run the exported program on the input."""
         lines = super().code(case).split("\n")
         m = _LAST.match(lines[-1])
         if m is None:  # pragma: no cover - the torch column's code changed shape
@@ -54,7 +104,7 @@ class TorchOnnx(TorchModules):
             "providers=['CPUExecutionProvider'])",
             f"y = torch.from_numpy(sess.run(None, {{sess.get_inputs()[0].name: xin.numpy()}})[0]){m['back']}",
         ]
-        return "\n".join(lines)
+        return "\n".join(lines), "\n".join([lines[-5], *lines[-2:]])
 
     def repro(self, case) -> dict:
         parts = super().repro(case)
@@ -64,7 +114,7 @@ class TorchOnnx(TorchModules):
         return parts
 
     def run(self, case, inputs) -> Output:
-        src = self.code(case)
+        src, call = self._parts(case)
         ns = {
             "torch": torch, "nn": torch.nn, "F": torch.nn.functional, "ort": ort,
             "x": to_torch(inputs.x, case.dtype), "gamma": to_torch(inputs.gamma, case.dtype),
@@ -72,6 +122,9 @@ class TorchOnnx(TorchModules):
             "running_mean": to_torch(inputs.running_mean, case.dtype),
             "running_var": to_torch(inputs.running_var, case.dtype),
         }
-        with torch.no_grad():
-            run_snippet(self.name, src, ns)
+        # the graph holds the module's parameters and buffers; the input values never change it
+        key = (src, inputs.x.shape, str(inputs.x.dtype),
+               array_key(inputs, "gamma", "beta", "running_mean", "running_var"))
+        with torch.no_grad(), _torchlib_registry_reused():
+            run_built(self.name, _EXPORTED, key, src, call, ("onnx_program",), ns, run_snippet)
         return Output(to_numpy(ns["y"], case.dtype), src)

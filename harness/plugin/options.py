@@ -3,7 +3,8 @@
 Every normconf option of ``normconf run`` (and of ``pytest`` with the plugin)
 is declared here, with the readers that turn it into what the run uses: the
 environment name, the selected adapters, the number of jobs, the case and
-expectations directories, the shard. ``--shard K/N`` keeps the items whose
+expectations directories, the shard, ``--no-cache`` (an environment variable the
+worker processes inherit). ``--shard K/N`` keeps the items whose
 case or claim id hashes to shard K (:func:`shard_of`) and deselects the others.
 """
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from harness.adapters import NO_CACHE_ENV
 from harness.cases.load import EXPECTATIONS_DIR
 from harness.workers.pool import DEFAULT_CELL_TIMEOUT, DEFAULT_STARTUP_TIMEOUT
 
@@ -45,6 +47,27 @@ def pytest_addoption(parser):
                 help="a stale expectation entry (one that matches no cell of the run) is a harness failure")
     g.addoption("--max-elements", type=int, default=None,
                 help="largest input (elements) a case may ask for (default: $NORMCONF_MAX_ELEMENTS or 2**24)")
+    g.addoption("--no-cache", action="store_true", default=False,
+                help="build every exported, converted or compiled model afresh for each cell instead of reusing "
+                     f"one a worker built for the same call, parameters and shape (also ${NO_CACHE_ENV}=1)")
+
+
+def pytest_configure(config):
+    """``--no-cache`` reaches the adapters through the environment the worker processes inherit."""
+    if config.getoption("--no-cache", False):
+        config.add_cleanup(_restore_env(NO_CACHE_ENV))
+        os.environ[NO_CACHE_ENV] = "1"
+
+
+def _restore_env(name):
+    old = os.environ.get(name)
+
+    def restore():
+        if old is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = old
+    return restore
 
 
 def env_name(config) -> str:
