@@ -224,6 +224,15 @@ def test_hostile_cause_text_stays_inert(tmp_path, recorded, monkeypatch):
     c["docs"] = [{"url": "https://example.org/x", "quote": HOSTILE}]
     f.write_text(yaml.safe_dump(data, allow_unicode=True))
     out = tmp_path / "issues"
+    # control and bidirectional characters are refused where the causes file is read, naming file, line, key
+    assert file_cmd(monkeypatch, "fakefw-one-pass-variance", recorded, "--cases", root, "--out-dir", out,
+                    "--no-shrink") == 2
+    assert not out.exists() or not list(out.glob("*.md"))
+    # the printable rest (code, quotes, HTML, markdown links) is written, and stays inert
+    printable = "".join(ch for ch in HOSTILE if ch.isprintable() or ch in "\n\t")
+    c["name"], c["mechanism"], c["workaround"] = printable[:200], printable, printable
+    c["docs"] = [{"url": "https://example.org/x", "quote": printable}]
+    f.write_text(yaml.safe_dump(data, allow_unicode=True))
     assert file_cmd(monkeypatch, "fakefw-one-pass-variance", recorded, "--cases", root, "--out-dir", out,
                     "--no-shrink") == 0
     text = (out / "fakefw-one-pass-variance.py").read_text()
