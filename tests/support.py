@@ -1,7 +1,7 @@
 """Helpers shared by the harness's own tests."""
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, OrderedDict
 from pathlib import Path
 
 from harness.adapters import AdapterSpec, registry
@@ -35,10 +35,11 @@ def smoke_cases():
 
 
 #: one Runner per environment name and adapter (its spec: a test may register another adapter under the same
-#: name) for the whole test session: its worker imports the framework once for every test that runs cells on
-#: that adapter, and runs them one after another as a conformance run's worker does; conftest.py closes them
-#: when the session ends
-_SHARED: dict[tuple[str, AdapterSpec], Runner] = {}
+#: name), kept across tests: its worker imports the framework once for the tests that run cells on that
+#: adapter, and runs them one after another as a conformance run's worker does. The least recently used is
+#: stopped past MAX_SHARED (each worker holds a framework in memory); conftest.py stops the rest at the end.
+_SHARED: OrderedDict[tuple[str, AdapterSpec], Runner] = OrderedDict()
+MAX_SHARED = 6
 
 
 def shared_runner(adapter: str, env="test") -> Runner:
@@ -46,11 +47,14 @@ def shared_runner(adapter: str, env="test") -> Runner:
     runner = _SHARED.get(key)
     if runner is None:
         runner = _SHARED[key] = Runner(env, None, [adapter])
+        while len(_SHARED) > MAX_SHARED:
+            _SHARED.popitem(last=False)[1].close()
+    _SHARED.move_to_end(key)
     return runner
 
 
 def close_shared_runners():
-    """Stop the session's shared workers, all at once (each may take seconds to exit)."""
+    """Stop the shared workers, all at once (each may take seconds to exit)."""
     from concurrent.futures import ThreadPoolExecutor
 
     runners = list(_SHARED.values())

@@ -41,7 +41,8 @@ def imports_numpy(path: Path) -> bool:
 def numpy_tests() -> set[Path]:
     """The test modules that depend on numpy: those that import it, and every test module of a harness
     package that imports it (tests/unit/<package>/ tests harness/<package>/)."""
-    packages = {p.name for p in (ROOT / "harness").iterdir() if p.is_dir() and any(map(imports_numpy, p.rglob("*.py")))}
+    packages = {p.name for p in (ROOT / "harness").iterdir()
+                if p.is_dir() and any(map(imports_numpy, p.rglob("*.py")))}
     return {t for t in UNIT.rglob("test_*.py") if imports_numpy(t) or t.relative_to(UNIT).parts[0] in packages}
 
 
