@@ -1,9 +1,10 @@
 """Helpers shared by the harness's own tests."""
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, OrderedDict
 from pathlib import Path
 
+from harness.adapters import AdapterSpec, registry
 from harness.cases.load import load_file
 from harness.execution.runner import Runner
 
@@ -33,7 +34,41 @@ def smoke_cases():
     return load_file(DATA / "smoke.yaml", display="tests/data/smoke.yaml")
 
 
+#: one Runner per environment name and adapter (its spec: a test may register another adapter under the same
+#: name), kept across tests: its worker imports the framework once for the tests that run cells on that
+#: adapter, and runs them one after another as a conformance run's worker does. The least recently used is
+#: stopped past MAX_SHARED (each worker holds a framework in memory); conftest.py stops the rest at the end.
+_SHARED: OrderedDict[tuple[str, AdapterSpec], Runner] = OrderedDict()
+MAX_SHARED = 6
+
+
+def shared_runner(adapter: str, env="test") -> Runner:
+    key = (env, registry()[adapter])
+    runner = _SHARED.get(key)
+    if runner is None:
+        runner = _SHARED[key] = Runner(env, None, [adapter])
+        while len(_SHARED) > MAX_SHARED:
+            _SHARED.popitem(last=False)[1].close()
+    _SHARED.move_to_end(key)
+    return runner
+
+
+def close_shared_runners():
+    """Stop the shared workers, all at once (each may take seconds to exit)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    runners = list(_SHARED.values())
+    _SHARED.clear()
+    with ThreadPoolExecutor(max_workers=max(1, len(runners))) as ex:
+        list(ex.map(lambda r: r.close(), runners))
+
+
 def run_cells(adapter: str, cases, env="test", **kw):
+    """Run ``cases`` on ``adapter`` in its worker: the session's shared one, or with options of its own
+    (``kw``: timeouts, jobs) a fresh Runner closed afterwards."""
+    if not kw:
+        runner = shared_runner(adapter, env)
+        return [runner.run_cell(c, adapter) for c in cases]
     runner = Runner(env, None, [adapter], **kw)
     try:
         return [runner.run_cell(c, adapter) for c in cases]
