@@ -12,6 +12,7 @@ import importlib.util
 import inspect
 import os
 import re
+import sys
 import time
 import traceback
 
@@ -110,9 +111,9 @@ def main(conn, specs, env):  # the worker process's entry point
         try:
             msg = conn.recv()
         except EOFError:
-            return
+            _leave()
         if isinstance(msg, Stop) or msg is None:
-            return
+            _leave()
         if isinstance(msg, FindQuote):
             conn.send(find_quote(msg.path, msg.quote))
         elif msg.adapter in problems:
@@ -130,6 +131,17 @@ def main(conn, specs, env):  # the worker process's entry point
             except MemoryError as e:
                 conn.send(Reply("crash", message=f"MemoryError: {e}", traceback=traceback.format_exc()))
                 os._exit(3)
+
+
+def _leave():
+    """End the worker now: an interpreter with torch, TensorFlow or JAX loaded takes seconds to shut down
+    (their exit handlers and threads), and the harness would kill it after waiting for that anyway."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:  # noqa: BLE001 - a closed or broken stream: nothing left to flush
+            pass
+    os._exit(0)
 
 
 def _normal_text(text: str) -> str:
