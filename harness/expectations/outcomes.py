@@ -40,7 +40,7 @@ from harness.cases.yamlsource import CaseError
 from harness.results.record import ClaimResult, Result
 
 from .causes import Cause
-from .entry import COVERS, FIXED, NOT_PACKAGES, Entry
+from .entry import COVERS, FIXED, NOT_PACKAGES, Entry, any_glob
 from .load import load_document
 
 #: statuses a cell may have without an entry
@@ -56,6 +56,8 @@ class Expectations:
     environments: dict[str, tuple[str, ...]] = field(default_factory=dict)
     #: root cause id -> the cause (declared under ``causes:`` in any of the files)
     causes: dict[str, Cause] = field(default_factory=dict)
+    #: (adapter, kind, number of entries) -> the indices of the entries that can name such a record, in order
+    _candidates: dict = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def load(cls, paths, relative_to=None) -> "Expectations":
@@ -166,13 +168,23 @@ class Expectations:
     def _first(self, item_id, adapter, env, versions, dtype, device, kind) -> tuple[int | None, str]:
         envs = self.follows(env)
         fixed = None
-        for i, e in enumerate(self.entries):
-            rel = e.relation(item_id, adapter, env, versions, dtype, device, kind, envs)
+        for i in self._entries_for(adapter, kind):
+            rel = self.entries[i].relation(item_id, adapter, env, versions, dtype, device, kind, envs)
             if rel == COVERS:
                 return i, COVERS
             if rel == FIXED and fixed is None:
                 fixed = i
         return (fixed, FIXED) if fixed is not None else (None, "")
+
+    def _entries_for(self, adapter: str, kind: str) -> list[int]:
+        """The indices of the entries whose kind and adapter glob can match a record of ``adapter``, in file
+        order: a run judges every cell, and most entries name another adapter."""
+        key = (adapter, kind, len(self.entries))
+        got = self._candidates.get(key)
+        if got is None:
+            got = self._candidates[key] = [i for i, e in enumerate(self.entries)
+                                           if (kind == "claim") == bool(e.verdict) and any_glob(adapter, e.adapter)]
+        return got
 
     def stale(self) -> list[Entry]:
         return [e for i, e in enumerate(self.entries) if i not in self.used]

@@ -91,9 +91,19 @@ def run_cell(ad, msg: RunCell) -> Reply:
                      time.perf_counter() - t0, info={"exception_types": [c.__name__ for c in type(e).__mro__]})
 
 
+#: how much lower a worker's CPU priority is than the harness's: the harness process judges every cell
+#: (reference, verdict, fingerprint) and writes its record in item order, so when it competes with busy
+#: workers for the cores it goes first, and never holds the end of a run up with a backlog of its own
+NICENESS = 10
+
+
 def main(conn, specs, env):  # the worker process's entry point
     try:
         os.setpgid(0, 0)
+    except (AttributeError, OSError):
+        pass
+    try:
+        os.nice(NICENESS)
     except (AttributeError, OSError):
         pass
     os.environ.update(env)

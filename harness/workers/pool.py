@@ -184,7 +184,12 @@ class Worker:
 
     # -- calls ----------------------------------------------------------------
     def call(self, name: str, case, inputs, timeout=DEFAULT_CELL_TIMEOUT) -> Reply:
-        """Run one cell with adapter ``name``."""
+        """Run one cell with adapter ``name``. An adapter the running worker could not load (its framework
+        is not installed, say) answers what the worker would, without a round trip."""
+        if name in self.problems and self.alive():
+            reply = Reply.from_problem(self.problems[name])
+            reply.versions = self.versions.get(name, {})
+            return reply
         return self._ask(RunCell(name, case, inputs), name, timeout, cell=True)
 
     def quote(self, name: str, path: str, quote: str, timeout=DEFAULT_CELL_TIMEOUT) -> Reply:

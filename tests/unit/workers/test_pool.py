@@ -148,3 +148,22 @@ def test_entry_point_plugins_are_registered(tmp_path, monkeypatch):
         assert runner.run_cell(case("b", "exit"), "faulty-ep").status == "crash"
     finally:
         runner.close()
+
+
+def test_a_missing_framework_answers_every_cell_alike_and_workers_yield_the_cores_to_the_harness():
+    import os
+
+    from harness.workers.main import NICENESS
+
+    runner = Runner("test", None, ["missing", "faulty"])
+    try:
+        first, second = (runner.run_cell(case(f"m{i}"), "missing") for i in range(2))
+        runner.run_cell(case("a"), "faulty")
+        nice = [os.getpriority(os.PRIO_PROCESS, w.proc.pid) for w in runner.pool._workers.values()]
+    finally:
+        runner.close()
+    # the second cell of an adapter the worker could not load gets the worker's answer without asking it
+    assert (first.status, first.message, first.absent) == (second.status, second.message, second.absent)
+    assert second.status == "unsupported"
+    # the harness judges and writes in item order: busy workers never take the cores from it
+    assert nice and all(n == min(19, os.getpriority(os.PRIO_PROCESS, 0) + NICENESS) for n in nice), nice
