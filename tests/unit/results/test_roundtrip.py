@@ -20,11 +20,23 @@ ODD = ["😀 𝔘𝔫𝔦𝔠𝔬𝔡𝔢 \U0010fffd", "back\\slash \\u0041 \\ud
        "é ß 中文 العربية", "{\"kind\": \"result\"}", "\ufeffbom \u2028 \u2029 \ufffd", "\x7e~"]
 
 
+class _Quoted(str):
+    """A string written double-quoted: a plain scalar such as 0E0 or null would load as a number or None."""
+
+
+class _Dumper(yaml.SafeDumper):
+    pass
+
+
+_Dumper.add_representer(_Quoted, lambda d, v: d.represent_scalar("tag:yaml.org,2002:str", str(v), style='"'))
+
+
 def _case_file(tmp_path, *, description, tags=(), source="s"):
-    doc = {"cases": [{"id": "rt", "description": description, "source": source, "op": "layer_norm",
-                      "layout": "BF", "shape": {"B": 2, "F": 3}, "tags": list(tags)}]}
+    doc = {"cases": [{"id": "rt", "description": _Quoted(description), "source": _Quoted(source),
+                      "op": "layer_norm", "layout": "BF", "shape": {"B": 2, "F": 3},
+                      "tags": [_Quoted(t) for t in tags]}]}
     p = tmp_path / "c.yaml"
-    p.write_text(yaml.safe_dump(doc, allow_unicode=False, width=1000, sort_keys=False), encoding="utf-8")
+    p.write_text(yaml.dump(doc, Dumper=_Dumper, allow_unicode=False, width=1000, sort_keys=False), encoding="utf-8")
     return p
 
 
