@@ -24,6 +24,24 @@ from importlib.metadata import entry_points
 #: set to 1 (``normconf run --no-cache``) and the worker processes, which inherit it, build every exported,
 #: converted or compiled model afresh for each cell (:mod:`harness.adapters._cache`)
 NO_CACHE_ENV = "NORMCONF_NO_CACHE"
+#: a directory the worker processes of one run share (made and removed by the pool): frameworks with an
+#: on-disk compilation cache keep it there, so a computation one column compiled is not compiled again
+#: by the next column's worker
+RUN_DIR_ENV = "NORMCONF_RUN_DIR"
+
+
+def shared_compilation_env(run_dir: str) -> dict[str, str]:
+    """The environment that points the frameworks' on-disk compilation caches at ``run_dir`` (JAX's
+    persistent cache, every compilation kept: the run's cells are small and compile in milliseconds);
+    empty with the caches off. A user's own setting is left alone."""
+    if not run_dir or os.environ.get(NO_CACHE_ENV, "").strip().lower() not in ("", "0", "false", "no"):
+        return {}
+    want = {"JAX_COMPILATION_CACHE_DIR": os.path.join(run_dir, "jax"),
+            "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0",
+            "JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES": "0"}
+    if "JAX_COMPILATION_CACHE_DIR" in os.environ:
+        return {}
+    return want
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ import sys
 import time
 import traceback
 
-from harness.adapters import load_adapter
+from harness.adapters import RUN_DIR_ENV, load_adapter, shared_compilation_env
 
 from .protocol import NOT_AVAILABLE, NOT_INSTALLED, FindQuote, Problem, Ready, Reply, RunCell, Stop, output_problem
 
@@ -107,6 +107,7 @@ def main(conn, specs, env):  # the worker process's entry point
     except (AttributeError, OSError):
         pass
     os.environ.update(env)
+    os.environ.update(shared_compilation_env(os.environ.get(RUN_DIR_ENV, "")))
     # what unpickling a cell needs, imported now so the first cell's timeout does not pay for it
     from harness.cases import inputs, model  # noqa: F401
     adapters, problems = load(specs)

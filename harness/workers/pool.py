@@ -31,10 +31,11 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import signal
+import tempfile
 import threading
 import time
 
-from harness.adapters import AdapterSpec
+from harness.adapters import RUN_DIR_ENV, AdapterSpec
 
 from .proctree import kill_group, kill_tree
 from .protocol import FindQuote, Ready, Reply, RunCell, Stop, reply_problem
@@ -64,9 +65,9 @@ def _describe_exit(code) -> str:
 class Worker:
     """One persistent worker process serving one or more adapters."""
 
-    def __init__(self, specs: list[AdapterSpec], startup_timeout=DEFAULT_STARTUP_TIMEOUT, slots=None):
+    def __init__(self, specs: list[AdapterSpec], startup_timeout=DEFAULT_STARTUP_TIMEOUT, slots=None, run_dir=""):
         self.specs = list(specs)
-        env: dict[str, str] = {}
+        env: dict[str, str] = {RUN_DIR_ENV: run_dir} if run_dir else {}
         for s in self.specs:
             env.update(dict(s.env))
         self.env = env
@@ -261,19 +262,27 @@ class WorkerPool:
         self.slots = Slots(jobs) if jobs else None
         self._workers: dict[str, Worker] = {}
         self._more: list[Worker] = []
+        self._run_dir = None  # shared by this pool's workers (harness.adapters.RUN_DIR_ENV), made at first use
+
+    @property
+    def run_dir(self) -> str:
+        if self._run_dir is None:
+            self._run_dir = tempfile.TemporaryDirectory(prefix="normconf-run-")
+        return self._run_dir.name
 
     def worker_for(self, name: str) -> Worker:
         spec = self.specs[name]
         key = spec.worker_key
         if key not in self._workers:
             group = [s for s in self.specs.values() if s.worker_key == key]
-            self._workers[key] = Worker(group, self.startup_timeout, self.slots)
+            self._workers[key] = Worker(group, self.startup_timeout, self.slots, self.run_dir)
         return self._workers[key]
 
     def another_worker(self, name: str) -> Worker:
         """A further worker (not started yet) for the adapters of ``name``'s worker key."""
         key = self.specs[name].worker_key
-        w = Worker([s for s in self.specs.values() if s.worker_key == key], self.startup_timeout, self.slots)
+        w = Worker([s for s in self.specs.values() if s.worker_key == key], self.startup_timeout, self.slots,
+                   self.run_dir)
         self._more.append(w)
         return w
 
@@ -285,3 +294,6 @@ class WorkerPool:
             w.close()
         self._workers.clear()
         self._more.clear()
+        if self._run_dir is not None:
+            self._run_dir.cleanup()
+            self._run_dir = None

@@ -173,3 +173,39 @@ def test_no_cache_reaches_the_workers(tmp_path):
         rows = [json.loads(line) for line in res.read_text().splitlines()]
         seen[flag] = [r.get("snippet") for r in rows if r.get("adapter") == "cache-probe" and "status" in r]
     assert seen == {"": ["caching=True"], "--no-cache": ["caching=False"]}, seen
+
+
+def _jax_outputs(cases):
+    """(outputs per adapter and case, the files of the run's shared JAX compilation cache) for the JAX
+    columns, run one after another by their own workers of one pool."""
+    from harness.workers.pool import WorkerPool
+
+    specs = registry()
+    pool = WorkerPool({a: specs[a] for a in ("jax", "flax-linen", "haiku")})
+    try:
+        out = {}
+        for a in ("jax", "flax-linen", "haiku"):
+            for c in cases:
+                r = pool.call(a, c, make_inputs(c))
+                if r.status == "ok":
+                    out[(a, c.id)] = (r.y.dtype.str, r.y.shape, r.y.tobytes())
+        files = sorted(p.name for p in (Path(pool.run_dir) / "jax").glob("*")) if \
+            (Path(pool.run_dir) / "jax").is_dir() else []
+        run_dir = pool.run_dir
+    finally:
+        pool.close()
+    assert not Path(run_dir).exists(), "the run's directory outlives its pool"
+    return out, files
+
+
+def test_jax_columns_share_compilations_and_give_the_outputs_of_fresh_workers():
+    cases = [c for c in smoke_cases() if c.op == "layer_norm"][:4]
+    assert cases
+    with caching(True):
+        cached, files = _jax_outputs(cases)
+    with caching(False):
+        fresh, no_files = _jax_outputs(cases)
+    assert len(cached) >= 8 and cached.keys() == fresh.keys()
+    assert [k for k in cached if cached[k] != fresh[k]] == [], "outputs differ with the shared compilation cache"
+    assert files, "the JAX columns' workers kept no compilation in the run's directory"
+    assert no_files == [], "--no-cache still shares compilations"
