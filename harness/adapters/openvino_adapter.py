@@ -26,8 +26,6 @@ dtype; a cell that needs one built before runs on it (the call's last lines).
 """
 from __future__ import annotations
 
-import re
-
 import numpy as np
 import onnx
 import openvino as ov
@@ -108,7 +106,6 @@ class OpenVinoOnnx(OnnxBase):
                 "outs = [result[o] for o in compiled.outputs]"]
 
 
-_LAST = re.compile(r"^y = m\((?P<xin>.*?)\)(?P<back>(\.permute\([0-9, ]*\))?)$")
 
 
 class OpenVinoTorch(TorchModules):
@@ -130,16 +127,13 @@ class OpenVinoTorch(TorchModules):
 
     def _parts(self, case) -> tuple[str, str]:
         """The call, and its lines that run the compiled model on the input."""
-        lines = super().code(case).split("\n")
-        m = _LAST.match(lines[-1])
-        if m is None:  # pragma: no cover - the torch column's code changed shape
-            raise AssertionError(f"unexpected last line of the torch call: {lines[-1]!r}")
-        lines[-1:] = [
-            f"xin = {m['xin']}",
+        lines, xin, back = self.module_call(case)
+        lines += [
+            f"xin = {xin}",
             "# the PyTorch frontend traces the module as it is (train() or eval()), then the CPU plugin's defaults",
             "ov_model = ov.convert_model(m, example_input=xin)",
             "compiled = ov.compile_model(ov_model, 'CPU')",
-            f"y = torch.from_numpy(np.asarray(compiled(xin.numpy())[0])){m['back']}",
+            f"y = torch.from_numpy(np.asarray(compiled(xin.numpy())[0])){back}",
         ]
         return "\n".join(lines), "\n".join([lines[-5], lines[-1]])
 

@@ -7,6 +7,8 @@ the case's layout and dtype, and leaves the result in ``y`` in the same layout.
 """
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import torch
 import torch.nn as nn
@@ -351,6 +353,10 @@ class _Torch(Adapter):
                       info={"momentum_argument": "new_batch"} if case.check == "running_stats" else {})
 
 
+#: the last line of a module call: the module on its input, then maybe a permute back to the case's layout
+_MODULE_CALL = re.compile(r"^y = m\((?P<xin>.*?)\)(?P<back>(\.permute\([0-9, ]*\))?)$")
+
+
 class TorchModules(_Torch):
     name = "torch"
     ops = _Torch.ops - {"l2_normalize"}
@@ -358,6 +364,16 @@ class TorchModules(_Torch):
                                    "(the torch-functional column) is the API"}
     #: the modules' constructor argument (the functional forms take weight=None instead)
     options = {op: frozenset({"elementwise_affine"}) for op in ("layer_norm", "layer_norm_no_bias", "rms_norm")}
+
+    def module_call(self, case) -> tuple[list[str], str, str]:
+        """This column's call split for a column that runs the same module elsewhere (exported, converted):
+        the lines before the module's call, the module's input expression, and what follows the call on
+        its line (a permute back to the case's layout, or nothing)."""
+        lines = TorchModules.code(self, case).split("\n")
+        m = _MODULE_CALL.match(lines[-1])
+        if m is None:  # pragma: no cover - the call's last line changed shape
+            raise AssertionError(f"unexpected last line of the torch call: {lines[-1]!r}")
+        return lines[:-1], m["xin"], m["back"]
 
 
 class TorchFunctional(_Torch):

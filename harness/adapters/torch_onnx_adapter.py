@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import re
 
 import onnx
 import onnxruntime as ort
@@ -33,7 +32,6 @@ from .torch_adapter import TorchModules, to_numpy, to_torch
 
 ort.set_default_logger_severity(3)
 
-_LAST = re.compile(r"^y = m\((?P<xin>.*?)\)(?P<back>(\.permute\([0-9, ]*\))?)$")
 
 #: exported programs, by call, parameters and input shape and dtype
 _EXPORTED = ArtefactCache("torch-onnx exported programs")
@@ -92,17 +90,14 @@ class TorchOnnx(TorchModules):
 
     def _parts(self, case) -> tuple[str, str]:
         """The call, and its lines that run the exported program on the input."""
-        lines = super().code(case).split("\n")
-        m = _LAST.match(lines[-1])
-        if m is None:  # pragma: no cover - the torch column's code changed shape
-            raise AssertionError(f"unexpected last line of the torch call: {lines[-1]!r}")
-        lines[-1:] = [
-            f"xin = {m['xin']}",
+        lines, xin, back = self.module_call(case)
+        lines += [
+            f"xin = {xin}",
             "# the default exporter (dynamo=True) at its default opset, then onnxruntime on the CPU",
             "onnx_program = torch.onnx.export(m, (xin,), dynamo=True, verbose=False)",
             "sess = ort.InferenceSession(onnx_program.model_proto.SerializeToString(), "
             "providers=['CPUExecutionProvider'])",
-            f"y = torch.from_numpy(sess.run(None, {{sess.get_inputs()[0].name: xin.numpy()}})[0]){m['back']}",
+            f"y = torch.from_numpy(sess.run(None, {{sess.get_inputs()[0].name: xin.numpy()}})[0]){back}",
         ]
         return "\n".join(lines), "\n".join([lines[-5], *lines[-2:]])
 
